@@ -1,0 +1,28 @@
+# Finds the three OpenCV modules the data layer uses (core, imgproc, imgcodecs). Uses OpenCV's
+# own CMake config when installed (libopencv-dev, or a user build), else locates the headers and
+# libraries of Debian's per-module -dev packages directly. Sets MMDG_HAVE_OPENCV and the
+# target mmdg::opencv.
+find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
+if(OpenCV_FOUND)
+  add_library(mmdg_opencv INTERFACE)
+  target_link_libraries(mmdg_opencv INTERFACE ${OpenCV_LIBS})
+  target_include_directories(mmdg_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
+  set(MMDG_HAVE_OPENCV ON)
+else()
+  find_path(MMDG_OPENCV_INCLUDE opencv2/core.hpp PATH_SUFFIXES opencv4)
+  find_library(MMDG_OPENCV_CORE opencv_core)
+  find_library(MMDG_OPENCV_IMGPROC opencv_imgproc)
+  find_library(MMDG_OPENCV_IMGCODECS opencv_imgcodecs)
+  if(MMDG_OPENCV_INCLUDE AND MMDG_OPENCV_CORE AND MMDG_OPENCV_IMGPROC AND MMDG_OPENCV_IMGCODECS)
+    add_library(mmdg_opencv INTERFACE)
+    target_link_libraries(mmdg_opencv INTERFACE ${MMDG_OPENCV_IMGCODECS} ${MMDG_OPENCV_IMGPROC} ${MMDG_OPENCV_CORE})
+    target_include_directories(mmdg_opencv SYSTEM INTERFACE ${MMDG_OPENCV_INCLUDE})
+    set(MMDG_HAVE_OPENCV ON)
+  endif()
+endif()
+if(MMDG_HAVE_OPENCV)
+  add_library(mmdg::opencv ALIAS mmdg_opencv)
+  message(STATUS "mmdg: OpenCV found, building the image data layer")
+else()
+  message(STATUS "mmdg: OpenCV not found, the image data layer is not built")
+endif()

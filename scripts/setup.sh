@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mmdg needs to build and test (needs root or sudo).
+# Usage: scripts/setup.sh [--with-python]   (--with-python: also the packages the golden-file
+#        script tests/golden/make_golden.py needs; not needed to build or test)
+set -euo pipefail
+pkgs=(cmake g++ make ccache pkg-config
+      libtorch-dev libopenblas0-pthread
+      libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+      libgtest-dev libgmock-dev libbenchmark-dev
+      libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev)
+if [[ "${1:-}" == "--with-python" ]]; then
+  pkgs+=(python3 python3-torch python3-torchvision python3-numpy)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

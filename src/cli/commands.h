@@ -1,0 +1,14 @@
+// The mmdg program's subcommands. Each add_* function declares one subcommand (its options,
+// defaults and help) on the CLI11 app and binds the code that runs it.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace mmdg::cli {
+
+void add_version_command(CLI::App& app);
+void add_weights_command(CLI::App& app);
+
+}  // namespace mmdg::cli

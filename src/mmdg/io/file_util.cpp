@@ -1,0 +1,74 @@
+#include "mmdg/io/file_util.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "mmdg/util/error.h"
+
+namespace mmdg::io {
+namespace fs = std::filesystem;
+
+std::uint64_t file_size(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw Error(path + ": file not found");
+  if (!fs::is_regular_file(status)) throw Error(path + ": not a regular file");
+  const auto size = fs::file_size(path, ec);
+  if (ec) throw Error(path + ": cannot read its size: " + ec.message());
+  return size;
+}
+
+std::string read_prefix(const std::string& path, std::size_t count) {
+  file_size(path);  // existence and type checks with clear messages
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::string bytes(count, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(count));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
+}
+
+std::string read_file(const std::string& path) {
+  const auto size = file_size(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uint64_t>(in.gcount()) != size) throw Error(path + ": short read");
+  return bytes;
+}
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write) {
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::random_device rd;
+  const fs::path tmp =
+      dir / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()) + "_" +
+             std::to_string(rd()));
+  try {
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) throw Error(tmp.string() + ": cannot create: " + std::strerror(errno));
+      write(out);
+      out.flush();
+      if (!out) throw Error(tmp.string() + ": write failed (disk full?)");
+    }
+    std::error_code ec;
+    fs::rename(tmp, target, ec);
+    if (ec) throw Error(path + ": cannot replace with " + tmp.string() + ": " + ec.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+}  // namespace mmdg::io

@@ -1,0 +1,24 @@
+// Small file helpers shared by the readers and writers: whole-file reads with clear errors, and
+// atomic writes (temporary file in the same folder, then rename) so nothing is left half-written.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace mmdg::io {
+
+// Size of a regular file in bytes; throws Error naming the path when it is missing.
+std::uint64_t file_size(const std::string& path);
+
+// Reads up to `count` bytes from the start of the file (fewer when the file is shorter).
+std::string read_prefix(const std::string& path, std::size_t count);
+
+// Reads the whole file; throws Error naming the path on failure.
+std::string read_file(const std::string& path);
+
+// Calls `write(stream)` on a temporary file next to `path`, flushes it, then renames it over
+// `path`. On any failure the temporary file is removed and the old `path` is left untouched.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+}  // namespace mmdg::io

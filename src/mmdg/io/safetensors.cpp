@@ -1,0 +1,152 @@
+#include "mmdg/io/safetensors.h"
+
+#include <ATen/ATen.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "mmdg/io/file_util.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::io {
+namespace {
+
+constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
+
+const std::map<std::string, c10::ScalarType>& dtype_table() {
+  static const std::map<std::string, c10::ScalarType> table = {
+      {"F64", c10::ScalarType::Double}, {"F32", c10::ScalarType::Float},
+      {"F16", c10::ScalarType::Half},   {"BF16", c10::ScalarType::BFloat16},
+      {"I64", c10::ScalarType::Long},   {"I32", c10::ScalarType::Int},
+      {"I16", c10::ScalarType::Short},  {"I8", c10::ScalarType::Char},
+      {"U8", c10::ScalarType::Byte},    {"BOOL", c10::ScalarType::Bool},
+  };
+  return table;
+}
+
+std::uint64_t get_u64(const nlohmann::json& j, const std::string& context) {
+  if (!j.is_number_unsigned()) throw Error(context + " must be a non-negative integer");
+  return j.get<std::uint64_t>();
+}
+
+}  // namespace
+
+std::string safetensors_dtype(c10::ScalarType dtype) {
+  for (const auto& [code, type] : dtype_table())
+    if (type == dtype) return code;
+  throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be stored in safetensors");
+}
+
+StateDict read_safetensors(const std::string& path, Metadata* metadata) {
+  const std::uint64_t size = file_size(path);
+  if (size < 8) throw Error(path + ": " + std::to_string(size) + " bytes is too short for a safetensors file (truncated?)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
+  unsigned char len_bytes[8];
+  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > size - 8)
+    throw Error(path + ": safetensors header length " + std::to_string(header_len) +
+                " runs past the end of the " + std::to_string(size) + "-byte file (truncated or not a safetensors file)");
+  if (header_len > kMaxHeaderBytes)
+    throw Error(path + ": safetensors header of " + std::to_string(header_len) + " bytes is larger than 100 MiB");
+  std::string header_text(header_len, '\0');
+  in.read(header_text.data(), static_cast<std::streamsize>(header_len));
+  if (static_cast<std::uint64_t>(in.gcount()) != header_len) throw Error(path + ": short read of the header");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(header_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": safetensors header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object()) throw Error(path + ": safetensors header is not a JSON object");
+  const std::uint64_t data_start = 8 + header_len;
+  const std::uint64_t data_size = size - data_start;
+
+  // Validate every entry before reading: offsets inside the data, byte count matching dtype*shape.
+  struct Entry {
+    std::string name;
+    c10::ScalarType dtype;
+    std::vector<std::int64_t> shape;
+    std::uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") {
+      if (!info.is_object()) throw Error(path + ": __metadata__ is not an object");
+      if (metadata)
+        for (const auto& [k, v] : info.items())
+          (*metadata)[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      continue;
+    }
+    const std::string ctx = path + ": tensor '" + name + "'";
+    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") ||
+        !info.contains("data_offsets"))
+      throw Error(ctx + ": needs 'dtype', 'shape' and 'data_offsets'");
+    if (!info["dtype"].is_string()) throw Error(ctx + ": dtype is not a string");
+    const auto code = info["dtype"].get<std::string>();
+    const auto dt = dtype_table().find(code);
+    if (dt == dtype_table().end()) throw Error(ctx + ": unsupported dtype '" + code + "'");
+    Entry e{name, dt->second, {}, 0, 0};
+    if (!info["shape"].is_array()) throw Error(ctx + ": shape is not an array");
+    unsigned __int128 numel = 1;
+    for (const auto& d : info["shape"]) {
+      const std::uint64_t n = get_u64(d, ctx + ": shape entry");
+      if (n > static_cast<std::uint64_t>(INT64_MAX)) throw Error(ctx + ": shape entry too large");
+      e.shape.push_back(static_cast<std::int64_t>(n));
+      numel *= n;
+      if (numel > (static_cast<unsigned __int128>(1) << 62)) throw Error(ctx + ": shape too large");
+    }
+    const auto& offsets = info["data_offsets"];
+    if (!offsets.is_array() || offsets.size() != 2) throw Error(ctx + ": data_offsets must be [begin, end]");
+    e.begin = get_u64(offsets[0], ctx + ": data_offsets");
+    e.end = get_u64(offsets[1], ctx + ": data_offsets");
+    if (e.begin > e.end || e.end > data_size)
+      throw Error(ctx + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                  "] lie outside the " + std::to_string(data_size) + " data bytes (truncated file?)");
+    const unsigned __int128 bytes = numel * c10::elementSize(e.dtype);
+    if (bytes != e.end - e.begin)
+      throw Error(ctx + ": " + code + " shape " + info["shape"].dump() + " needs " +
+                  std::to_string(static_cast<std::uint64_t>(bytes)) + " bytes but data_offsets give " +
+                  std::to_string(e.end - e.begin));
+    entries.push_back(std::move(e));
+  }
+  // The file keeps tensors in header (= sorted name) order only by convention; read by offset.
+  StateDict out;
+  for (const auto& e : entries) {
+    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype));
+    in.seekg(static_cast<std::streamoff>(data_start + e.begin));
+    in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(e.end - e.begin));
+    if (!in) throw Error(path + ": tensor '" + e.name + "': short read");
+    out.insert(e.name, t);
+  }
+  return out;
+}
+
+void write_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<at::Tensor> data;
+  std::uint64_t offset = 0;
+  for (const auto& item : tensors) {
+    at::Tensor t = item.value().detach().to(at::kCPU).contiguous();
+    const std::uint64_t bytes = t.numel() * t.element_size();
+    header[item.key()] = {{"dtype", safetensors_dtype(t.scalar_type())},
+                          {"shape", t.sizes().vec()},
+                          {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    data.push_back(t);
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  write_file_atomically(path, [&](std::ostream& out) {
+    std::uint64_t n = text.size();
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>((n >> (8 * i)) & 0xff));
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const auto& t : data)
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+  });
+}
+
+}  // namespace mmdg::io

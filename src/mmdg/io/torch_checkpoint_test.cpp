@@ -1,0 +1,113 @@
+#include "mmdg/io/torch_checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mmdg/io/file_util.h"
+#include "mmdg/io/weights_file.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::io {
+namespace {
+
+using test::expected;
+using test::golden;
+
+// Compares every tensor of `file` against expected.json: dtype, shape, sum and (small) values.
+void expect_matches_golden(const std::string& file, const StateDict& tensors) {
+  const auto& want = expected()["files"][file];
+  ASSERT_EQ(tensors.size(), want.size()) << file;
+  for (const auto& [name, info] : want.items()) {
+    SCOPED_TRACE(file + ": " + name);
+    const at::Tensor* t = tensors.find(name);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(dtype_name(t->scalar_type()), info["dtype"].get<std::string>());
+    EXPECT_EQ(t->sizes().vec(), info["shape"].get<std::vector<std::int64_t>>());
+    const at::Tensor d = t->to(torch::kDouble);
+    EXPECT_DOUBLE_EQ(d.sum().item<double>(), info["sum"].get<double>());
+    if (info.contains("values")) {
+      const auto values = info["values"].get<std::vector<double>>();
+      const at::Tensor flat = d.contiguous().view(-1);
+      ASSERT_EQ(flat.numel(), static_cast<std::int64_t>(values.size()));
+      for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(flat[i].item<double>(), values[i]) << "index " << i;
+    }
+  }
+}
+
+TEST(TorchCheckpoint, ReadsTorchvisionStateDict) {
+  const auto sd = read_torch_checkpoint(golden("vit_tiny_torchvision.pth"));
+  expect_matches_golden("vit_tiny_torchvision.pth", sd);
+  // file order is kept
+  EXPECT_EQ(sd.keys().front(), "class_token");
+}
+
+TEST(TorchCheckpoint, ReadsHalfBFloat16IntegerBoolAndParameters) {
+  expect_matches_golden("dtypes.pth", read_torch_checkpoint(golden("dtypes.pth")));
+}
+
+TEST(TorchCheckpoint, SharedStoragesOffsetsAndStrides) {
+  std::vector<std::string> skipped;
+  const auto sd = read_torch_checkpoint(golden("shared_storage.pth"), &skipped);
+  expect_matches_golden("shared_storage.pth", sd);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0], "epoch (int)");
+  // the views alias the base storage, as in Python
+  const auto& base = sd["model.base"];
+  EXPECT_TRUE(sd["model.row"].is_alias_of(base));
+  EXPECT_TRUE(sd["model.transposed"].is_alias_of(base));
+  EXPECT_EQ(sd["model.block"].storage_offset(), 8);
+  EXPECT_EQ(sd["model.every_other"].strides().vec(), (std::vector<std::int64_t>{6, 2}));
+}
+
+TEST(TorchCheckpoint, RefusesForbiddenGlobals) {
+  std::remove("/tmp/mmdg_pickle_exploit");
+  EXPECT_MMDG_ERROR(read_torch_checkpoint(golden("forbidden_global.pth")), "refusing to load");
+  EXPECT_MMDG_ERROR(read_torch_checkpoint(golden("forbidden_global.pth")), "posix.system");
+  EXPECT_FALSE(std::ifstream("/tmp/mmdg_pickle_exploit").good());
+}
+
+TEST(TorchCheckpoint, LegacyFormatGetsAClearError) {
+  EXPECT_MMDG_ERROR(read_weights(golden("legacy_format.pth")), "legacy");
+  EXPECT_MMDG_ERROR(read_weights(golden("legacy_format.pth")), "re-save");
+}
+
+TEST(TorchCheckpoint, MissingFileNamesThePath) {
+  EXPECT_MMDG_ERROR(read_weights("/nonexistent/weights.pth"), "/nonexistent/weights.pth: file not found");
+}
+
+// Every truncation of a valid checkpoint is a clean error, never a crash or a wrong result.
+TEST(TorchCheckpoint, TruncatedArchivesAreCleanErrors) {
+  const std::string bytes = read_file(golden("shared_storage.pth"));
+  test::TempDir dir;
+  const std::string path = dir.file("truncated.pth");
+  for (std::size_t len = 0; len < bytes.size(); len += (len < 64 ? 7 : 61)) {
+    SCOPED_TRACE("length " + std::to_string(len));
+    test::write_bytes(path, bytes.substr(0, len));
+    EXPECT_THROW(read_weights(path), Error);
+  }
+}
+
+// Flipping bytes anywhere (pickle, storages, zip structures) must never crash; ZIP_CHECKCONS and
+// the CRC catch most, the unpickler's checks the rest.
+TEST(TorchCheckpoint, CorruptedBytesNeverCrash) {
+  const std::string bytes = read_file(golden("shared_storage.pth"));
+  test::TempDir dir;
+  const std::string path = dir.file("corrupt.pth");
+  std::mt19937 rng(7);
+  int errors = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string mutated = bytes;
+    for (int k = 0; k < 3; ++k) mutated[rng() % mutated.size()] = static_cast<char>(rng());
+    test::write_bytes(path, mutated);
+    try {
+      read_weights(path);
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0);
+}
+
+}  // namespace
+}  // namespace mmdg::io

@@ -1,0 +1,86 @@
+#include "mmdg/io/zip_archive.h"
+
+#include <zip.h>
+
+#include <algorithm>
+
+#include "mmdg/util/error.h"
+
+namespace mmdg::io {
+
+struct ZipArchive::Handle {
+  zip_t* zip = nullptr;
+};
+
+ZipArchive::ZipArchive(const std::string& path) : path_(path), handle_(new Handle) {
+  int code = 0;
+  handle_->zip = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  if (handle_->zip == nullptr) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, code);
+    const std::string message = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    throw Error(path + ": cannot open as a zip archive: " + message +
+                " (truncated or corrupt file?)");
+  }
+  const zip_int64_t count = zip_get_num_entries(handle_->zip, 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    const char* name = zip_get_name(handle_->zip, static_cast<zip_uint64_t>(i), 0);
+    names_.emplace_back(name ? name : "");
+  }
+}
+
+ZipArchive::~ZipArchive() {
+  if (handle_ && handle_->zip) zip_discard(handle_->zip);
+}
+
+bool ZipArchive::has_entry(const std::string& name) const {
+  return std::find(names_.begin(), names_.end(), name) != names_.end();
+}
+
+std::int64_t ZipArchive::index_of(const std::string& name) const {
+  const auto it = std::find(names_.begin(), names_.end(), name);
+  if (it == names_.end()) throw Error(path_ + ": missing entry '" + name + "'");
+  return it - names_.begin();
+}
+
+std::uint64_t ZipArchive::entry_size(const std::string& name) const {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat_index(handle_->zip, static_cast<zip_uint64_t>(index_of(name)), 0, &stat) != 0 ||
+      !(stat.valid & ZIP_STAT_SIZE))
+    throw Error(path_ + ": cannot stat entry '" + name + "'");
+  return stat.size;
+}
+
+std::string ZipArchive::read(const std::string& name) const {
+  std::string bytes(entry_size(name), '\0');
+  read_into(name, bytes.data(), bytes.size());
+  return bytes;
+}
+
+void ZipArchive::read_into(const std::string& name, void* dst, std::uint64_t size) const {
+  const std::uint64_t expected = entry_size(name);
+  if (expected != size)
+    throw Error(path_ + ": entry '" + name + "' holds " + std::to_string(expected) +
+                " bytes, expected " + std::to_string(size));
+  zip_file_t* file = zip_fopen_index(handle_->zip, static_cast<zip_uint64_t>(index_of(name)), 0);
+  if (file == nullptr)
+    throw Error(path_ + ": cannot open entry '" + name + "': " + zip_strerror(handle_->zip));
+  auto* out = static_cast<char*>(dst);
+  std::uint64_t done = 0;
+  while (done < size) {
+    const zip_int64_t n = zip_fread(file, out + done, size - done);
+    if (n <= 0) {
+      const std::string message = zip_file_strerror(file);
+      zip_fclose(file);
+      throw Error(path_ + ": cannot read entry '" + name + "': " +
+                  (n < 0 ? message : std::string("unexpected end of data")) +
+                  " (truncated or corrupt file?)");
+    }
+    done += static_cast<std::uint64_t>(n);
+  }
+  zip_fclose(file);
+}
+
+}  // namespace mmdg::io

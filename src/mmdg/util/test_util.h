@@ -1,0 +1,58 @@
+// Helpers shared by the tests: golden-file paths, expected.json, temporary folders.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+namespace mmdg::test {
+
+inline std::string golden(const std::string& name) { return std::string(MMDG_TEST_DATA_DIR) + "/" + name; }
+
+// expected.json written by tests/golden/make_golden.py.
+inline const nlohmann::json& expected() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(golden("expected.json"));
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+// A fresh temporary folder, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("mmdg_test_" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Expects `fn` to throw mmdg::Error whose message contains `fragment`.
+#define EXPECT_MMDG_ERROR(statement, fragment)                                              \
+  do {                                                                                      \
+    try {                                                                                   \
+      statement;                                                                            \
+      ADD_FAILURE() << "expected mmdg::Error containing '" << (fragment) << "'";            \
+    } catch (const ::mmdg::Error& e) {                                                      \
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();       \
+    }                                                                                       \
+  } while (0)
+
+}  // namespace mmdg::test

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Writes the golden files the C++ tests compare against (tests/golden/data/).
+
+Needs Debian's python3-torch, python3-torchvision and python3-numpy (scripts/setup.sh
+--with-python). Run from anywhere:  /usr/bin/python3 tests/golden/make_golden.py
+The files are committed; regenerate them with this script, never edit them by hand.
+
+Files:
+  vit_tiny_torchvision.pth   torch.save(VisionTransformer(...).state_dict()) of a tiny
+                             torchvision ViT with random weights (an OrderedDict with _metadata)
+  vit_tiny_timm.safetensors  the same weights under timm's names, written by write_safetensors
+  vit_tiny_io.safetensors    an input batch and torchvision's outputs (features, logits)
+  dtypes.pth                 float16 / bfloat16 / float64 / integer / bool tensors, a Parameter
+  shared_storage.pth         views sharing one storage, with offsets and strides
+  forbidden_global.pth       a pickle that would call os.system: must be refused
+  legacy_format.pth          the pre-1.6 non-zip format: must get a clear error
+  expected.json              name, dtype, shape, sum and values of every tensor of the above
+"""
+import collections
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torchvision
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+# Must match vit_config("vit_tiny") in src/mmdg/model/vit.cpp, plus a head of 5 classes.
+TINY = dict(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32)
+NUM_CLASSES = 5
+
+ST_DTYPES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16",
+             torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32",
+             torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
+PY_DTYPES = {torch.float64: "float64", torch.float32: "float32", torch.float16: "float16",
+             torch.bfloat16: "bfloat16", torch.int64: "int64", torch.int32: "int32",
+             torch.int16: "int16", torch.int8: "int8", torch.uint8: "uint8", torch.bool: "bool"}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """The safetensors layout, written by hand (the safetensors package is not in Debian)."""
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous()
+        # bytes through a same-width integer view (numpy has no bfloat16)
+        raw = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
+        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
+
+
+def describe(tensors):
+    """name -> dtype, shape, sum (float64), values (float64, flattened) for small tensors."""
+    out = {}
+    for name, t in tensors.items():
+        d = t.detach().to(torch.float64)
+        entry = {"dtype": PY_DTYPES[t.dtype], "shape": list(t.shape), "sum": d.sum().item()}
+        if t.numel() <= 64:
+            entry["values"] = d.flatten().tolist()
+        out[name] = entry
+    return out
+
+
+def timm_names(state):
+    """torchvision ViT names -> timm names (the inverse of src/mmdg/model/vit_weights.cpp)."""
+    out = collections.OrderedDict()
+    for k, v in state.items():
+        n = k
+        n = n.replace("conv_proj.", "patch_embed.proj.")
+        n = n.replace("class_token", "cls_token")
+        n = n.replace("encoder.pos_embedding", "pos_embed")
+        n = n.replace("encoder.layers.encoder_layer_", "blocks.")
+        n = n.replace(".ln_1.", ".norm1.").replace(".ln_2.", ".norm2.")
+        n = n.replace(".self_attention.in_proj_weight", ".attn.qkv.weight")
+        n = n.replace(".self_attention.in_proj_bias", ".attn.qkv.bias")
+        n = n.replace(".self_attention.out_proj.", ".attn.proj.")
+        n = n.replace(".mlp.0.", ".mlp.fc1.").replace(".mlp.3.", ".mlp.fc2.")
+        n = n.replace("encoder.ln.", "norm.")
+        n = n.replace("heads.head.", "head.")
+        out[n] = v
+    return out
+
+
+class Evil:
+    """Pickles as a call to os.system: a loader that runs it is unsafe."""
+
+    def __reduce__(self):
+        return (os.system, ("echo MMDG_PICKLE_EXPLOIT_RAN > /tmp/mmdg_pickle_exploit",))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(1234)
+    expected = {}
+
+    # --- tiny torchvision ViT, all parameters random (torchvision zero-inits the head and the
+    # class token, which would make the comparison weak)
+    vit = torchvision.models.VisionTransformer(num_classes=NUM_CLASSES, **TINY).eval()
+    with torch.no_grad():
+        for name, p in vit.named_parameters():
+            base = 1.0 if (name.endswith("weight") and (".ln" in name or name.startswith("encoder.ln"))) else 0.0
+            p.copy_(base + 0.2 * torch.randn_like(p))
+    state = vit.state_dict()
+    torch.save(state, os.path.join(OUT, "vit_tiny_torchvision.pth"))
+    write_safetensors(os.path.join(OUT, "vit_tiny_timm.safetensors"), timm_names(state),
+                      {"format": "pt", "source": "make_golden.py"})
+    expected["vit_tiny_torchvision.pth"] = describe(state)
+
+    x = torch.randn(2, 3, TINY["image_size"], TINY["image_size"])
+    with torch.no_grad():
+        feats = vit._process_input(x)
+        feats = torch.cat([vit.class_token.expand(x.shape[0], -1, -1), feats], dim=1)
+        tokens = vit.encoder(feats)
+        logits = vit(x)
+    write_safetensors(os.path.join(OUT, "vit_tiny_io.safetensors"),
+                      {"input": x, "tokens": tokens, "logits": logits})
+
+    # --- dtypes, including a Parameter (pickled through _rebuild_parameter)
+    dtypes = collections.OrderedDict()
+    dtypes["half"] = torch.tensor([1.5, -2.25, 65504.0, 6.103515625e-05, 0.0], dtype=torch.float16)
+    dtypes["bfloat16"] = torch.tensor([[1.0, -3.5], [1e30, 0.0078125]], dtype=torch.bfloat16)
+    dtypes["double"] = torch.tensor([1e-300, 2.5, -7.0], dtype=torch.float64)
+    dtypes["int64"] = torch.tensor([-(2**40), 3, 7], dtype=torch.int64)
+    dtypes["int32"] = torch.tensor([[-5, 6]], dtype=torch.int32)
+    dtypes["int16"] = torch.tensor([-300, 300], dtype=torch.int16)
+    dtypes["int8"] = torch.tensor([-128, 127], dtype=torch.int8)
+    dtypes["uint8"] = torch.tensor([0, 255, 7], dtype=torch.uint8)
+    dtypes["bool"] = torch.tensor([True, False, True])
+    dtypes["scalar"] = torch.tensor(3.25)
+    dtypes["empty"] = torch.zeros(0, 4)
+    dtypes["param"] = torch.nn.Parameter(torch.arange(6.0).reshape(2, 3))
+    torch.save(dtypes, os.path.join(OUT, "dtypes.pth"))
+    expected["dtypes.pth"] = describe(dtypes)
+
+    # --- shared storages, storage offsets, strides; plus a nested dict and a non-tensor entry
+    base = torch.arange(24.0).reshape(4, 6)
+    shared = collections.OrderedDict()
+    shared["base"] = base
+    shared["row"] = base[2]
+    shared["block"] = base[1:3, 2:5]
+    shared["transposed"] = base.t()
+    shared["every_other"] = base[:, ::2]
+    shared["flat_slice"] = base.view(-1)[5:17]
+    payload = {"model": shared, "epoch": 7}
+    torch.save(payload, os.path.join(OUT, "shared_storage.pth"))
+    expected["shared_storage.pth"] = describe({"model." + k: v for k, v in shared.items()})
+
+    torch.save({"weight": torch.ones(2), "evil": Evil()}, os.path.join(OUT, "forbidden_global.pth"))
+    torch.save({"weight": torch.ones(2)}, os.path.join(OUT, "legacy_format.pth"),
+               _use_new_zipfile_serialization=False)
+
+    expected["vit_tiny_timm.safetensors"] = describe(timm_names(state))
+    with open(os.path.join(OUT, "expected.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,
+                   "vit_tiny": dict(TINY, num_classes=NUM_CLASSES), "files": expected}, f, indent=1)
+    print("wrote", sorted(os.listdir(OUT)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
