@@ -1,0 +1,34 @@
+// Uncertainty estimation module (UEM): Monte Carlo dropout on a block's MHSA output gives, per
+// element, the standard deviation of t dropout samples; the reliability is U = exp(-r_e * std).
+// Three interchangeable estimators of that standard deviation:
+//   mc        t explicit dropout samples, unbiased std (the released code's procedure, the reference)
+//   binomial  the exact closed form: k ~ Binomial(t, 1 - p) kept samples per element give
+//             std = |x| / (1 - p) * sqrt(k (t - k) / (t (t - 1))): same distribution, one draw
+//   expected  deterministic |x| * sqrt(p / (1 - p)), the large-t value
+// Active in training and inference; never tracks gradients (as in the released code).
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+namespace mmdg::model {
+
+enum class Estimator { MC, Binomial, Expected };
+Estimator parse_estimator(const std::string& name);  // throws mmdg::Error for unknown names
+const char* estimator_name(Estimator estimator);
+
+struct UncertaintyOptions {
+  Estimator estimator = Estimator::MC;
+  std::int64_t samples = 20;   // t
+  double drop_rate = 0.3;      // p
+  double rate = 2.25;          // r_e
+};
+
+// Element-wise standard deviation of t Monte Carlo dropout samples of x. Same shape as x.
+at::Tensor dropout_std(const at::Tensor& x, const UncertaintyOptions& options);
+
+// Element-wise reliability U = exp(-r_e * std). Same shape as x.
+at::Tensor reliability(const at::Tensor& x, const UncertaintyOptions& options);
+
+}  // namespace mmdg::model

@@ -1,0 +1,57 @@
+// Options declared once. A settings struct lists its fields in one member template
+//
+//   template <class V> void visit(V&& v) { v("mc_samples", mc_samples, "help ..."); ... }
+//
+// (types: std::int64_t, double, bool, std::string), and everything else is derived from that one
+// list: JSON (saved next to / inside every checkpoint), the printed resolved config, and the
+// command-line options (src/cli/settings_cli.h).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "mmdg/util/error.h"
+
+namespace mmdg::settings {
+
+template <class S>
+nlohmann::json to_json(const S& s) {
+  nlohmann::json j = nlohmann::json::object();
+  const_cast<S&>(s).visit([&](const char* name, auto& field, const char*) { j[name] = field; });
+  return j;
+}
+
+// Sets the fields present in `j`; unknown keys and wrong types are errors naming `context` and
+// the key. Fields absent from `j` keep their values.
+template <class S>
+void from_json(S& s, const nlohmann::json& j, const std::string& context) {
+  if (!j.is_object()) throw Error(context + ": expected a JSON object of options");
+  std::set<std::string> known;
+  s.visit([&](const char* name, auto& field, const char*) {
+    known.insert(name);
+    if (!j.contains(name)) return;
+    using T = std::decay_t<decltype(field)>;
+    const auto& value = j.at(name);
+    const bool ok = std::is_same_v<T, bool>          ? value.is_boolean()
+                    : std::is_same_v<T, std::string> ? value.is_string()
+                    : std::is_integral_v<T>          ? value.is_number_integer()
+                                                     : value.is_number();
+    if (!ok) throw Error(context + ": option '" + name + "' has the wrong type (" + value.dump() + ")");
+    field = value.get<T>();
+  });
+  for (const auto& item : j.items())
+    if (!known.count(item.key())) throw Error(context + ": unknown option '" + item.key() + "'");
+}
+
+// "name = value" lines, in declaration order.
+template <class S>
+std::string describe(const S& s, const std::string& indent = "  ") {
+  std::ostringstream out;
+  const_cast<S&>(s).visit([&](const char* name, auto& field, const char*) {
+    out << indent << name << " = " << nlohmann::json(field).dump() << "\n";
+  });
+  return out.str();
+}
+
+}  // namespace mmdg::settings
