@@ -10,5 +10,6 @@ namespace mmdg::cli {
 
 void add_version_command(CLI::App& app);
 void add_weights_command(CLI::App& app);
+void add_model_command(CLI::App& app);
 
 }  // namespace mmdg::cli

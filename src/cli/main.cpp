@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { mmdg::set_threads(threads); });
   mmdg::cli::add_version_command(app);
   mmdg::cli::add_weights_command(app);
+  mmdg::cli::add_model_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

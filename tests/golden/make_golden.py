@@ -14,6 +14,9 @@ Files:
   shared_storage.pth         views sharing one storage, with offsets and strides
   forbidden_global.pth       a pickle that would call os.system: must be refused
   legacy_format.pth          the pre-1.6 non-zip format: must get a clear error
+  mmdg_tiny_released.pth     a tiny MMDG in the released code's layout, every weight random
+                             (adapters non-zero), from the independent PyTorch forward below
+  mmdg_tiny_io.safetensors   its inputs and outputs (estimator "expected", eval mode)
   expected.json              name, dtype, shape, sum and values of every tensor of the above
 """
 import collections
@@ -100,6 +103,91 @@ class Evil:
         return (os.system, ("echo MMDG_PICKLE_EXPLOIT_RAN > /tmp/mmdg_pickle_exploit",))
 
 
+# ---- an independent PyTorch forward of MMDG (paper Eq. 4, released code's structure), written
+# from REFERENCE.md for the golden files; the estimator is "expected" so the output is exact.
+MMDG_TINY = dict(adapter_dim=4, adapter_heads=2, theta=0.5, drop_rate=0.3, rate=2.25)
+
+
+def quick_gelu(x):
+    return x * torch.sigmoid(1.702 * x)
+
+
+class RefAdapter(torch.nn.Module):
+    def __init__(self, dim, d, heads, grid):
+        super().__init__()
+        nn = torch.nn
+        self.adapter_down_1 = nn.Linear(dim, d)
+        self.adapter_down_2 = nn.Linear(dim, d)
+        self.cross_attention = nn.Module()
+        for name in ["q_linear", "k_linear", "v_linear"]:
+            setattr(self.cross_attention, name, nn.Linear(d, d, bias=False))
+        self.cross_attention.proj = nn.Linear(d, d)
+        self.ln_before = nn.LayerNorm(d)
+        self.adapter_conv = nn.Module()
+        self.adapter_conv.conv = nn.Conv2d(d, d, 3, padding=1, bias=False)
+        self.adapter_up = nn.Linear(d, dim)
+        self.d, self.heads, self.grid = d, heads, grid
+
+    def forward(self, own, other, u_other):  # (B, L, C), (B, L, C), (B, L)
+        B, L, _ = own.shape
+        d, h, g = self.d, self.heads, self.grid
+        a = quick_gelu(self.adapter_down_1(own))
+        b = quick_gelu(self.adapter_down_2(other))
+        ca = self.cross_attention
+        q = ca.q_linear(b).reshape(B, L, h, d // h).transpose(1, 2)
+        k = ca.k_linear(a).reshape(B, L, h, d // h).transpose(1, 2)
+        v = ca.v_linear(a).reshape(B, L, h, d // h).transpose(1, 2)
+        logits = (q @ k.transpose(-2, -1)) * (d // h) ** -0.5
+        logits = logits * u_other[:, None, :, None]
+        x = (logits.softmax(-1) @ v).transpose(1, 2).reshape(B, L, d)
+        z = self.ln_before(ca.proj(x) + a)
+        w = self.adapter_conv.conv.weight
+        theta = MMDG_TINY["theta"]
+
+        def cdc(t):
+            return torch.nn.functional.conv2d(t, w, padding=1) - theta * torch.nn.functional.conv2d(t, w.sum((2, 3), keepdim=True))
+        patches = cdc(z[:, 1:].reshape(B, g, g, d).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).reshape(B, g * g, d)
+        cls = cdc(z[:, :1].reshape(B, 1, 1, d).permute(0, 3, 1, 2)).reshape(B, 1, d)
+        return self.adapter_up(quick_gelu(torch.cat([cls, patches], 1)))
+
+
+class RefMMDG(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        vit = torchvision.models.VisionTransformer(num_classes=2, **TINY)
+        dim, n = TINY["hidden_dim"], TINY["num_layers"]
+        grid = TINY["image_size"] // TINY["patch_size"]
+        for m in (1, 2, 3):
+            setattr(self, f"conv_proj{m}", torch.nn.Conv2d(3, dim, TINY["patch_size"], TINY["patch_size"]))
+            setattr(self, f"class_token{m}", torch.nn.Parameter(torch.zeros(1, 1, dim)))
+            setattr(self, f"pos_embedding{m}", torch.nn.Parameter(torch.zeros(1, grid * grid + 1, dim)))
+        self.ViT_Encoder = torch.nn.Sequential(vit.encoder.dropout, *vit.encoder.layers, vit.encoder.ln)
+        self.fc_all = torch.nn.Sequential(torch.nn.Linear(3 * dim, 2))
+        d, h = MMDG_TINY["adapter_dim"], MMDG_TINY["adapter_heads"]
+        for name in ["adapter_1_2_2", "adapter_2_1_2", "adapter_1_3_2", "adapter_3_1_2"]:
+            setattr(self, name, torch.nn.Sequential(*[RefAdapter(dim, d, h, grid) for _ in range(n)]))
+
+    def forward(self, images):
+        p, r = MMDG_TINY["drop_rate"], MMDG_TINY["rate"]
+        x = []
+        for m in (1, 2, 3):
+            t = getattr(self, f"conv_proj{m}")(images[m - 1]).flatten(2).transpose(1, 2)
+            t = torch.cat([getattr(self, f"class_token{m}").expand(t.shape[0], -1, -1), t], 1)
+            x.append(t + getattr(self, f"pos_embedding{m}"))
+        rel = None
+        for i, block in enumerate(self.ViT_Encoder[1:-1]):
+            att = [block.self_attention(block.ln_1(t), block.ln_1(t), block.ln_1(t), need_weights=False)[0] for t in x]
+            rel = [torch.exp(-r * a.abs() * (p / (1 - p)) ** 0.5).mean(-1) for a in att]
+            xa = [t + a for t, a in zip(x, att)]
+            y = [block.ln_2(t) for t in xa]
+            mlp = [block.mlp(t) for t in y]
+            x = [xa[0] + mlp[0] + self.adapter_1_2_2[i](y[0], y[1], rel[1]) + self.adapter_1_3_2[i](y[0], y[2], rel[2]),
+                 xa[1] + mlp[1] + self.adapter_2_1_2[i](y[1], y[0], rel[0]),
+                 xa[2] + mlp[2] + self.adapter_3_1_2[i](y[2], y[0], rel[0])]
+        feats = [self.ViT_Encoder[-1](t)[:, 0] for t in x]
+        return self.fc_all(torch.cat(feats, 1)), feats, rel
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(1234)
@@ -162,9 +250,24 @@ def main():
                _use_new_zipfile_serialization=False)
 
     expected["vit_tiny_timm.safetensors"] = describe(timm_names(state))
+
+    # --- a tiny MMDG with every weight random, and its outputs
+    ref = RefMMDG().eval()
+    with torch.no_grad():
+        for name, p in ref.named_parameters():
+            is_norm_weight = name.endswith("weight") and ("ln" in name or name.startswith("ViT_Encoder.3."))
+            p.copy_((1.0 if is_norm_weight else 0.0) + 0.3 * torch.randn_like(p))
+        images = [torch.randn(2, 3, TINY["image_size"], TINY["image_size"]) for _ in range(3)]
+        logits, feats, rel = ref(images)
+    torch.save(ref.state_dict(), os.path.join(OUT, "mmdg_tiny_released.pth"))
+    write_safetensors(os.path.join(OUT, "mmdg_tiny_io.safetensors"),
+                      {"rgb": images[0], "depth": images[1], "ir": images[2], "logits": logits,
+                       "feat_rgb": feats[0], "feat_depth": feats[1], "feat_ir": feats[2],
+                       "rel_rgb": rel[0], "rel_depth": rel[1], "rel_ir": rel[2]})
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,
-                   "vit_tiny": dict(TINY, num_classes=NUM_CLASSES), "files": expected}, f, indent=1)
+                   "vit_tiny": dict(TINY, num_classes=NUM_CLASSES),
+                   "mmdg_tiny": MMDG_TINY, "files": expected}, f, indent=1)
     print("wrote", sorted(os.listdir(OUT)))
 
 

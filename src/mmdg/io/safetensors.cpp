@@ -29,18 +29,24 @@ std::uint64_t get_u64(const nlohmann::json& j, const std::string& context) {
   return j.get<std::uint64_t>();
 }
 
-}  // namespace
+struct Entry {
+  std::string name;
+  c10::ScalarType dtype;
+  std::vector<std::int64_t> shape;
+  std::uint64_t begin, end;
+};
 
-std::string safetensors_dtype(c10::ScalarType dtype) {
-  for (const auto& [code, type] : dtype_table())
-    if (type == dtype) return code;
-  throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be stored in safetensors");
-}
+struct Header {
+  std::uint64_t data_start = 0;
+  std::vector<Entry> entries;
+};
 
-StateDict read_safetensors(const std::string& path, Metadata* metadata) {
+// Reads and validates the header: every entry's offsets inside the data, byte counts matching
+// dtype and shape. `in` is left open for reading the data.
+Header read_header(const std::string& path, std::ifstream& in, Metadata* metadata) {
   const std::uint64_t size = file_size(path);
   if (size < 8) throw Error(path + ": " + std::to_string(size) + " bytes is too short for a safetensors file (truncated?)");
-  std::ifstream in(path, std::ios::binary);
+  in.open(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
   unsigned char len_bytes[8];
   in.read(reinterpret_cast<char*>(len_bytes), 8);
@@ -64,14 +70,9 @@ StateDict read_safetensors(const std::string& path, Metadata* metadata) {
   const std::uint64_t data_start = 8 + header_len;
   const std::uint64_t data_size = size - data_start;
 
-  // Validate every entry before reading: offsets inside the data, byte count matching dtype*shape.
-  struct Entry {
-    std::string name;
-    c10::ScalarType dtype;
-    std::vector<std::int64_t> shape;
-    std::uint64_t begin, end;
-  };
-  std::vector<Entry> entries;
+  Header result;
+  result.data_start = data_start;
+  auto& entries = result.entries;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
       if (!info.is_object()) throw Error(path + ": __metadata__ is not an object");
@@ -112,6 +113,22 @@ StateDict read_safetensors(const std::string& path, Metadata* metadata) {
                   std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));
   }
+  return result;
+}
+
+}  // namespace
+
+std::string safetensors_dtype(c10::ScalarType dtype) {
+  for (const auto& [code, type] : dtype_table())
+    if (type == dtype) return code;
+  throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be stored in safetensors");
+}
+
+StateDict read_safetensors(const std::string& path, Metadata* metadata) {
+  std::ifstream in;
+  const Header header = read_header(path, in, metadata);
+  const auto data_start = header.data_start;
+  const auto& entries = header.entries;
   // The file keeps tensors in header (= sorted name) order only by convention; read by offset.
   StateDict out;
   for (const auto& e : entries) {
@@ -122,6 +139,13 @@ StateDict read_safetensors(const std::string& path, Metadata* metadata) {
     out.insert(e.name, t);
   }
   return out;
+}
+
+Metadata read_safetensors_metadata(const std::string& path) {
+  std::ifstream in;
+  Metadata metadata;
+  read_header(path, in, &metadata);
+  return metadata;
 }
 
 void write_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata) {

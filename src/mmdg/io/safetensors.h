@@ -16,6 +16,9 @@ using Metadata = std::map<std::string, std::string>;
 // Reads every tensor (in header order). `metadata`, when given, receives `__metadata__`.
 StateDict read_safetensors(const std::string& path, Metadata* metadata = nullptr);
 
+// Only the `__metadata__` of a file (header read and validated, no tensor data read).
+Metadata read_safetensors_metadata(const std::string& path);
+
 // Writes tensors (moved to CPU, made contiguous) atomically (temporary file + rename).
 void write_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata = {});
 

@@ -17,4 +17,8 @@ pickle::ValuePtr read_torch_pickle(const std::string& path);
 // skipped and, when `skipped` is given, their names are appended to it.
 StateDict read_torch_checkpoint(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
+// Writes tensors as a torch.save zip checkpoint that Python's torch.load reads as an OrderedDict
+// state dict (pickle protocol 2, contiguous CPU copies, one storage per tensor), atomically.
+void write_torch_checkpoint(const std::string& path, const StateDict& tensors);
+
 }  // namespace mmdg::io

@@ -111,3 +111,32 @@ TEST(TorchCheckpoint, CorruptedBytesNeverCrash) {
 
 }  // namespace
 }  // namespace mmdg::io
+
+namespace mmdg::io {
+namespace {
+
+TEST(TorchCheckpointWriter, RoundTripsEveryDtypeBitIdentically) {
+  test::TempDir dir;
+  StateDict sd;
+  sd.insert("f32", torch::randn({3, 4}));
+  sd.insert("f64", torch::randn({2}, torch::kDouble));
+  sd.insert("f16", torch::randn({5}).to(torch::kHalf));
+  sd.insert("bf16", torch::randn({2, 2}).to(torch::kBFloat16));
+  sd.insert("i64", torch::tensor({int64_t{1} << 40, int64_t{-3}}));
+  sd.insert("u8", torch::arange(250, 256, torch::kByte));
+  sd.insert("bool", torch::tensor({true, false}));
+  sd.insert("scalar", torch::tensor(2.5));
+  sd.insert("transposed", torch::randn({3, 2}).t());
+  sd.insert("empty", torch::zeros({0, 3}));
+  const std::string path = dir.file("out.pth");
+  write_torch_checkpoint(path, sd);
+  const auto back = read_torch_checkpoint(path);
+  ASSERT_EQ(back.keys(), sd.keys());
+  for (const auto& item : sd) {
+    EXPECT_EQ(back[item.key()].scalar_type(), item.value().scalar_type()) << item.key();
+    EXPECT_TRUE(torch::equal(back[item.key()], item.value())) << item.key();
+  }
+}
+
+}  // namespace
+}  // namespace mmdg::io

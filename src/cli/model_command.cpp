@@ -1,0 +1,108 @@
+// `mmdg model info | init | export | import`: inspect, create and convert MMDG models.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_config.h"
+#include "mmdg/infer/checkpoint.h"
+#include "mmdg/io/weights_file.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/settings.h"
+
+namespace mmdg::cli {
+namespace {
+
+// The options of a checkpoint, or, for a plain state dict / no checkpoint, the --config ones.
+model::MMDGNet build(const std::string& checkpoint, const ModelConfigOptions& config) {
+  if (checkpoint.empty()) return model::MMDGNet(config.resolve());
+  const auto stored = infer::read_checkpoint_options(checkpoint);
+  if (stored && config.given())
+    throw Error(checkpoint + ": the checkpoint carries its own model options; drop --config and the model options");
+  return infer::load_checkpoint(checkpoint, stored ? stored : std::optional<model::MMDGOptions>(config.resolve()));
+}
+
+void print_info(model::MMDGNetImpl& net, bool json) {
+  const auto counts = model::count_parameters(net);
+  if (json) {
+    nlohmann::json groups = nlohmann::json::object();
+    for (const auto& [group, total, trainable] : counts.groups) groups[group] = {{"total", total}, {"trainable", trainable}};
+    std::cout << nlohmann::json{{"options", settings::to_json(net.options())},
+                                {"parameters", {{"total", counts.total}, {"trainable", counts.trainable}, {"groups", groups}}}}
+                     .dump(1)
+              << "\n";
+    return;
+  }
+  std::cout << "model options:\n" << settings::describe(net.options());
+  std::printf("%-10s %15s %15s\n", "group", "parameters", "trainable");
+  for (const auto& [group, total, trainable] : counts.groups)
+    std::printf("%-10s %15lld %15lld\n", group.c_str(), static_cast<long long>(total), static_cast<long long>(trainable));
+  std::printf("%-10s %15lld %15lld\n", "total", static_cast<long long>(counts.total),
+              static_cast<long long>(counts.trainable));
+}
+
+}  // namespace
+
+void add_model_command(CLI::App& app) {
+  auto* model_cmd = app.add_subcommand("model", "Inspect, create and convert MMDG models");
+  model_cmd->require_subcommand(1);
+
+  {
+    auto* cmd = model_cmd->add_subcommand("info", "Resolved options and parameter counts (total, trainable) per group");
+    auto checkpoint = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--checkpoint", *checkpoint, "an mmdg checkpoint, or a released-layout state dict with --config");
+    cmd->add_flag("--json", *json, "machine-readable output");
+    auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
+    cmd->callback([=] {
+      auto net = build(*checkpoint, *config);
+      print_info(*net, *json);
+    });
+  }
+  {
+    auto* cmd = model_cmd->add_subcommand(
+        "init", "Write an untrained MMDG checkpoint whose backbone comes from pretrained ViT weights (.pth / .safetensors)");
+    auto pretrained = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    cmd->add_option("--pretrained", *pretrained, "ViT weights (torchvision or timm names)")->required();
+    cmd->add_option("--out", *out, "checkpoint to write (.safetensors)")->required();
+    auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
+    cmd->callback([=] {
+      model::MMDGNet net(config->resolve());
+      net->load_pretrained_backbone(io::read_weights(*pretrained), *pretrained);
+      infer::save_checkpoint(*out, *net, {{"pretrained", *pretrained}});
+      std::cout << "wrote " << *out << "\n";
+    });
+  }
+  {
+    auto* cmd = model_cmd->add_subcommand(
+        "export", "Write a checkpoint in the released PyTorch code's layout (.pth for torch.load, or .safetensors)");
+    auto checkpoint = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    cmd->add_option("--checkpoint", *checkpoint, "mmdg checkpoint")->required();
+    cmd->add_option("--out", *out, "file to write: .pth or .safetensors")->required();
+    cmd->callback([=] {
+      auto net = infer::load_checkpoint(*checkpoint);
+      infer::export_released(*out, *net);
+      std::cout << "wrote " << *out << "\n";
+    });
+  }
+  {
+    auto* cmd = model_cmd->add_subcommand(
+        "import", "Turn a released-layout state dict (.pth / .safetensors from the PyTorch code) into an mmdg checkpoint");
+    auto weights = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    cmd->add_option("--weights", *weights, "released-layout state dict")->required();
+    cmd->add_option("--out", *out, "mmdg checkpoint to write (.safetensors)")->required();
+    auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
+    cmd->callback([=] {
+      auto net = infer::load_checkpoint(*weights, config->resolve());
+      infer::save_checkpoint(*out, *net, {{"imported_from", *weights}});
+      std::cout << "wrote " << *out << "\n";
+    });
+  }
+}
+
+}  // namespace mmdg::cli

@@ -1,0 +1,48 @@
+// Command-line options from a settings struct's one declaration (mmdg/util/settings.h): every
+// field becomes --field-name (underscores as dashes) with its help and default. Values given on
+// the command line override the struct they are applied to; others are left as they are, so a
+// preset or a config file can be applied first.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mmdg/util/settings.h"
+
+namespace mmdg::cli {
+
+template <class S>
+class SettingsOptions {
+ public:
+  // Declares the options on `app`; `group` titles them in --help.
+  SettingsOptions(CLI::App* app, const std::string& group) : given_(std::make_shared<S>()) {
+    S defaults;
+    given_->visit([&](const char* name, auto& field, const char* help) {
+      std::string flag = std::string("--") + name;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      auto* option = app->add_option(flag, field, help)->group(group);
+      option->default_str(nlohmann::json(field).dump());
+      options_.emplace_back(name, option);
+    });
+  }
+
+  bool any_given() const {
+    return std::any_of(options_.begin(), options_.end(), [](const auto& o) { return o.second->count() > 0; });
+  }
+
+  // Copies the values given on the command line into `target`.
+  void apply(S& target) const {
+    nlohmann::json given = settings::to_json(*given_), changes = nlohmann::json::object();
+    for (const auto& [name, option] : options_)
+      if (option->count() > 0) changes[name] = given[name];
+    settings::from_json(target, changes, "command line");
+  }
+
+ private:
+  std::shared_ptr<S> given_;
+  std::vector<std::pair<std::string, CLI::Option*>> options_;
+};
+
+}  // namespace mmdg::cli

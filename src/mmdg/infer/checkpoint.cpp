@@ -1,0 +1,74 @@
+#include "mmdg/infer/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include "mmdg/io/safetensors.h"
+#include "mmdg/io/torch_checkpoint.h"
+#include "mmdg/io/weights_file.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/settings.h"
+
+namespace mmdg::infer {
+namespace {
+constexpr const char* kFormatKey = "mmdg_format";
+constexpr const char* kFormat = "mmdg-checkpoint-1";
+constexpr const char* kOptionsKey = "mmdg_options";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, model::MMDGNetImpl& net, const nlohmann::json& extra) {
+  io::Metadata metadata;
+  metadata[kFormatKey] = kFormat;
+  metadata[kOptionsKey] = settings::to_json(net.options()).dump();
+  for (const auto& [key, value] : extra.items()) metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  io::write_safetensors(path, model::module_state_dict(net), metadata);
+}
+
+namespace {
+std::optional<model::MMDGOptions> options_from_metadata(const io::Metadata& metadata, const std::string& path) {
+  const auto it = metadata.find(kOptionsKey);
+  if (it == metadata.end()) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": corrupt mmdg_options metadata: " + e.what());
+  }
+  model::MMDGOptions options;
+  settings::from_json(options, j, path + " (mmdg_options)");
+  return options;
+}
+}  // namespace
+
+std::optional<model::MMDGOptions> read_checkpoint_options(const std::string& path) {
+  if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return std::nullopt;
+  return options_from_metadata(io::read_safetensors_metadata(path), path);
+}
+
+model::MMDGNet load_checkpoint(const std::string& path, const std::optional<model::MMDGOptions>& fallback) {
+  io::Metadata metadata;
+  const bool safetensors = io::detect_weights_format(path) == io::WeightsFormat::Safetensors;
+  const io::StateDict state = safetensors ? io::read_safetensors(path, &metadata) : io::read_torch_checkpoint(path);
+  std::optional<model::MMDGOptions> options = options_from_metadata(metadata, path);
+  if (!options) {
+    if (!fallback)
+      throw Error(path + ": a plain state dict without mmdg options (e.g. from the released PyTorch code). "
+                         "HINT: say which model it is with --config NAME|FILE.json");
+    options = fallback;
+  }
+  model::MMDGNet net(*options);
+  model::load_state_dict(*net, model::from_released_layout(state), /*strict=*/true, path);
+  net->eval();
+  return net;
+}
+
+void export_released(const std::string& path, model::MMDGNetImpl& net) {
+  const io::StateDict state = model::module_state_dict(net);
+  if (ends_with(path, ".safetensors")) io::write_safetensors(path, state);
+  else io::write_torch_checkpoint(path, state);
+}
+
+}  // namespace mmdg::infer
