@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   mmdg::cli::add_version_command(app);
   mmdg::cli::add_weights_command(app);
   mmdg::cli::add_model_command(app);
+#ifdef MMDG_HAVE_OPENCV
+  mmdg::cli::add_predict_command(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -66,6 +66,11 @@ MMDGNetImpl::MMDGNetImpl(const MMDGOptions& o) : options_(o) {
   apply_freeze_policy();
 }
 
+void MMDGNetImpl::set_estimator(const std::string& estimator) {
+  uncertainty_.estimator = parse_estimator(estimator);
+  options_.estimator = estimator;
+}
+
 void MMDGNetImpl::apply_freeze_policy() {
   const bool adapters_only = options_.freeze == "adapters-only";
   const std::string last_block = "ViT_Encoder." + std::to_string(options_.num_layers) + ".";

@@ -69,6 +69,8 @@ class MMDGNetImpl : public torch::nn::Module {
   LoadReport load_pretrained_backbone(const io::StateDict& vit_weights, const std::string& context);
 
   const MMDGOptions& options() const { return options_; }
+  // Switches the uncertainty estimator (a forward-time choice; weights are unchanged).
+  void set_estimator(const std::string& estimator);
 
   std::array<torch::nn::Conv2d, 3> conv_proj{nullptr, nullptr, nullptr};
   std::array<torch::Tensor, 3> class_token, pos_embedding;  // (1, 1, C), (1, L, C)

@@ -1,0 +1,151 @@
+// `mmdg predict`: live probability and reliability of one sample or of every line of a list.
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/model_config.h"
+#include "mmdg/data/image.h"
+#include "mmdg/data/sample.h"
+#include "mmdg/infer/predictor.h"
+#include "mmdg/io/file_util.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/progress.h"
+#include "mmdg/viz/overlay.h"
+
+namespace mmdg::cli {
+namespace {
+
+struct PredictArgs {
+  std::string checkpoint, config, rgb, depth, ir, missing, maps, list, data_root, out = "scores.csv";
+  std::string device = "cpu", estimator, normalization = "imagenet";
+  int batch_size = 8;
+  bool json = false;
+};
+
+std::array<bool, 3> parse_missing(const std::string& text) {
+  std::array<bool, 3> missing{false, false, false};
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item == "depth") missing[model::kDepth] = true;
+    else if (item == "ir") missing[model::kIR] = true;
+    else if (!item.empty())
+      throw Error("option --missing: unknown modality '" + item + "' (expected depth and/or ir, comma-separated)");
+  }
+  return missing;
+}
+
+void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
+                 data::Normalization norm) {
+  const auto size = predictor.options().image_size;
+  std::array<torch::Tensor, 3> inputs;
+  const std::array<const std::string*, 3> paths{&a.rgb, &a.depth, &a.ir};
+  for (int m = 0; m < 3; ++m) {
+    if (missing[m]) inputs[m] = torch::zeros({1, 3, size, size});
+    else if (paths[m]->empty())
+      throw Error(std::string("option --") + model::modality_name(m) + " is required (or list it in --missing)");
+    else inputs[m] = data::prepare(data::read_image(*paths[m]), size, norm).unsqueeze(0);
+  }
+  const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing);
+  const double live = p.live_probability[0].item<double>();
+  nlohmann::json reliability = nlohmann::json::object();
+  for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
+  if (!a.maps.empty()) {
+    std::filesystem::create_directories(a.maps);
+    for (int m = 0; m < 3; ++m) {
+      if (missing[m]) continue;
+      const std::string path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(m)) + "_reliability.png")).string();
+      viz::write_map_overlay(path, data::denormalize(inputs[m][0], norm), p.reliability_maps[m][0]);
+      if (!a.json) std::cout << "wrote " << path << "\n";
+    }
+  }
+  if (a.json) {
+    std::cout << nlohmann::json{{"live_probability", live}, {"mean_reliability", reliability},
+                                {"estimator", predictor.options().estimator}}
+                     .dump(1)
+              << "\n";
+  } else {
+    std::cout << "live probability: " << std::fixed << std::setprecision(4) << live << " ("
+              << (live >= 0.5 ? "live" : "spoof") << " at 0.5)\n";
+    std::cout << "mean reliability: rgb " << reliability["rgb"].get<double>() << ", depth "
+              << reliability["depth"].get<double>() << ", ir " << reliability["ir"].get<double>() << "\n";
+  }
+}
+
+void predict_list(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
+                  data::Normalization norm) {
+  const auto list = data::read_list(a.list);
+  const auto size = predictor.options().image_size;
+  std::ostringstream csv;
+  csv << "path,label,score,rel_rgb,rel_depth,rel_ir\n" << std::setprecision(8);
+  Progress progress("predict", static_cast<std::int64_t>(list.entries.size()));
+  for (std::size_t start = 0; start < list.entries.size(); start += a.batch_size) {
+    const std::size_t end = std::min(list.entries.size(), start + a.batch_size);
+    std::array<std::vector<torch::Tensor>, 3> batch;
+    for (std::size_t i = start; i < end; ++i) {
+      auto sample = data::load_sample(list.entries[i], list.path, a.data_root, size, norm);
+      for (int m = 0; m < 3; ++m) batch[m].push_back(sample.inputs[m]);
+    }
+    const auto p = predictor.predict(torch::stack(batch[0]), torch::stack(batch[1]), torch::stack(batch[2]), missing);
+    for (std::size_t i = start; i < end; ++i) {
+      const auto k = static_cast<std::int64_t>(i - start);
+      const auto& e = list.entries[i];
+      csv << e.rgb << "," << e.label << "," << p.live_probability[k].item<double>();
+      for (int m = 0; m < 3; ++m) csv << "," << p.mean_reliability[m][k].item<double>();
+      csv << "\n";
+    }
+    progress.update(static_cast<std::int64_t>(end));
+  }
+  progress.finish();
+  const std::string text = csv.str();
+  io::write_file_atomically(a.out, [&](std::ostream& out) { out << text; });
+  std::cout << "wrote " << a.out << " (" << list.entries.size() << " samples)\n";
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto a = std::make_shared<PredictArgs>();
+  auto* cmd = app.add_subcommand("predict", "Live probability and per-modality reliability of samples");
+  cmd->add_option("--checkpoint", a->checkpoint, "mmdg checkpoint (or a released-layout state dict with --config)")->required();
+  cmd->add_option("--config", a->config, "model config of a plain state dict (preset or JSON file)");
+  cmd->add_option("--rgb", a->rgb, "RGB image");
+  cmd->add_option("--depth", a->depth, "depth image (8- or 16-bit)");
+  cmd->add_option("--ir", a->ir, "infrared image");
+  cmd->add_option("--missing", a->missing, "modalities absent at test time, e.g. depth,ir (fed as zeros)");
+  cmd->add_option("--maps", a->maps, "folder for reliability-map overlays (PNG)");
+  cmd->add_option("--list", a->list, "score every line of a benchmark list into a CSV instead");
+  cmd->add_option("--data-root", a->data_root, "root of the list's relative paths");
+  cmd->add_option("--out", a->out, "CSV to write with --list")->capture_default_str();
+  cmd->add_option("--batch-size", a->batch_size, "samples per forward with --list")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--estimator", a->estimator, "override the uncertainty estimator: mc | binomial | expected");
+  cmd->add_option("--normalization", a->normalization, "input normalization: imagenet | half")->capture_default_str();
+  cmd->add_flag("--json", a->json, "machine-readable output");
+  cmd->callback([a] {
+    const auto missing = parse_missing(a->missing);
+    const auto norm = data::parse_normalization(a->normalization);
+    torch::Device device(torch::kCPU);
+    try {
+      device = torch::Device(a->device);
+    } catch (const c10::Error&) {
+      throw Error("option --device: cannot parse '" + a->device + "' (expected cpu, cuda or cuda:N)");
+    }
+    if (device.is_cuda() && !torch::cuda::is_available())
+      throw Error("option --device " + a->device + ": CUDA is not available in this build / machine");
+    std::optional<model::MMDGOptions> fallback;
+    if (!a->config.empty()) fallback = load_model_config(a->config);
+    infer::Predictor predictor(a->checkpoint, device,
+                               a->estimator.empty() ? std::nullopt : std::optional<std::string>(a->estimator), fallback);
+    if (!a->list.empty()) predict_list(predictor, *a, missing, norm);
+    else predict_one(predictor, *a, missing, norm);
+  });
+}
+
+}  // namespace mmdg::cli

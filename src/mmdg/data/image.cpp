@@ -1,0 +1,65 @@
+#include "mmdg/data/image.h"
+
+#include <torch/torch.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "mmdg/io/file_util.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::data {
+namespace {
+const float kMean[3] = {0.485f, 0.456f, 0.406f};
+const float kStd[3] = {0.229f, 0.224f, 0.225f};
+}  // namespace
+
+Normalization parse_normalization(const std::string& name) {
+  if (name == "imagenet") return Normalization::ImageNet;
+  if (name == "half") return Normalization::Half;
+  throw Error("option normalization: unknown value '" + name + "' (expected imagenet or half)");
+}
+
+at::Tensor read_image(const std::string& path) {
+  io::file_size(path);  // clear "file not found"
+  cv::Mat mat = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+  if (mat.empty()) throw Error(path + ": cannot decode the image (corrupt or not a JPEG/PNG file)");
+  double scale = 1.0;
+  if (mat.depth() == CV_8U) scale = 1.0 / 255.0;
+  else if (mat.depth() == CV_16U) scale = 1.0 / 65535.0;
+  else throw Error(path + ": unsupported pixel depth (expected 8 or 16 bits)");
+  if (mat.channels() == 1) cv::cvtColor(mat, mat, cv::COLOR_GRAY2RGB);
+  else if (mat.channels() == 3) cv::cvtColor(mat, mat, cv::COLOR_BGR2RGB);
+  else if (mat.channels() == 4) cv::cvtColor(mat, mat, cv::COLOR_BGRA2RGB);
+  else throw Error(path + ": unsupported channel count " + std::to_string(mat.channels()));
+  cv::Mat f;
+  mat.convertTo(f, CV_32FC3, scale);
+  return torch::from_blob(f.data, {f.rows, f.cols, 3}, torch::kFloat).permute({2, 0, 1}).clone();
+}
+
+at::Tensor prepare(const at::Tensor& image, std::int64_t size, Normalization normalization) {
+  namespace F = torch::nn::functional;
+  at::Tensor x = image.unsqueeze(0);
+  if (image.size(1) != size || image.size(2) != size) {
+    const bool shrink = image.size(1) > size || image.size(2) > size;
+    x = shrink ? F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({size, size}))
+               : F::interpolate(x, F::InterpolateFuncOptions()
+                                       .size(std::vector<std::int64_t>{size, size})
+                                       .mode(torch::kBilinear)
+                                       .align_corners(false));
+  }
+  x = x.squeeze(0);
+  if (normalization == Normalization::Half) return (x * 255.0 - 127.5) / 128.0;
+  const auto mean = torch::tensor({kMean[0], kMean[1], kMean[2]}).view({3, 1, 1});
+  const auto std = torch::tensor({kStd[0], kStd[1], kStd[2]}).view({3, 1, 1});
+  return (x - mean) / std;
+}
+
+at::Tensor denormalize(const at::Tensor& input, Normalization normalization) {
+  if (normalization == Normalization::Half) return ((input * 128.0 + 127.5) / 255.0).clamp(0, 1);
+  const auto mean = torch::tensor({kMean[0], kMean[1], kMean[2]}).view({3, 1, 1});
+  const auto std = torch::tensor({kStd[0], kStd[1], kStd[2]}).view({3, 1, 1});
+  return (input * std + mean).clamp(0, 1);
+}
+
+}  // namespace mmdg::data
