@@ -1,13 +1,9 @@
 // Micro-benchmarks of the ViT backbone forward (no grad) for the named configs.
 //   build/mmdg_bench --benchmark_filter=vit_b16
-// Thread count: MMDG_THREADS (default: all cores).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
-
 #include "mmdg/model/vit.h"
-#include "mmdg/util/runtime.h"
 
 namespace {
 
@@ -28,11 +24,3 @@ BENCHMARK_CAPTURE(BM_ViTForward, vit_mini, std::string("vit_mini"))->Arg(8)->Arg
 BENCHMARK_CAPTURE(BM_ViTForward, vit_b16, std::string("vit_b16"))->Arg(1)->Arg(2)->Arg(8)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  const char* env = std::getenv("MMDG_THREADS");
-  mmdg::set_threads(env ? std::atoi(env) : 0);
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  return 0;
-}

@@ -30,4 +30,20 @@ check "legacy format explained" 1 "re-save" -- "$mmdg" weights info "$data/legac
 check "missing file named" 1 "nope.pth: file not found" -- "$mmdg" weights info "$data/nope.pth"
 check "unknown option rejected" 109 "--bogus" -- "$mmdg" weights info --bogus x
 check "missing subcommand rejected" 106 "subcommand" -- "$mmdg"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check "model info counts the released config" 0 "total +88252034 +8513666" -- "$mmdg" model info
+check "model info --json with overrides" 0 '"estimator": "binomial"' -- "$mmdg" model info --config mmdg_tiny --estimator binomial --json
+check "model option validated" 1 "option estimator: unknown value 'gauss'" -- "$mmdg" model info --config mmdg_tiny --estimator gauss
+check "unknown preset named" 1 "unknown model config 'mmdg_x'" -- "$mmdg" model info --config mmdg_x
+echo '{"model": {"adapter_dim": 4, "adapter_heads": 2, "image_size": 32, "patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 32}}' > "$tmp/cfg.json"
+check "config file" 0 'adapter_dim = 4' -- "$mmdg" model info --config "$tmp/cfg.json"
+echo '{"adapter_dims": 4}' > "$tmp/bad.json"
+check "config file with an unknown option" 1 "bad.json: unknown option 'adapter_dims'" -- "$mmdg" model info --config "$tmp/bad.json"
+check "model init from pretrained" 0 "wrote" -- "$mmdg" model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/init.safetensors"
+check "model init with a mismatched config" 1 "do not fit the MMDG backbone" -- "$mmdg" model init --config mmdg_mini --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/x.safetensors"
+check "model info of a checkpoint" 0 'image_size = 32' -- "$mmdg" model info --checkpoint "$tmp/init.safetensors"
+check "export to the released layout" 0 "wrote" -- "$mmdg" model export --checkpoint "$tmp/init.safetensors" --out "$tmp/released.pth"
+check "import with the wrong config" 1 "weights do not match the model" -- "$mmdg" model import --weights "$tmp/released.pth" --config mmdg_b16 --out "$tmp/back.safetensors"
+check "import from the released layout" 0 "wrote" -- "$mmdg" model import --weights "$data/mmdg_tiny_released.pth" --config mmdg_tiny --out "$tmp/imported.safetensors"
 exit $fail

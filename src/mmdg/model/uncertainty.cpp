@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <vector>
 
 #include "mmdg/util/error.h"
 
@@ -42,9 +43,24 @@ at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
       return (m2 / (t - 1)).clamp_min_(0).sqrt_();  // unbiased
     }
     case Estimator::Binomial: {
-      const at::Tensor kept = torch::binomial(torch::full_like(x, t), torch::full_like(x, 1.0 - p));
-      const at::Tensor spread = (kept * (t - kept) / (t * (t - 1))).sqrt_();
-      return x.abs() / (1.0 - p) * spread;
+      // k ~ Binomial(t, 1 - p) by inverse-CDF sampling of one uniform per element against the
+      // t + 1 cumulative probabilities, then the closed-form std factor of k from a table.
+      std::vector<double> cdf, factor;
+      double log_q = std::log(1.0 - p), log_p = std::log(p), total = 0;
+      for (std::int64_t k = 0; k <= o.samples; ++k) {
+        const double log_pmf = std::lgamma(t + 1) - std::lgamma(k + 1.0) - std::lgamma(t - k + 1) +
+                               k * log_q + (t - k) * log_p;
+        total += std::exp(log_pmf);
+        cdf.push_back(total);
+        factor.push_back(std::sqrt(k * (t - k) / (t * (t - 1))) / (1.0 - p));
+      }
+      cdf.pop_back();  // P(k <= t) = 1: uniforms above every other boundary map to k = t
+      const auto opts = x.options();
+      const at::Tensor boundaries = torch::tensor(cdf, opts.dtype(torch::kDouble)).to(opts);
+      const at::Tensor table = torch::tensor(factor, opts.dtype(torch::kDouble)).to(opts);
+      const at::Tensor u = torch::rand_like(x);
+      const at::Tensor kept = torch::searchsorted(boundaries, u.reshape({-1}), /*out_int32=*/false, /*right=*/true);
+      return x.abs() * table.index_select(0, kept).view_as(x);
     }
     case Estimator::Expected:
       return x.abs() * std::sqrt(p / (1.0 - p));

@@ -1,0 +1,14 @@
+// Google Benchmark entry point. Thread count: MMDG_THREADS (default: all cores).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+
+#include "mmdg/util/runtime.h"
+
+int main(int argc, char** argv) {
+  const char* env = std::getenv("MMDG_THREADS");
+  mmdg::set_threads(env ? std::atoi(env) : 0);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
