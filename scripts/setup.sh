@@ -9,7 +9,7 @@ pkgs=(cmake g++ make ccache pkg-config
       libgtest-dev libgmock-dev libbenchmark-dev
       libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev)
 if [[ "${1:-}" == "--with-python" ]]; then
-  pkgs+=(python3 python3-torch python3-torchvision python3-numpy)
+  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,6 +17,14 @@ Files:
   mmdg_tiny_released.pth     a tiny MMDG in the released code's layout, every weight random
                              (adapters non-zero), from the independent PyTorch forward below
   mmdg_tiny_io.safetensors   its inputs and outputs (estimator "expected", eval mode)
+  padisi_stored.npz          PADISI-style sample: array "data" (1, 22, 10, 8) float32 in [0, 1],
+                             written by np.savez (stored entries)
+  padisi_deflate.npz         the same by np.savez_compressed (deflate)
+  face_rgb.jpg, face_gray.png, face_depth16.png
+                             16x16 images written by PIL (JPEG, 8-bit gray PNG, 16-bit PNG)
+  pipeline_expected.safetensors
+                             each of those decoded by PIL / numpy and normalized with ImageNet's
+                             mean and std, (3, H, W) RGB: the values the C++ pipeline must produce
   expected.json              name, dtype, shape, sum and values of every tensor of the above
 """
 import collections
@@ -27,6 +35,7 @@ import sys
 
 import numpy as np
 import torch
+from PIL import Image
 import torchvision
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -250,6 +259,39 @@ def main():
                _use_new_zipfile_serialization=False)
 
     expected["vit_tiny_timm.safetensors"] = describe(timm_names(state))
+
+    # --- data pipeline references
+    rng = np.random.default_rng(5)
+    padisi = rng.random((1, 22, 10, 8), dtype=np.float32)
+    np.savez(os.path.join(OUT, "padisi_stored.npz"), data=padisi)
+    np.savez_compressed(os.path.join(OUT, "padisi_deflate.npz"), data=padisi)
+    mean = np.array([0.485, 0.456, 0.406], dtype=np.float64)[:, None, None]
+    std = np.array([0.229, 0.224, 0.225], dtype=np.float64)[:, None, None]
+
+    def normalized(chw01):
+        return torch.from_numpy(((chw01 - mean) / std).astype(np.float32))
+
+    yy, xx = np.mgrid[0:16, 0:16]
+    rgb = np.stack([xx * 16, yy * 16, (xx + yy) * 8], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(os.path.join(OUT, "face_rgb.jpg"), quality=92)
+    gray = ((xx * 7 + yy * 9) % 256).astype(np.uint8)
+    Image.fromarray(gray).save(os.path.join(OUT, "face_gray.png"))
+    depth = (xx * 4000 + yy * 97).astype(np.uint16)
+    Image.fromarray(depth.astype(np.int32)).convert("I;16").save(os.path.join(OUT, "face_depth16.png"))
+    jpg = np.asarray(Image.open(os.path.join(OUT, "face_rgb.jpg")).convert("RGB")).astype(np.float64) / 255
+    gray_back = np.asarray(Image.open(os.path.join(OUT, "face_gray.png"))).astype(np.float64) / 255
+    depth_back = np.asarray(Image.open(os.path.join(OUT, "face_depth16.png"))).astype(np.float64) / 65535
+    assert (depth_back * 65535).round().astype(np.uint16).tolist() == depth.tolist()
+    pad = padisi[0].astype(np.float64)
+    write_safetensors(os.path.join(OUT, "pipeline_expected.safetensors"), {
+        "face_rgb": normalized(jpg.transpose(2, 0, 1)),
+        "face_gray": normalized(np.repeat(gray_back[None], 3, 0)),
+        "face_depth16": normalized(np.repeat(depth_back[None], 3, 0)),
+        "padisi_rgb": normalized(pad[[2, 1, 0]]),           # channels 0-2 are BGR
+        "padisi_depth": normalized(np.repeat(pad[4:5], 3, 0)),
+        "padisi_ir": normalized(np.repeat(pad[3:4], 3, 0)),
+        "padisi_raw": torch.from_numpy(padisi),
+    })
 
     # --- a tiny MMDG with every weight random, and its outputs
     ref = RefMMDG().eval()

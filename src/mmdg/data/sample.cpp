@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include <torch/torch.h>
+
+#include "mmdg/io/npy.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::data {
@@ -11,13 +14,33 @@ std::string join_path(const std::string& root, const std::string& relative) {
   return (std::filesystem::path(root) / relative).string();
 }
 
+std::array<at::Tensor, 3> read_padisi_npz(const std::string& path) {
+  const auto arrays = io::read_npz(path);
+  if (!arrays.contains("data")) throw Error(path + ": PADISI sample without a 'data' array");
+  const at::Tensor data = arrays["data"];
+  if (data.dim() != 4 || data.size(0) != 1 || data.size(1) < 5)
+    throw Error(path + ": PADISI 'data' must have shape (1, 22, H, W) (at least 5 channels), got " + c10::str(data.sizes()));
+  if (!data.is_floating_point()) throw Error(path + ": PADISI 'data' must hold floats in [0, 1]");
+  const at::Tensor x = data[0].to(torch::kFloat);                          // (C, H, W)
+  const at::Tensor rgb = x.index_select(0, torch::tensor({2, 1, 0}));     // channels 0-2 are BGR
+  return {rgb, x.slice(0, 4, 5).expand({3, -1, -1}).contiguous(),          // depth: channel 4
+          x.slice(0, 3, 4).expand({3, -1, -1}).contiguous()};              // NIR: channel 3
+}
+
 Sample load_sample(const ListEntry& entry, const std::string& list_path, const std::string& data_root,
                    std::int64_t size, Normalization normalization) {
   const std::string where = list_path + ":" + std::to_string(entry.line) + ": ";
-  if (entry.is_npz())
-    throw Error(where + "PADISI .npz samples are not readable yet (" + entry.rgb + ")");
   Sample sample;
   sample.label = entry.label;
+  if (entry.is_npz()) {
+    try {
+      const auto images = read_padisi_npz(join_path(data_root, entry.rgb));
+      for (int m = 0; m < 3; ++m) sample.inputs[m] = prepare(images[m], size, normalization);
+    } catch (const Error& e) {
+      throw Error(where + e.what());
+    }
+    return sample;
+  }
   const std::array<const std::string*, 3> paths{&entry.rgb, &entry.depth, &entry.ir};
   for (int m = 0; m < 3; ++m) {
     try {

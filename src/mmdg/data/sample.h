@@ -15,6 +15,10 @@ struct Sample {
   int label = 0;
 };
 
+// A PADISI-Face .npz: array "data" (1, 22, H, W) in [0, 1]; channels 0-2 colour in BGR order,
+// 3 near infrared, 4 depth. Returns RGB, depth and IR as (3, H, W) in [0, 1].
+std::array<at::Tensor, 3> read_padisi_npz(const std::string& path);
+
 // Loads the entry's images relative to `data_root`. Errors name the list file and line.
 Sample load_sample(const ListEntry& entry, const std::string& list_path, const std::string& data_root,
                    std::int64_t size, Normalization normalization);

@@ -1,0 +1,77 @@
+#include "mmdg/io/npy.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mmdg/io/file_util.h"
+#include "mmdg/io/safetensors.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::io {
+namespace {
+
+std::string npy(const std::string& dict, const std::string& data, int version = 1) {
+  std::string header = dict;
+  const std::size_t prefix = version == 1 ? 10 : 12;
+  header.append((64 - (prefix + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(version) + '\0';
+  const std::size_t n = header.size();
+  out += static_cast<char>(n & 0xff);
+  out += static_cast<char>((n >> 8) & 0xff);
+  if (version != 1) out += std::string(2, '\0');
+  return out + header + data;
+}
+
+std::string floats(std::initializer_list<float> values) {
+  std::string s;
+  for (float v : values) s.append(reinterpret_cast<const char*>(&v), 4);
+  return s;
+}
+
+TEST(Npy, ReadsNumpyWrittenArchivesStoredAndDeflated) {
+  const auto want = read_safetensors(test::golden("pipeline_expected.safetensors"))["padisi_raw"];
+  for (const char* file : {"padisi_stored.npz", "padisi_deflate.npz"}) {
+    const auto arrays = read_npz(test::golden(file));
+    ASSERT_TRUE(arrays.contains("data")) << file;
+    EXPECT_EQ(arrays["data"].sizes().vec(), (std::vector<std::int64_t>{1, 22, 10, 8}));
+    EXPECT_TRUE(torch::equal(arrays["data"], want)) << file;
+  }
+}
+
+TEST(Npy, HeaderVariantsAndDtypes) {
+  const auto a = parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", floats({1.5f, -2})), "a");
+  EXPECT_EQ(a.sizes().vec(), (std::vector<std::int64_t>{2, 1}));
+  EXPECT_EQ(a[1][0].item<float>(), -2.0f);
+  const auto v2 = parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", floats({3, 4}), 2), "b");
+  EXPECT_EQ(v2[1].item<float>(), 4.0f);
+  const auto scalar = parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", floats({7})), "c");
+  EXPECT_EQ(scalar.dim(), 0);
+  const std::string u16 = std::string("\xff\xff\x01\x00", 4);
+  const auto w = parse_npy(npy("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }", u16), "d");
+  EXPECT_EQ(w[0].item<int>(), 65535);
+  EXPECT_EQ(w[1].item<int>(), 1);
+  EXPECT_EQ(parse_npy(npy("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", "abc"), "e")[2].item<int>(), 'c');
+}
+
+TEST(Npy, BadArraysAreCleanErrors) {
+  const std::string data = floats({1, 2});
+  EXPECT_MMDG_ERROR(parse_npy("NUMPY....", "x.npy"), "bad magic");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data), "x.npy"), "big-endian");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data), "x.npy"), "Fortran-order");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data), "x.npy"), "needs 12 bytes");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", data), "x.npy"), "unsupported dtype");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", data), "x.npy"), "malformed shape");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data).substr(0, 40), "x.npy"), "truncated");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'fortran_order': False, 'shape': (2,), }", data), "x.npy"), "without 'descr'");
+  // a zip without arrays, and a truncated archive
+  test::TempDir dir;
+  const std::string bytes = read_file(test::golden("padisi_deflate.npz"));
+  test::write_bytes(dir.file("cut.npz"), bytes.substr(0, bytes.size() / 2));
+  EXPECT_THROW(read_npz(dir.file("cut.npz")), Error);
+  EXPECT_MMDG_ERROR(read_npz(test::golden("vit_tiny_torchvision.pth")), "no .npy arrays");
+}
+
+}  // namespace
+}  // namespace mmdg::io
