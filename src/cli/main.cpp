@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_model_command(app);
 #ifdef MMDG_HAVE_OPENCV
   mmdg::cli::add_predict_command(app);
+  mmdg::cli::add_synth_command(app);
 #endif
   try {
     app.parse(argc, argv);

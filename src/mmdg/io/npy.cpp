@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "mmdg/io/zip_archive.h"
+#include "mmdg/io/zip_writer.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::io {
@@ -104,6 +105,35 @@ StateDict read_npz(const std::string& path) {
   }
   if (out.is_empty()) throw Error(path + ": no .npy arrays in the archive");
   return out;
+}
+
+std::string make_npy(const at::Tensor& tensor) {
+  const at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
+  static const std::map<c10::ScalarType, std::string> descr = {
+      {c10::ScalarType::Bool, "|b1"}, {c10::ScalarType::Char, "|i1"}, {c10::ScalarType::Byte, "|u1"},
+      {c10::ScalarType::Short, "<i2"}, {c10::ScalarType::Int, "<i4"}, {c10::ScalarType::Long, "<i8"},
+      {c10::ScalarType::Half, "<f2"}, {c10::ScalarType::Float, "<f4"}, {c10::ScalarType::Double, "<f8"}};
+  const auto it = descr.find(t.scalar_type());
+  if (it == descr.end()) throw Error(std::string("dtype ") + c10::toString(t.scalar_type()) + " cannot be written to .npy");
+  std::string shape;
+  for (auto d : t.sizes()) shape += std::to_string(d) + ", ";
+  if (t.dim() == 1) shape.pop_back();                        // "(a,)"
+  else if (t.dim() > 1) shape.resize(shape.size() - 2);      // "(a, b)"
+  std::string header = "{'descr': '" + it->second + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out = std::string("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  return out;
+}
+
+void write_npz(const std::string& path, const StateDict& arrays, bool compress) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& item : arrays) files.emplace_back(item.key() + ".npy", make_npy(item.value()));
+  write_zip(path, files, compress);
 }
 
 }  // namespace mmdg::io

@@ -17,4 +17,11 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& context);
 // Every array of an .npz archive, by name without the ".npy" suffix.
 StateDict read_npz(const std::string& path);
 
+// One .npy file (version 1.0, C order, little-endian) holding a CPU tensor.
+std::string make_npy(const at::Tensor& tensor);
+
+// Writes arrays as an .npz archive (np.savez layout; `compress`: deflate, as np.savez_compressed),
+// atomically.
+void write_npz(const std::string& path, const StateDict& arrays, bool compress);
+
 }  // namespace mmdg::io

@@ -75,3 +75,23 @@ TEST(Npy, BadArraysAreCleanErrors) {
 
 }  // namespace
 }  // namespace mmdg::io
+
+namespace mmdg::io {
+namespace {
+
+TEST(Npy, WriteReadRoundTrip) {
+  test::TempDir dir;
+  StateDict arrays;
+  arrays.insert("data", torch::rand({1, 22, 5, 4}));
+  arrays.insert("vector", torch::arange(7, torch::kLong));
+  arrays.insert("scalar", torch::tensor(2.5, torch::kDouble));
+  for (bool compress : {false, true}) {
+    write_npz(dir.file("a.npz"), arrays, compress);
+    const auto back = read_npz(dir.file("a.npz"));
+    ASSERT_EQ(back.size(), 3u);
+    for (const auto& item : arrays) EXPECT_TRUE(torch::equal(back[item.key()], item.value())) << item.key();
+  }
+}
+
+}  // namespace
+}  // namespace mmdg::io

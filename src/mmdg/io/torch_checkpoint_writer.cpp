@@ -1,13 +1,8 @@
 // torch.save-compatible writer: archive/data.pkl (pickle protocol 2), archive/data/<key>,
 // archive/version, archive/byteorder; entries stored uncompressed, as torch does.
 #include <ATen/ATen.h>
-#include <zip.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <random>
-
 #include "mmdg/io/torch_checkpoint.h"
+#include "mmdg/io/zip_writer.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::io {
@@ -93,44 +88,15 @@ void write_torch_checkpoint(const std::string& path, const StateDict& tensors) {
   p.op('u');
   p.op('.');
 
-  const std::filesystem::path target(path);
-  std::random_device rd;
-  const std::string tmp = (target.has_parent_path() ? target.parent_path() / "" : std::filesystem::path()).string() +
-                          "." + target.filename().string() + ".tmp" + std::to_string(rd());
-  int code = 0;
-  zip_t* zip = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
-  if (zip == nullptr) throw Error(path + ": cannot create " + tmp);
-  const std::string prefix = "archive/";
-  const std::string version = "3\n", byteorder = "little";
-  const auto add = [&](const std::string& name, const void* data, std::size_t size) {
-    zip_source_t* source = zip_source_buffer(zip, data, size, 0);
-    zip_int64_t index = source ? zip_file_add(zip, (prefix + name).c_str(), source, ZIP_FL_ENC_UTF_8) : -1;
-    if (index < 0) {
-      if (source) zip_source_free(source);
-      const std::string message = zip_strerror(zip);
-      zip_discard(zip);
-      std::remove(tmp.c_str());
-      throw Error(path + ": cannot add '" + name + "': " + message);
-    }
-    zip_set_file_compression(zip, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0);
-  };
-  add("data.pkl", p.bytes.data(), p.bytes.size());
-  add("byteorder", byteorder.data(), byteorder.size());
+  std::vector<std::pair<std::string, std::string>> entries;
+  entries.emplace_back("archive/data.pkl", p.bytes);
+  entries.emplace_back("archive/byteorder", "little");
   for (std::size_t i = 0; i < storages.size(); ++i)
-    add("data/" + std::to_string(i), storages[i].data_ptr(), storages[i].numel() * storages[i].element_size());
-  add("version", version.data(), version.size());
-  if (zip_close(zip) != 0) {
-    const std::string message = zip_strerror(zip);
-    zip_discard(zip);
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write: " + message);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot replace: " + ec.message());
-  }
+    entries.emplace_back("archive/data/" + std::to_string(i),
+                         std::string(static_cast<const char*>(storages[i].data_ptr()),
+                                     storages[i].numel() * storages[i].element_size()));
+  entries.emplace_back("archive/version", "3\n");
+  write_zip(path, entries, /*compress=*/false);
 }
 
 }  // namespace mmdg::io

@@ -1,0 +1,77 @@
+// The embedded default: a synthetic multi-domain, multi-modal face anti-spoofing benchmark,
+// written in the SAME on-disk format as MMDG-Benchmark (images + {X}-train/val/test.txt lists;
+// domain P as PADISI-style .npz files), so every command runs on it unchanged.
+//
+// Live faces are procedural 3D heads (identity: shape, skin tone, features; per frame: pose,
+// expression, lighting): RGB is shaded from the surface (Lambert + Blinn-Phong), depth is the
+// surface, infrared is skin under active NIR illumination (bright, tone-independent, falling
+// off with distance). Attacks carry physically motivated signatures per modality:
+//   print          flat or bent paper: planar depth, halftone dots and gamut loss in RGB, weak ink contrast in NIR
+//   replay         a screen: planar depth, moire and gamma / colour shift in RGB, dark in NIR
+//   rigid_mask     face-shaped but smoothed depth, uniform painted resin with specular highlights, non-skin NIR
+//   flexible_mask  silicone: nearly face depth, waxy skin-like RGB, lower uniform NIR
+//   partial        a live face with dark glasses or a paper eye strip: local planar depth and NIR change
+// Each domain has its own attack mix (S: prints only; W: many types; flexible masks only in W,
+// so leaving W out tests an unseen attack) and its own sensors: RGB white balance, exposure,
+// noise, blur, JPEG quality; depth noise, holes, quantization and range; IR gain, offset, noise,
+// vignetting; S has a degraded depth sensor and C a noisy IR one.
+#pragma once
+#include <opencv2/core.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mmdg::data {
+
+struct SynthOptions {
+  std::int64_t seed = 0;
+  std::string domains = "CPSW";
+  std::int64_t subjects = 10;      // per domain, split 50 / 20 / 30 % into train / val / test
+  std::int64_t frames = 3;         // per video (the real lists hold 3 frames per video)
+  std::int64_t image_size = 64;
+
+  template <class V>
+  void visit(V&& v) {
+    v("seed", seed, "random seed: the whole benchmark is a function of it");
+    v("domains", domains, "domains to write, letters of CPSW (CeFA-, PADISI-, SURF-, WMCA-like)");
+    v("subjects", subjects, "subjects per domain (split 50/20/30 % into train/val/test)");
+    v("frames", frames, "frames per video");
+    v("image_size", image_size, "image side in pixels");
+  }
+  void validate() const;
+};
+
+// Attack types; 0 = live.
+const std::vector<std::string>& synth_kinds();  // "live", "print", "replay", "rigid_mask", "flexible_mask", "partial"
+// The kinds a domain shows ("live" first).
+std::vector<std::string> domain_kinds(char domain);
+
+struct SynthSample {
+  cv::Mat rgb;    // CV_32FC3, RGB order, [0, 1]
+  cv::Mat depth;  // CV_32FC1, [0, 1], brighter = nearer, 0 = no reading
+  cv::Mat ir;     // CV_32FC1, [0, 1]
+  int label = 0;  // 1 live
+  char domain = 'C';
+  std::string kind;
+  int subject = 0, video = 0, frame = 0;
+  std::string split;  // train / val / test
+};
+
+// Every sample of one domain, in memory (deterministic from options.seed).
+std::vector<SynthSample> generate_domain(const SynthOptions& options, char domain);
+
+struct SynthSummary {
+  std::vector<std::string> lists;  // written list files
+  std::int64_t samples = 0;
+};
+
+// Writes images and list files under `root` (created when missing).
+SynthSummary write_synthetic_benchmark(const SynthOptions& options, const std::string& root);
+
+// A preview grid: rows = domains, columns = live and each attack kind, three modalities per cell
+// (RGB | depth | IR); kinds a domain lacks are left dark. 8-bit BGR.
+cv::Mat synth_preview(const SynthOptions& options);
+
+}  // namespace mmdg::data
