@@ -46,4 +46,15 @@ check "model info of a checkpoint" 0 'image_size = 32' -- "$mmdg" model info --c
 check "export to the released layout" 0 "wrote" -- "$mmdg" model export --checkpoint "$tmp/init.safetensors" --out "$tmp/released.pth"
 check "import with the wrong config" 1 "weights do not match the model" -- "$mmdg" model import --weights "$tmp/released.pth" --config mmdg_b16 --out "$tmp/back.safetensors"
 check "import from the released layout" 0 "wrote" -- "$mmdg" model import --weights "$data/mmdg_tiny_released.pth" --config mmdg_tiny --out "$tmp/imported.safetensors"
+if "$mmdg" --help | grep -q synth; then
+  check "synth writes the benchmark" 0 "wrote [0-9]+ samples and 12 lists" -- "$mmdg" synth --out "$tmp/synth" --subjects 3 --frames 1 --image-size 32
+  check "synth preview" 0 "wrote" -- "$mmdg" synth --preview "$tmp/preview.png" --image-size 24
+  check "synth rejects unknown domains" 1 "synthetic domain 'X'" -- "$mmdg" synth --out "$tmp/x" --domains CX
+  check "predict one synthetic sample" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png" --maps "$tmp/maps"
+  check "predict writes overlays" 0 "depth_reliability.png" -- ls "$tmp/maps"
+  check "predict with missing modalities" 0 '"live_probability"' -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --missing depth,ir --json
+  check "predict a list (npz samples)" 0 "wrote .*scores.csv" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --list "$tmp/synth/P-test.txt" --data-root "$tmp/synth" --out "$tmp/scores.csv"
+  check "scores CSV header" 0 "^path,label,score" -- head -1 "$tmp/scores.csv"
+  check "predict names a missing image" 1 "nope.png: file not found" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/nope.png" --depth x --ir y
+fi
 exit $fail

@@ -37,22 +37,28 @@ at::Tensor read_image(const std::string& path) {
   return torch::from_blob(f.data, {f.rows, f.cols, 3}, torch::kFloat).permute({2, 0, 1}).clone();
 }
 
-at::Tensor prepare(const at::Tensor& image, std::int64_t size, Normalization normalization) {
+at::Tensor resize_image(const at::Tensor& image, std::int64_t size) {
   namespace F = torch::nn::functional;
-  at::Tensor x = image.unsqueeze(0);
-  if (image.size(1) != size || image.size(2) != size) {
-    const bool shrink = image.size(1) > size || image.size(2) > size;
-    x = shrink ? F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({size, size}))
-               : F::interpolate(x, F::InterpolateFuncOptions()
-                                       .size(std::vector<std::int64_t>{size, size})
-                                       .mode(torch::kBilinear)
-                                       .align_corners(false));
-  }
-  x = x.squeeze(0);
+  if (image.size(1) == size && image.size(2) == size) return image;
+  const at::Tensor x = image.unsqueeze(0);
+  const bool shrink = image.size(1) > size || image.size(2) > size;
+  const at::Tensor y = shrink ? F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({size, size}))
+                              : F::interpolate(x, F::InterpolateFuncOptions()
+                                                      .size(std::vector<std::int64_t>{size, size})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(false));
+  return y.squeeze(0);
+}
+
+at::Tensor normalize(const at::Tensor& x, Normalization normalization) {
   if (normalization == Normalization::Half) return (x * 255.0 - 127.5) / 128.0;
   const auto mean = torch::tensor({kMean[0], kMean[1], kMean[2]}).view({3, 1, 1});
   const auto std = torch::tensor({kStd[0], kStd[1], kStd[2]}).view({3, 1, 1});
   return (x - mean) / std;
+}
+
+at::Tensor prepare(const at::Tensor& image, std::int64_t size, Normalization normalization) {
+  return normalize(resize_image(image, size), normalization);
 }
 
 at::Tensor denormalize(const at::Tensor& input, Normalization normalization) {

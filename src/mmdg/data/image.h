@@ -18,7 +18,13 @@ Normalization parse_normalization(const std::string& name);  // "imagenet" | "ha
 // 16-bit ones /65535. Errors name the file.
 at::Tensor read_image(const std::string& path);
 
-// (3, H, W) in [0, 1] -> (3, S, S), bilinear (area when shrinking), then normalized.
+// (3, H, W) -> (3, S, S): bilinear when enlarging, area averaging when shrinking.
+at::Tensor resize_image(const at::Tensor& image, std::int64_t size);
+
+// (3, S, S) in [0, 1] -> normalized.
+at::Tensor normalize(const at::Tensor& image, Normalization normalization);
+
+// resize_image + normalize.
 at::Tensor prepare(const at::Tensor& image, std::int64_t size, Normalization normalization);
 
 // The inverse of the normalization, for display: (3, S, S) -> [0, 1].

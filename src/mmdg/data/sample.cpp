@@ -27,28 +27,23 @@ std::array<at::Tensor, 3> read_padisi_npz(const std::string& path) {
           x.slice(0, 3, 4).expand({3, -1, -1}).contiguous()};              // NIR: channel 3
 }
 
+std::array<at::Tensor, 3> load_raw_images(const ListEntry& entry, const std::string& list_path,
+                                          const std::string& data_root) {
+  try {
+    if (entry.is_npz()) return read_padisi_npz(join_path(data_root, entry.rgb));
+    return {read_image(join_path(data_root, entry.rgb)), read_image(join_path(data_root, entry.depth)),
+            read_image(join_path(data_root, entry.ir))};
+  } catch (const Error& e) {
+    throw Error(list_path + ":" + std::to_string(entry.line) + ": " + e.what());
+  }
+}
+
 Sample load_sample(const ListEntry& entry, const std::string& list_path, const std::string& data_root,
                    std::int64_t size, Normalization normalization) {
-  const std::string where = list_path + ":" + std::to_string(entry.line) + ": ";
+  const auto images = load_raw_images(entry, list_path, data_root);
   Sample sample;
   sample.label = entry.label;
-  if (entry.is_npz()) {
-    try {
-      const auto images = read_padisi_npz(join_path(data_root, entry.rgb));
-      for (int m = 0; m < 3; ++m) sample.inputs[m] = prepare(images[m], size, normalization);
-    } catch (const Error& e) {
-      throw Error(where + e.what());
-    }
-    return sample;
-  }
-  const std::array<const std::string*, 3> paths{&entry.rgb, &entry.depth, &entry.ir};
-  for (int m = 0; m < 3; ++m) {
-    try {
-      sample.inputs[m] = prepare(read_image(join_path(data_root, *paths[m])), size, normalization);
-    } catch (const Error& e) {
-      throw Error(where + e.what());
-    }
-  }
+  for (int m = 0; m < 3; ++m) sample.inputs[m] = prepare(images[m], size, normalization);
   return sample;
 }
 

@@ -19,6 +19,9 @@ struct Sample {
 // 3 near infrared, 4 depth. Returns RGB, depth and IR as (3, H, W) in [0, 1].
 std::array<at::Tensor, 3> read_padisi_npz(const std::string& path);
 
+// The entry's three images as decoded, (3, H, W) in [0, 1]. Errors name the list file and line.
+std::array<at::Tensor, 3> load_raw_images(const ListEntry& entry, const std::string& list_path, const std::string& data_root);
+
 // Loads the entry's images relative to `data_root`. Errors name the list file and line.
 Sample load_sample(const ListEntry& entry, const std::string& list_path, const std::string& data_root,
                    std::int64_t size, Normalization normalization);

@@ -469,9 +469,11 @@ void apply_sensor(SynthSample& s, const Sensor& sensor, Rng& rng) {
   cv::min(cv::max(ir, 0.0), 1.0, s.ir);
 }
 
+// Subjects split 50 / 20 / 30 % into train / val / test, at least one in each.
 std::string split_of(int subject, int subjects) {
-  const int train = std::max(1, static_cast<int>(std::round(subjects * 0.5)));
   const int val = std::max(1, static_cast<int>(std::round(subjects * 0.2)));
+  const int test = std::max(1, static_cast<int>(std::round(subjects * 0.3)));
+  const int train = subjects - val - test;
   if (subject < train) return "train";
   if (subject < train + val) return "val";
   return "test";
