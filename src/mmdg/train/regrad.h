@@ -1,0 +1,60 @@
+// ReGrad: rebalanced modality gradient modulation (paper Eq. 5, Fig. 4).
+//
+// For a trainable tensor of modality branch i (it feeds modality i's stream), g_m is the gradient
+// of lambda * L_ssp_m with respect to it, and w_m the modality's reliability (1 when uncertainty
+// scaling is off). The fast modality is the one with the smallest running SSP loss.
+//   slow branch i:  g_i + sum_{j != i} kept_j,  kept_j = w_j * (projection of g_j on g_i)   if g_i . g_j > 0
+//                                                        w_j * (g_j minus that projection)   otherwise
+//   fast branch i:  kept_i + g_o,  g_o = sum_{j != i} g_j,
+//                   kept_i = w_i * (projection of g_i on g_o) if g_i . g_o > 0, else w_i * (g_i minus it)
+// Projections of a on b are (a . b / (|b|^2 + eps)) b, so a zero b projects to zero and the
+// orthogonal part of a is a itself. Shared tensors (last block, final LayerNorm, fused head) get
+// the plain sum. The cross-entropy gradient of the fused head is added unmodulated everywhere.
+// Variants (Table 4): full, conflicted-only (only the conflicting case is modulated; the other
+// keeps the plain g_j / g_i), unconflicted-only (the reverse), none (plain sum).
+#pragma once
+#include <torch/types.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace mmdg::train {
+
+enum class ReGradVariant { Full, ConflictedOnly, UnconflictedOnly, None };
+ReGradVariant parse_regrad_variant(const std::string& name);
+
+struct ReGradOptions {
+  ReGradVariant variant = ReGradVariant::Full;
+  bool uncertainty = true;
+  double eps = 1e-12;
+};
+
+// a . b / (|b|^2 + eps) * b
+torch::Tensor project(const torch::Tensor& a, const torch::Tensor& b, double eps);
+
+// Slow branch i. others: the other modalities' gradients and reliabilities. `conflict` is set
+// when any g_i . g_j <= 0.
+torch::Tensor regrad_slow(const torch::Tensor& g_i, const std::vector<std::pair<torch::Tensor, double>>& others,
+                          const ReGradOptions& options, bool* conflict = nullptr);
+
+// Fast branch i: g_i, the sum of the others' gradients g_o and modality i's reliability.
+torch::Tensor regrad_fast(const torch::Tensor& g_i, const torch::Tensor& g_o, double w_i, const ReGradOptions& options,
+                          bool* conflict = nullptr);
+
+struct ReGradStats {
+  int fast = -1;
+  std::int64_t modulated = 0;  // branch tensors that went through Eq. 5
+  std::int64_t shared = 0;     // tensors given the plain sum
+  double conflict_fraction = 0;  // of the modulated tensors
+};
+
+// Combines per-tensor gradients and writes them into each parameter's .grad.
+// ssp_grads[m][p]: gradient of lambda * L_ssp_m w.r.t. parameter p (undefined = zero);
+// ce_grads[p]: gradient of the fused CE loss; branches[p]: 0/1/2 or -1 (shared);
+// reliability[m]: w_m; fast: the fast modality.
+ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::array<std::vector<torch::Tensor>, 3>& ssp_grads,
+                         const std::vector<torch::Tensor>& ce_grads, const std::vector<int>& branches, int fast,
+                         const std::array<double, 3>& reliability, const ReGradOptions& options);
+
+}  // namespace mmdg::train

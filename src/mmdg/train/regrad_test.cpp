@@ -1,0 +1,154 @@
+#include "mmdg/train/regrad.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mmdg/model/mmdg_net.h"
+#include "mmdg/train/train_step.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::train {
+namespace {
+
+torch::Tensor v(std::initializer_list<double> x) { return torch::tensor(std::vector<double>(x), torch::kDouble); }
+ReGradOptions full() { return ReGradOptions(); }
+
+void expect_eq(const torch::Tensor& got, const torch::Tensor& want) {
+  EXPECT_TRUE(torch::allclose(got, want, 1e-9, 1e-12)) << "got " << got << "\nwant " << want;
+}
+
+TEST(ReGrad, SlowBranchKeepsProjectionOrOrthogonalPartScaledByReliability) {
+  bool conflict = false;
+  // g_j = (1, 1) agrees with g_i = (1, 0): its projection (1, 0) kept, scaled by 0.5
+  expect_eq(regrad_slow(v({1, 0}), {{v({1, 1}), 0.5}}, full(), &conflict), v({1.5, 0}));
+  EXPECT_FALSE(conflict);
+  // g_k = (-1, 2) conflicts: its part orthogonal to g_i, (0, 2), kept, scaled by 0.8
+  expect_eq(regrad_slow(v({1, 0}), {{v({1, 1}), 0.5}, {v({-1, 2}), 0.8}}, full(), &conflict), v({1.5, 1.6}));
+  EXPECT_TRUE(conflict);
+}
+
+TEST(ReGrad, FastBranchIsSuppressedTowardsTheOthers) {
+  bool conflict = true;
+  // g_i = (2, 1), g_o = (1, 0): projection (2, 0) * 0.5 + g_o
+  expect_eq(regrad_fast(v({2, 1}), v({1, 0}), 0.5, full(), &conflict), v({2, 0}));
+  EXPECT_FALSE(conflict);
+  // g_i = (-2, 1) conflicts with g_o: orthogonal part (0, 1) * 0.5 + g_o
+  expect_eq(regrad_fast(v({-2, 1}), v({1, 0}), 0.5, full(), &conflict), v({1, 0.5}));
+  EXPECT_TRUE(conflict);
+}
+
+TEST(ReGrad, ZeroGradientsAndEpsilon) {
+  // projecting onto a zero vector gives zero (the epsilon), so the orthogonal part is the vector
+  expect_eq(project(v({3, 4}), v({0, 0}), 1e-12), v({0, 0}));
+  // slow branch with no gradient of its own: the others pass, scaled
+  expect_eq(regrad_slow(v({0, 0}), {{v({1, 2}), 0.5}}, full()), v({0.5, 1}));
+  // fast branch when the others have none: its own gradient, scaled (not zeroed)
+  expect_eq(regrad_fast(v({1, 2}), v({0, 0}), 0.25, full()), v({0.25, 0.5}));
+  // a tiny non-zero reference still projects correctly
+  EXPECT_TRUE(torch::allclose(project(v({1, 1}), v({1e-3, 0}), 1e-12), v({1, 0}), 1e-5, 0));
+}
+
+TEST(ReGrad, VariantsAndUncertaintySwitch) {
+  ReGradOptions o;
+  o.variant = ReGradVariant::ConflictedOnly;
+  expect_eq(regrad_slow(v({1, 0}), {{v({1, 1}), 0.5}}, o), v({2, 1}));        // agreeing: plain
+  expect_eq(regrad_slow(v({1, 0}), {{v({-1, 2}), 0.5}}, o), v({1, 1}));       // conflicting: modulated
+  o.variant = ReGradVariant::UnconflictedOnly;
+  expect_eq(regrad_slow(v({1, 0}), {{v({1, 1}), 0.5}}, o), v({1.5, 0}));      // agreeing: modulated
+  expect_eq(regrad_slow(v({1, 0}), {{v({-1, 2}), 0.5}}, o), v({0, 2}));       // conflicting: plain
+  o.variant = ReGradVariant::None;
+  expect_eq(regrad_fast(v({-2, 1}), v({1, 0}), 0.5, o), v({-1, 1}));
+  o.variant = ReGradVariant::Full;
+  o.uncertainty = false;
+  expect_eq(regrad_fast(v({2, 1}), v({1, 0}), 0.5, o), v({3, 0}));
+  EXPECT_MMDG_ERROR(parse_regrad_variant("half"), "option regrad");
+}
+
+// A tiny network, prototypes from random features, one balanced-looking batch.
+struct TinyStep {
+  model::MMDGNet net{nullptr};
+  std::array<Prototypes, 3> protos{Prototypes(3, 16), Prototypes(3, 16), Prototypes(3, 16)};
+  torch::Tensor rgb, depth, ir, labels, sources;
+  TinyStep() {
+    torch::manual_seed(21);
+    auto o = model::MMDGOptions::preset("mmdg_tiny");
+    o.estimator = "expected";
+    o.adapter_dropout = 0.0;
+    net = model::MMDGNet(o);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : net->named_parameters())
+        if (p.key().find("adapter_up") != std::string::npos) p.value().normal_(0, 0.3);
+    }
+    for (auto& p : protos) p.set_from_sums(torch::randn({3, 16}), torch::ones({3}));
+    rgb = torch::randn({4, 3, 32, 32});
+    depth = torch::randn({4, 3, 32, 32});
+    ir = torch::randn({4, 3, 32, 32});
+    labels = torch::tensor({1, 0, 1, 0}, torch::kLong);
+    sources = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  }
+  std::vector<torch::Tensor> grads() {
+    std::vector<torch::Tensor> g;
+    for (auto& p : net->parameters())
+      if (p.requires_grad()) g.push_back(p.grad().clone());
+    return g;
+  }
+};
+
+TEST(ReGrad, NoneEqualsPlainBackpropOfTheSummedLoss) {
+  TinyStep s;
+  ReGradOptions none;
+  none.variant = ReGradVariant::None;
+  auto losses = compute_losses(*s.net, s.rgb, s.depth, s.ir, s.labels, s.sources, s.protos);
+  backward(*s.net, losses, 0.3, 1, none);
+  const auto plain = s.grads();
+  // the four-pass route with every modulation switched off gives the same gradients
+  std::vector<torch::Tensor> params;
+  std::vector<int> branches;
+  for (auto& p : s.net->named_parameters())
+    if (p.value().requires_grad()) {
+      params.push_back(p.value());
+      branches.push_back(model::branch_of(p.key()));
+    }
+  losses = compute_losses(*s.net, s.rgb, s.depth, s.ir, s.labels, s.sources, s.protos);
+  std::array<std::vector<torch::Tensor>, 3> ssp;
+  for (int m = 0; m < 3; ++m) ssp[m] = torch::autograd::grad({losses.ssp[m] * 0.3}, params, std::vector<torch::Tensor>{}, true, false, true);
+  const auto ce = torch::autograd::grad({losses.ce}, params, std::vector<torch::Tensor>{}, false, false, true);
+  apply_regrad(params, ssp, ce, branches, 1, losses.reliability, none);
+  const auto four_pass = s.grads();
+  ASSERT_EQ(plain.size(), four_pass.size());
+  for (std::size_t k = 0; k < plain.size(); ++k)
+    EXPECT_TRUE(torch::allclose(plain[k], four_pass[k], 1e-5, 2e-6))
+        << k << " max diff " << (plain[k] - four_pass[k]).abs().max().item<double>() << " of "
+        << plain[k].abs().max().item<double>() << " / " << four_pass[k].abs().max().item<double>();
+}
+
+TEST(ReGrad, EveryTrainableTensorIsModulatedOrShared) {
+  TinyStep s;
+  const auto losses = compute_losses(*s.net, s.rgb, s.depth, s.ir, s.labels, s.sources, s.protos);
+  const auto stats = backward(*s.net, losses, 0.3, 0, ReGradOptions());
+  // tiny: R branch 2 + 2 blocks x 2 adapters x 14 tensors, D and I 2 + 2 x 14 each; shared:
+  // last block 12 + final LayerNorm 2 + head 2 (the released code modulated 6 of its 694)
+  EXPECT_EQ(stats.modulated, 58 + 30 + 30);
+  EXPECT_EQ(stats.shared, 16);
+  std::int64_t with_grad = 0, trainable = 0;
+  for (auto& p : s.net->parameters()) {
+    if (!p.requires_grad()) continue;
+    ++trainable;
+    with_grad += p.grad().defined() ? 1 : 0;
+  }
+  EXPECT_EQ(with_grad, trainable);
+  EXPECT_EQ(stats.modulated + stats.shared, trainable);
+  EXPECT_GE(stats.conflict_fraction, 0.0);
+  EXPECT_LE(stats.conflict_fraction, 1.0);
+  // the fused head receives only the cross-entropy gradient, as with plain backprop
+  TinyStep t;
+  ReGradOptions none;
+  none.variant = ReGradVariant::None;
+  backward(*t.net, compute_losses(*t.net, t.rgb, t.depth, t.ir, t.labels, t.sources, t.protos), 0.3, 0, none);
+  EXPECT_TRUE(torch::allclose(s.net->fc_all->weight.grad(), t.net->fc_all->weight.grad(), 1e-5, 1e-7));
+}
+
+}  // namespace
+}  // namespace mmdg::train

@@ -1,0 +1,47 @@
+// Single-side prototypical (SSP) loss, paper Eq. 6-7.
+// Domains: 0 = live (live faces of every source), 1 + k = spoof faces of source k. Per modality,
+// the prototype of a domain is the mean class-token feature of its samples, and
+//   L_ssp = -log softmax_d(-||c - p_d||_2)[d_gt]   (averaged over the batch).
+// Prototypes carry no gradient. Updates (one option): `epoch` recomputes them from the whole
+// training set at the start of every epoch (as PMR does); `ema` moves them towards each batch's
+// domain means with a momentum (for very large data). Domains without any sample yet are left
+// out of the softmax, and samples of such domains out of the loss.
+#pragma once
+#include <torch/types.h>
+
+#include <string>
+
+namespace mmdg::train {
+
+// Domain of each sample: 0 for live, 1 + source for spoof. labels, sources: (B) int64.
+torch::Tensor ssp_domain(const torch::Tensor& labels, const torch::Tensor& sources);
+
+// features (B, C), prototypes (D, C), valid (D) bool, domains (B) int64 -> scalar mean loss
+// (0 when no sample has a valid domain).
+torch::Tensor ssp_loss(const torch::Tensor& features, const torch::Tensor& prototypes, const torch::Tensor& valid,
+                       const torch::Tensor& domains);
+
+class Prototypes {
+ public:
+  // num_domains = 1 + number of source domains; dim = feature width.
+  Prototypes(std::int64_t num_domains, std::int64_t dim, std::string strategy = "epoch", double momentum = 0.9);
+
+  // `epoch` strategy: sets prototypes from the summed features and counts of a pass over the
+  // training set: sums (D, C), counts (D).
+  void set_from_sums(const torch::Tensor& sums, const torch::Tensor& counts);
+  // `ema` strategy: p <- m p + (1 - m) batch_mean for domains present in the batch (a domain
+  // seen for the first time takes its batch mean).
+  void update_from_batch(const torch::Tensor& features, const torch::Tensor& domains);
+
+  const torch::Tensor& values() const { return values_; }  // (D, C)
+  const torch::Tensor& valid() const { return valid_; }    // (D) bool
+  const std::string& strategy() const { return strategy_; }
+  void load(const torch::Tensor& values, const torch::Tensor& valid);
+
+ private:
+  torch::Tensor values_, valid_;
+  std::string strategy_;
+  double momentum_;
+};
+
+}  // namespace mmdg::train
