@@ -115,9 +115,9 @@ std::vector<std::vector<std::size_t>> BalancedSampler::epoch(std::uint64_t seed)
 // ---- loader -------------------------------------------------------------------------------------
 
 DataLoader::DataLoader(const MultiDomainDataset& dataset, std::vector<std::vector<std::size_t>> batches, int workers,
-                       std::optional<AugmentOptions> augment, std::uint64_t seed, int prefetch)
+                       std::optional<AugmentOptions> augment, std::uint64_t seed, int prefetch, std::size_t first_batch)
     : dataset_(dataset), batches_(std::move(batches)), augment_(augment), seed_(seed),
-      prefetch_(static_cast<std::size_t>(std::max(1, prefetch))) {
+      prefetch_(static_cast<std::size_t>(std::max(1, prefetch))), next_to_make_(first_batch), next_to_give_(first_batch) {
   for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
 }
 

@@ -107,8 +107,11 @@ class BalancedSampler : public BatchSampler {
 // `prefetch` batches ahead, and hands them out in order. Worker errors are rethrown by next().
 class DataLoader {
  public:
+  // `first_batch` skips the epoch's first batches (resuming mid-epoch) while keeping each batch's
+  // augmentation draws those of its position in the full epoch.
   DataLoader(const MultiDomainDataset& dataset, std::vector<std::vector<std::size_t>> batches, int workers,
-             std::optional<AugmentOptions> augment = std::nullopt, std::uint64_t seed = 0, int prefetch = 4);
+             std::optional<AugmentOptions> augment = std::nullopt, std::uint64_t seed = 0, int prefetch = 4,
+             std::size_t first_batch = 0);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;

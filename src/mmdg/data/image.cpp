@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 
+#ifdef MMDG_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
@@ -22,6 +24,10 @@ Normalization parse_normalization(const std::string& name) {
 
 at::Tensor read_image(const std::string& path) {
   io::file_size(path);  // clear "file not found"
+#ifndef MMDG_HAVE_OPENCV
+  throw Error(path + ": this build has no image decoding (built without OpenCV; only .npz samples load). "
+                     "HINT: install libopencv-imgcodecs-dev and rebuild");
+#else
   cv::Mat mat = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
   if (mat.empty()) throw Error(path + ": cannot decode the image (corrupt or not a JPEG/PNG file)");
   double scale = 1.0;
@@ -35,6 +41,7 @@ at::Tensor read_image(const std::string& path) {
   cv::Mat f;
   mat.convertTo(f, CV_32FC3, scale);
   return torch::from_blob(f.data, {f.rows, f.cols, 3}, torch::kFloat).permute({2, 0, 1}).clone();
+#endif
 }
 
 at::Tensor resize_image(const at::Tensor& image, std::int64_t size) {

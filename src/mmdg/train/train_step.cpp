@@ -15,8 +15,10 @@ StepLosses compute_losses(model::MMDGNetImpl& net, const torch::Tensor& rgb, con
     const auto device = out.features[m].device();
     losses.ssp[m] = ssp_loss(out.features[m], prototypes[m].values().to(device), prototypes[m].valid().to(device), domains);
     losses.reliability[m] = out.class_reliability[m].item<double>();
+    losses.features[m] = out.features[m].detach();
   }
   losses.logits = out.logits.detach();
+  losses.domains = domains;
   return losses;
 }
 

@@ -17,6 +17,8 @@ struct StepLosses {
   std::array<torch::Tensor, 3> ssp; // scalar per modality (unweighted)
   std::array<double, 3> reliability{1, 1, 1};  // batch mean class-token reliability per modality
   torch::Tensor logits;             // (B, num_classes), detached
+  std::array<torch::Tensor, 3> features;  // class tokens (B, C), detached
+  torch::Tensor domains;            // (B) SSP domain of each sample
 };
 
 // Forward + losses. labels, sources: (B) int64 on the model's device.

@@ -1,0 +1,63 @@
+// `mmdg train`: trains MMDG on source-domain lists, or resumes a run.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/model_config.h"
+#include "cli/settings_cli.h"
+#include "mmdg/train/trainer.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::cli {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train MMDG on source domains (or --resume an interrupted run)");
+  auto train_lists = std::make_shared<std::string>();
+  auto data = std::make_shared<train::TrainData>();
+  auto out = std::make_shared<std::string>();
+  auto resume = std::make_shared<std::string>();
+  cmd->add_option("--train", *train_lists, "training lists, comma-separated, one per source domain");
+  cmd->add_option("--val", data->val_list, "held-out list for per-epoch evaluation and best-model selection");
+  cmd->add_option("--data-root", data->data_root, "root of the lists' relative paths");
+  cmd->add_option("--pretrained", data->pretrained, "ViT weights for the backbone (.pth or .safetensors)");
+  cmd->add_option("--out", *out, "run directory to create");
+  cmd->add_option("--resume", *resume, "continue the run in this directory with its saved options");
+  auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
+  auto fields = std::make_shared<SettingsOptions<train::TrainOptions>>(cmd, "Training");
+  cmd->callback([=] {
+    train::install_interrupt_handlers();
+    if (!resume->empty()) {
+      if (!out->empty() || !train_lists->empty() || model->given() || fields->any_given())
+        throw Error("--resume continues a run with its saved options; give no other options");
+      const auto result = train::Trainer::resume(*resume).run();
+      if (!result.completed) throw Error("interrupted; continue with --resume " + *resume);
+      std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
+                << 100 * result.best_auc << " %\n";
+      return;
+    }
+    if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");
+    data->train_lists = split_commas(*train_lists);
+    train::TrainOptions options;
+    fields->apply(options);
+    auto trainer = train::Trainer(model->resolve(), options, *data, *out);
+    const auto result = trainer.run();
+    if (!result.completed) throw Error("interrupted; continue with --resume " + *out);
+    std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
+              << 100 * result.best_auc << " %\n";
+  });
+}
+
+}  // namespace mmdg::cli

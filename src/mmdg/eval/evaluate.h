@@ -1,0 +1,26 @@
+// Scoring a dataset with a network and summarizing the scores.
+#pragma once
+#include <torch/types.h>
+
+#include <vector>
+
+#include "mmdg/data/dataset.h"
+#include "mmdg/model/mmdg_net.h"
+
+namespace mmdg::eval {
+
+struct Scores {
+  std::vector<double> live_probability;
+  std::vector<int> labels;
+};
+
+// Live probabilities of every example, in dataset order (eval mode, no gradient).
+Scores score_dataset(model::MMDGNetImpl& net, const data::MultiDomainDataset& dataset, std::int64_t batch_size,
+                     torch::Device device, int workers);
+
+struct Summary {
+  double auc = 0, eer = 0, eer_threshold = 0, hter = 0;  // hter at the set's own EER threshold
+};
+Summary summarize(const Scores& scores);
+
+}  // namespace mmdg::eval

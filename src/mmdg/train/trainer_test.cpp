@@ -1,0 +1,139 @@
+#include "mmdg/train/trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "mmdg/data/synth.h"
+#include "mmdg/io/file_util.h"
+#include "mmdg/io/safetensors.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::train {
+namespace {
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir;
+    data::SynthOptions o;
+    o.subjects = 4;
+    o.frames = 2;
+    o.image_size = 32;
+    o.domains = "CW";
+    data::write_synthetic_benchmark(o, dir_->file("data"));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static TrainData data() {
+    TrainData d;
+    d.train_lists = {dir_->file("data/C-train.txt"), dir_->file("data/W-train.txt")};
+    d.val_list = dir_->file("data/W-val.txt");
+    d.data_root = dir_->file("data");
+    d.pretrained = test::golden("vit_tiny_torchvision.pth");
+    return d;
+  }
+  static model::MMDGOptions model() {
+    auto m = model::MMDGOptions::preset("mmdg_tiny");
+    m.estimator = "binomial";
+    return m;
+  }
+  static TrainOptions options() {
+    TrainOptions t;
+    t.epochs = 2;
+    t.batch_size = 8;
+    t.steps_per_epoch = 3;
+    t.lr = 1e-3;
+    t.workers = 2;
+    t.log_every = 1;
+    t.eval_batch_size = 16;
+    t.augment.cutout = 0.2;
+    return t;
+  }
+  static io::StateDict weights(const std::string& run) { return io::read_safetensors(run + "/last.safetensors"); }
+  static test::TempDir* dir_;
+};
+test::TempDir* TrainerTest::dir_ = nullptr;
+
+TEST_F(TrainerTest, ResumeAfterAnInterruptionIsExact) {
+  test::TempDir runs;
+  const auto full = Trainer(model(), options(), data(), runs.file("full")).run();
+  ASSERT_TRUE(full.completed);
+  auto interrupted_options = options();
+  interrupted_options.interrupt_after_steps = 4;  // in the middle of epoch 2
+  const auto first = Trainer(model(), interrupted_options, data(), runs.file("cut")).run();
+  EXPECT_FALSE(first.completed);
+  const auto second = Trainer::resume(runs.file("cut")).run();
+  ASSERT_TRUE(second.completed);
+  const auto a = weights(runs.file("full")), b = weights(runs.file("cut"));
+  ASSERT_EQ(a.keys(), b.keys());
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  EXPECT_EQ(full.best_hter, second.best_hter);
+  // nothing left half-written
+  for (const auto& entry : std::filesystem::directory_iterator(runs.file("cut")))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+TEST_F(TrainerTest, EveryReGradVariantTrainsAndTheLossGoesDown) {
+  for (const char* variant : {"full", "conflicted-only", "unconflicted-only", "none"}) {
+    test::TempDir runs;
+    auto o = options();
+    o.regrad = variant;
+    o.epochs = 4;
+    o.steps_per_epoch = 4;
+    o.lr = 2e-3;
+    Trainer(model(), o, data(), runs.file("run")).run();
+    std::ifstream log(runs.file("run/log.jsonl"));
+    std::vector<double> epoch_losses;
+    std::int64_t modulated = -1;
+    for (std::string line; std::getline(log, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j["type"] == "epoch") epoch_losses.push_back(j["loss"].get<double>());
+      else modulated = j["modulated_tensors"].get<std::int64_t>();
+    }
+    ASSERT_EQ(epoch_losses.size(), 4u) << variant;
+    EXPECT_LT(epoch_losses.back(), epoch_losses.front()) << variant;
+    EXPECT_EQ(modulated, 118) << variant;
+    EXPECT_TRUE(std::filesystem::exists(runs.file("run/best.safetensors")));
+  }
+}
+
+TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
+  test::TempDir runs;
+  auto o = options();
+  o.epochs = 1;
+  o.steps_per_epoch = 1;
+  Trainer(model(), o, data(), runs.file("r")).run();
+  EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("r")), "already holds a run");
+  o.regrad = "half";
+  EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("s")), "option regrad");
+  EXPECT_MMDG_ERROR(Trainer::resume(runs.file("nothing")), "no run to resume");
+}
+
+TEST_F(TrainerTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
+  test::TempDir runs;
+  auto o = options();
+  o.epochs = 2;
+  o.steps_per_epoch = 2;
+  Trainer(model(), o, data(), runs.file("r")).run();
+  const std::string before = io::read_file(runs.file("r/last.safetensors"));
+  // poison the saved weights, then continue for more epochs: the first step must stop the run
+  auto sd = io::read_safetensors(runs.file("r/last.safetensors"));
+  io::Metadata metadata;
+  io::read_safetensors(runs.file("r/last.safetensors"), &metadata);
+  sd["fc_all.0.bias"].fill_(std::numeric_limits<float>::quiet_NaN());
+  io::write_safetensors(runs.file("r/last.safetensors"), sd, metadata);
+  const std::string poisoned = io::read_file(runs.file("r/last.safetensors"));
+  auto config = nlohmann::json::parse(io::read_file(runs.file("r/config.json")));
+  config["train"]["epochs"] = 3;
+  io::write_file_atomically(runs.file("r/config.json"), [&](std::ostream& out) { out << config.dump(); });
+  EXPECT_MMDG_ERROR(Trainer::resume(runs.file("r")).run(), "the loss is not finite");
+  EXPECT_EQ(io::read_file(runs.file("r/last.safetensors")), poisoned);  // not overwritten
+  EXPECT_NE(before, poisoned);
+}
+
+}  // namespace
+}  // namespace mmdg::train
