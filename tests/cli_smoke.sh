@@ -59,6 +59,9 @@ if "$mmdg" --help | grep -q synth; then
   tiny_train=(--config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --val "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --batch-size 8 --lr 1e-3 --workers 1)
   check "train a tiny model" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 2 --steps-per-epoch 2
   check "train writes the run directory" 0 "best.safetensors" -- ls "$tmp/run"
+  for variant in conflicted-only unconflicted-only none; do
+    check "train with --regrad $variant" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run_$variant" --epochs 1 --steps-per-epoch 2 --regrad $variant
+  done
   check "train refuses to overwrite a run" 1 "already holds a run" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 1
   check "resume rejects new options" 1 "give no other options" -- "$mmdg" train --resume "$tmp/run" --epochs 5
   check "train rejects a bad option value" 1 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half

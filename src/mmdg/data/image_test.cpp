@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "mmdg/data/sample.h"
+#include "mmdg/io/file_util.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
@@ -84,6 +85,13 @@ TEST(Image, CorruptAndMissingFilesAreNamed) {
   e.ir = "bad.jpg";
   e.line = 7;
   EXPECT_MMDG_ERROR(load_sample(e, "list.txt", dir.file(""), 32, Normalization::ImageNet), "list.txt:7: ");
+  // a corrupt .npz names its list line too
+  const std::string npz = io::read_file(test::golden("padisi_deflate.npz"));
+  test::write_bytes(dir.file("cut.npz"), npz.substr(0, npz.size() / 3));
+  ListEntry p;
+  p.rgb = "cut.npz";
+  p.line = 3;
+  EXPECT_MMDG_ERROR(load_sample(p, "P-test.txt", dir.file(""), 32, Normalization::ImageNet), "P-test.txt:3: ");
 }
 
 }  // namespace
