@@ -65,6 +65,11 @@ if "$mmdg" --help | grep -q synth; then
   check "train refuses to overwrite a run" 1 "already holds a run" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 1
   check "resume rejects new options" 1 "give no other options" -- "$mmdg" train --resume "$tmp/run" --epochs 5
   check "train rejects a bad option value" 1 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
+  check "eval a checkpoint on a list" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --val-list "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --out-scores "$tmp/w.csv"
+  check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
+  check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video
+  printf 'score,label\n0.3,1\nabc,0\n' > "$tmp/bad.csv"
+  check "eval names a bad CSV line" 1 "bad.csv:3: score 'abc'" -- "$mmdg" eval --scores "$tmp/bad.csv"
   # a real SIGINT: the run saves a resumable state, and --resume finishes it
   "$mmdg" train "${tiny_train[@]}" --out "$tmp/sig" --epochs 40 --steps-per-epoch 2 > "$tmp/sig.log" 2>&1 &
   pid=$!

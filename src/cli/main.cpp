@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_weights_command(app);
   mmdg::cli::add_model_command(app);
   mmdg::cli::add_train_command(app);
+  mmdg::cli::add_eval_command(app);
 #ifdef MMDG_HAVE_OPENCV
   mmdg::cli::add_predict_command(app);
   mmdg::cli::add_synth_command(app);

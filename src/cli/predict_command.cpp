@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/model_config.h"
 #include "mmdg/data/image.h"
 #include "mmdg/data/sample.h"
@@ -28,18 +29,6 @@ struct PredictArgs {
   int batch_size = 8;
   bool json = false;
 };
-
-std::array<bool, 3> parse_missing(const std::string& text) {
-  std::array<bool, 3> missing{false, false, false};
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (item == "depth") missing[model::kDepth] = true;
-    else if (item == "ir") missing[model::kIR] = true;
-    else if (!item.empty())
-      throw Error("option --missing: unknown modality '" + item + "' (expected depth and/or ir, comma-separated)");
-  }
-  return missing;
-}
 
 void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
                  data::Normalization norm) {
@@ -131,14 +120,7 @@ void add_predict_command(CLI::App& app) {
   cmd->callback([a] {
     const auto missing = parse_missing(a->missing);
     const auto norm = data::parse_normalization(a->normalization);
-    torch::Device device(torch::kCPU);
-    try {
-      device = torch::Device(a->device);
-    } catch (const c10::Error&) {
-      throw Error("option --device: cannot parse '" + a->device + "' (expected cpu, cuda or cuda:N)");
-    }
-    if (device.is_cuda() && !torch::cuda::is_available())
-      throw Error("option --device " + a->device + ": CUDA is not available in this build / machine");
+    const torch::Device device = parse_device(a->device);
     std::optional<model::MMDGOptions> fallback;
     if (!a->config.empty()) fallback = load_model_config(a->config);
     infer::Predictor predictor(a->checkpoint, device,

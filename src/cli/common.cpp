@@ -1,0 +1,36 @@
+#include "cli/common.h"
+
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "mmdg/model/mmdg_net.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::cli {
+
+std::array<bool, 3> parse_missing(const std::string& text) {
+  std::array<bool, 3> missing{false, false, false};
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item == "depth") missing[model::kDepth] = true;
+    else if (item == "ir") missing[model::kIR] = true;
+    else if (!item.empty())
+      throw Error("option --missing: unknown modality '" + item + "' (expected depth and/or ir, comma-separated)");
+  }
+  return missing;
+}
+
+torch::Device parse_device(const std::string& text) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(text);
+  } catch (const c10::Error&) {
+    throw Error("option --device: cannot parse '" + text + "' (expected cpu, cuda or cuda:N)");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw Error("option --device " + text + ": CUDA is not available in this build / machine");
+  return device;
+}
+
+}  // namespace mmdg::cli

@@ -1,0 +1,131 @@
+#include "mmdg/eval/report.h"
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "mmdg/io/file_util.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::eval {
+
+Report make_report(const Scores& s, const std::optional<Scores>& source_val, double fixed_threshold) {
+  Report r;
+  for (int l : s.labels) (l == 1 ? r.live : r.spoof)++;
+  r.auc = auc(s.live_probability, s.labels);
+  const auto target = equal_error_rate(s.live_probability, s.labels);
+  r.eer = target.eer;
+  r.tpr_at_fpr_01 = tpr_at_fpr(s.live_probability, s.labels, 0.001);
+  r.tpr_at_fpr_1 = tpr_at_fpr(s.live_probability, s.labels, 0.01);
+  r.tpr_at_fpr_5 = tpr_at_fpr(s.live_probability, s.labels, 0.05);
+  r.policies.push_back({"target-eer", at_threshold(s.live_probability, s.labels, target.threshold)});
+  if (source_val) {
+    const auto val = equal_error_rate(source_val->live_probability, source_val->labels);
+    r.policies.push_back({"source-val", at_threshold(s.live_probability, s.labels, val.threshold)});
+  }
+  r.policies.push_back({"fixed", at_threshold(s.live_probability, s.labels, fixed_threshold)});
+  return r;
+}
+
+nlohmann::json report_json(const Report& r) {
+  nlohmann::json policies = nlohmann::json::object();
+  for (const auto& p : r.policies)
+    policies[p.policy] = {{"threshold", p.metrics.threshold}, {"hter", p.metrics.hter}, {"apcer", p.metrics.apcer},
+                          {"bpcer", p.metrics.bpcer}, {"acer", p.metrics.acer}};
+  return {{"live", r.live}, {"spoof", r.spoof}, {"auc", r.auc}, {"eer", r.eer},
+          {"tpr_at_fpr", {{"0.1%", r.tpr_at_fpr_01}, {"1%", r.tpr_at_fpr_1}, {"5%", r.tpr_at_fpr_5}}},
+          {"policies", policies}};
+}
+
+std::string report_text(const Report& r) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%zu live, %zu spoof\nAUC %.2f %%   EER %.2f %%   TPR@FPR=0.1%% %.2f %%   TPR@FPR=1%% %.2f %%   TPR@FPR=5%% %.2f %%\n",
+                r.live, r.spoof, 100 * r.auc, 100 * r.eer, 100 * r.tpr_at_fpr_01, 100 * r.tpr_at_fpr_1, 100 * r.tpr_at_fpr_5);
+  out << line;
+  std::snprintf(line, sizeof line, "%-11s %10s %9s %9s %9s %9s\n", "policy", "threshold", "HTER %", "APCER %", "BPCER %", "ACER %");
+  out << line;
+  for (const auto& p : r.policies) {
+    std::snprintf(line, sizeof line, "%-11s %10.4f %9.2f %9.2f %9.2f %9.2f\n", p.policy.c_str(), p.metrics.threshold,
+                  100 * p.metrics.hter, 100 * p.metrics.apcer, 100 * p.metrics.bpcer, 100 * p.metrics.acer);
+    out << line;
+  }
+  return out.str();
+}
+
+Scores read_scores_csv(const std::string& path) {
+  std::istringstream in(io::read_file(path));
+  std::string line;
+  if (!std::getline(in, line)) throw Error(path + ": empty file (expected a header with score,label)");
+  const auto split = [](const std::string& text) {
+    std::vector<std::string> cells;
+    std::stringstream ss(text);
+    for (std::string cell; std::getline(ss, cell, ',');) {
+      while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
+      while (!cell.empty() && cell.front() == ' ') cell.erase(cell.begin());
+      cells.push_back(cell);
+    }
+    return cells;
+  };
+  const auto header = split(line);
+  int score_col = -1, label_col = -1;
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == "score") score_col = static_cast<int>(c);
+    if (header[c] == "label") label_col = static_cast<int>(c);
+  }
+  if (score_col < 0 || label_col < 0) throw Error(path + ":1: the header needs the columns 'score' and 'label'");
+  Scores scores;
+  for (int line_no = 2; std::getline(in, line); ++line_no) {
+    if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+    const auto cells = split(line);
+    const std::string where = path + ":" + std::to_string(line_no) + ": ";
+    if (static_cast<int>(cells.size()) <= std::max(score_col, label_col)) throw Error(where + "too few columns");
+    try {
+      std::size_t used = 0;
+      const double score = std::stod(cells[score_col], &used);
+      if (used != cells[score_col].size()) throw std::invalid_argument("trailing text");
+      scores.live_probability.push_back(score);
+    } catch (const std::exception&) {
+      throw Error(where + "score '" + cells[score_col] + "' is not a number");
+    }
+    if (cells[label_col] != "0" && cells[label_col] != "1")
+      throw Error(where + "label must be 0 (spoof) or 1 (live), got '" + cells[label_col] + "'");
+    scores.labels.push_back(cells[label_col] == "1" ? 1 : 0);
+  }
+  check_scores(scores.live_probability, scores.labels);
+  return scores;
+}
+
+std::string video_key(const std::string& path) {
+  const auto last = path.find_last_of('/');
+  if (last == std::string::npos || last == 0) return path;
+  const auto second = path.find_last_of('/', last - 1);
+  if (second == std::string::npos) return path;
+  return path.substr(0, second);
+}
+
+Scores average_by_video(const Scores& s, const std::vector<std::string>& keys) {
+  if (keys.size() != s.live_probability.size()) throw Error("per-video averaging: one key per score needed");
+  std::map<std::string, std::pair<double, int>> sums;
+  std::map<std::string, int> label;
+  std::vector<std::string> order;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto [it, fresh] = sums.try_emplace(keys[i], 0.0, 0);
+    if (fresh) {
+      order.push_back(keys[i]);
+      label[keys[i]] = s.labels[i];
+    } else if (label[keys[i]] != s.labels[i]) {
+      throw Error("per-video averaging: video '" + keys[i] + "' has frames with both labels");
+    }
+    it->second.first += s.live_probability[i];
+    it->second.second += 1;
+  }
+  Scores out;
+  for (const auto& k : order) {
+    out.live_probability.push_back(sums[k].first / sums[k].second);
+    out.labels.push_back(label[k]);
+  }
+  return out;
+}
+
+}  // namespace mmdg::eval

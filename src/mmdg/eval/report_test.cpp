@@ -1,0 +1,54 @@
+#include "mmdg/eval/report.h"
+
+#include <gtest/gtest.h>
+
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::eval {
+namespace {
+
+TEST(Report, PoliciesUseTheirOwnThresholds) {
+  Scores target{{0.9, 0.8, 0.4, 0.7, 0.3, 0.2, 0.1}, {1, 1, 1, 0, 0, 0, 0}};
+  Scores val{{0.95, 0.85, 0.6, 0.5}, {1, 1, 0, 0}};  // EER 0 at threshold 0.85
+  const auto r = make_report(target, val, 0.5);
+  ASSERT_EQ(r.policies.size(), 3u);
+  EXPECT_EQ(r.policies[0].policy, "target-eer");
+  EXPECT_DOUBLE_EQ(r.policies[0].metrics.hter, r.eer);
+  EXPECT_EQ(r.policies[1].policy, "source-val");
+  EXPECT_DOUBLE_EQ(r.policies[1].metrics.threshold, 0.85);
+  EXPECT_DOUBLE_EQ(r.policies[1].metrics.bpcer, 2.0 / 3);  // live 0.8 and 0.4 fall below 0.85
+  EXPECT_EQ(r.policies[2].policy, "fixed");
+  EXPECT_DOUBLE_EQ(r.policies[2].metrics.apcer, 0.25);
+  EXPECT_DOUBLE_EQ(r.auc, 11.0 / 12.0);
+  const auto j = report_json(r);
+  EXPECT_DOUBLE_EQ(j["policies"]["fixed"]["threshold"].get<double>(), 0.5);
+  EXPECT_NE(report_text(r).find("source-val"), std::string::npos);
+}
+
+TEST(Report, ScoresCsvWithExtraColumnsAndErrors) {
+  test::TempDir dir;
+  test::write_bytes(dir.file("s.csv"), "path,label,score,rel_rgb\r\na.jpg,1,0.9,0.5\r\nb.jpg,0,0.2,0.4\r\n");
+  const auto s = read_scores_csv(dir.file("s.csv"));
+  EXPECT_EQ(s.labels, (std::vector<int>{1, 0}));
+  EXPECT_EQ(s.live_probability, (std::vector<double>{0.9, 0.2}));
+  test::write_bytes(dir.file("bad.csv"), "score,label\n0.9,1\nx,0\n");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("bad.csv")), "bad.csv:3: score 'x' is not a number");
+  test::write_bytes(dir.file("nolabel.csv"), "score,lab\n0.9,1\n");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("nolabel.csv")), "nolabel.csv:1: the header needs");
+  test::write_bytes(dir.file("onlylive.csv"), "score,label\n0.9,1\n");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("onlylive.csv")), "need both live");
+}
+
+TEST(Report, PerVideoAveraging) {
+  EXPECT_EQ(video_key("C/train/007_1_print/rgb/0002.jpg"), "C/train/007_1_print");
+  EXPECT_EQ(video_key("CeFA/CeFA-Race/AF/AF-000/1_000_1_1_1/profile/0026.jpg"), "CeFA/CeFA-Race/AF/AF-000/1_000_1_1_1");
+  EXPECT_EQ(video_key("zc7db0ae.npz"), "zc7db0ae.npz");
+  Scores s{{0.2, 0.4, 0.9}, {0, 0, 1}};
+  const auto v = average_by_video(s, {"a", "a", "b"});
+  EXPECT_EQ(v.live_probability, (std::vector<double>{0.30000000000000004, 0.9}));
+  EXPECT_MMDG_ERROR(average_by_video(Scores{{0.2, 0.4}, {0, 1}}, {"a", "a"}), "both labels");
+}
+
+}  // namespace
+}  // namespace mmdg::eval
