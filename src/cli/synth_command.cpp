@@ -1,28 +1,16 @@
 // `mmdg synth`: writes the synthetic benchmark (the embedded default) and its preview.
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <memory>
-#include <opencv2/imgcodecs.hpp>
 
 #include "cli/commands.h"
 #include "cli/settings_cli.h"
 #include "mmdg/data/synth.h"
-#include "mmdg/io/file_util.h"
+#include "mmdg/viz/overlay.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::cli {
-
-void write_png(const std::string& path, const cv::Mat& image) {
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", image, png)) throw Error(path + ": PNG encoding failed");
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  io::write_file_atomically(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-  });
-}
 
 void add_synth_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("synth", "Write the synthetic multi-domain multi-modal benchmark (MMDG-Benchmark format)");
@@ -44,7 +32,7 @@ void add_synth_command(CLI::App& app) {
                 << seconds << " s\n";
     }
     if (!preview->empty()) {
-      write_png(*preview, data::synth_preview(options));
+      viz::write_png(*preview, data::synth_preview(options));
       std::cout << "wrote " << *preview << "\n";
     }
   });

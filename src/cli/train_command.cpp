@@ -37,26 +37,24 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--resume", *resume, "continue the run in this directory with its saved options");
   auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
   auto fields = std::make_shared<SettingsOptions<train::TrainOptions>>(cmd, "Training");
+  const auto report = [](const train::TrainResult& result, const std::string& run_dir) {
+    if (!result.completed) throw Error("interrupted; continue with --resume " + run_dir);
+    std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
+              << 100 * result.best_auc << " %\n";
+  };
   cmd->callback([=] {
     train::install_interrupt_handlers();
     if (!resume->empty()) {
       if (!out->empty() || !train_lists->empty() || model->given() || fields->any_given())
         throw Error("--resume continues a run with its saved options; give no other options");
-      const auto result = train::Trainer::resume(*resume).run();
-      if (!result.completed) throw Error("interrupted; continue with --resume " + *resume);
-      std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
-                << 100 * result.best_auc << " %\n";
+      report(train::Trainer::resume(*resume).run(), *resume);
       return;
     }
     if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");
     data->train_lists = split_commas(*train_lists);
     train::TrainOptions options;
     fields->apply(options);
-    auto trainer = train::Trainer(model->resolve(), options, *data, *out);
-    const auto result = trainer.run();
-    if (!result.completed) throw Error("interrupted; continue with --resume " + *out);
-    std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
-              << 100 * result.best_auc << " %\n";
+    report(train::Trainer(model->resolve(), options, *data, *out).run(), *out);
   });
 }
 

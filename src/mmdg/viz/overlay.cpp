@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -9,6 +10,16 @@
 #include "mmdg/util/error.h"
 
 namespace mmdg::viz {
+
+void write_png(const std::string& path, const cv::Mat& image) {
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", image, png)) throw Error(path + ": PNG encoding failed");
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  io::write_file_atomically(path, [&](std::ostream& out) {
+    out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+  });
+}
 
 void write_map_overlay(const std::string& path, const at::Tensor& image, const at::Tensor& map, double alpha) {
   const auto S = image.size(1);
@@ -24,11 +35,7 @@ void write_map_overlay(const std::string& path, const at::Tensor& image, const a
   cv::addWeighted(bgr, 1 - alpha, colour, alpha, 0, blended);
   cv::Mat both;
   cv::hconcat(bgr, blended, both);
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", both, png)) throw Error(path + ": PNG encoding failed");
-  io::write_file_atomically(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-  });
+  write_png(path, both);
 }
 
 }  // namespace mmdg::viz

@@ -4,7 +4,14 @@
 
 #include <string>
 
+namespace cv {
+class Mat;
+}
+
 namespace mmdg::viz {
+
+// Encodes an 8-bit BGR / gray image as PNG and writes it atomically (parent folders created).
+void write_png(const std::string& path, const cv::Mat& image);
 
 // image (3, S, S) in [0, 1] (RGB), map (g, g) in [0, 1] -> an (S, 2S) PNG: the image on the
 // left, the map upsampled, colour-mapped (JET: blue = reliable ... red = uncertain, i.e. 1 - map)
