@@ -70,6 +70,9 @@ if "$mmdg" --help | grep -q synth; then
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video
   printf 'score,label\n0.3,1\nabc,0\n' > "$tmp/bad.csv"
   check "eval names a bad CSV line" 1 "bad.csv:3: score 'abc'" -- "$mmdg" eval --scores "$tmp/bad.csv"
+  check "plot the modality balance" 0 "wrote" -- "$mmdg" plot balance --run "$tmp/run" --out "$tmp/fig6.png"
+  check "plot ROC curves" 0 "wrote" -- "$mmdg" plot roc --scores "MMDG=$tmp/w.csv" --out "$tmp/roc.png" --title test
+  check "plot names a missing log" 1 "log.jsonl: file not found" -- "$mmdg" plot balance --run "$tmp/nothing" --out "$tmp/x.png"
   # a real SIGINT: the run saves a resumable state, and --resume finishes it
   "$mmdg" train "${tiny_train[@]}" --out "$tmp/sig" --epochs 40 --steps-per-epoch 2 > "$tmp/sig.log" 2>&1 &
   pid=$!

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 #ifdef MMDG_HAVE_OPENCV
   mmdg::cli::add_predict_command(app);
   mmdg::cli::add_synth_command(app);
+  mmdg::cli::add_plot_command(app);
 #endif
   try {
     app.parse(argc, argv);

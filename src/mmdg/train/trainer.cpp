@@ -236,6 +236,7 @@ TrainResult Trainer::run() {
     const auto epoch_start = std::chrono::steady_clock::now();
     double loss_sum = 0;
     std::int64_t loss_count = 0;
+    std::array<double, 3> ssp_sum{0, 0, 0};
     for (; step_in_epoch < num_steps; ++step_in_epoch) {
       if (interrupted()) {
         progress.finish("interrupted");
@@ -270,6 +271,7 @@ TrainResult Trainer::run() {
         if (o.prototype_update == "ema")
           for (int m = 0; m < 3; ++m) prototypes[m].update_from_batch(losses.features[m], losses.domains);
         const double total = ce + o.ssp_weight * (ssp[0] + ssp[1] + ssp[2]);
+        for (int m = 0; m < 3; ++m) ssp_sum[m] += ssp[m];
         loss_sum += total;
         ++loss_count;
         result.last_loss = total;
@@ -307,6 +309,15 @@ TrainResult Trainer::run() {
     nlohmann::json epoch_log = {{"type", "epoch"}, {"epoch", epoch + 1}, {"global_step", global_step},
                                 {"loss", loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0},
                                 {"running_ssp", running}, {"seconds", seconds_since(epoch_start)}};
+    if (loss_count > 0) {  // each modality's mean SSP loss over the epoch and their variance (Fig. 6)
+      std::array<double, 3> mean_ssp{};
+      for (int m = 0; m < 3; ++m) mean_ssp[m] = ssp_sum[m] / static_cast<double>(loss_count);
+      const double mu = (mean_ssp[0] + mean_ssp[1] + mean_ssp[2]) / 3;
+      double variance = 0;
+      for (double v : mean_ssp) variance += (v - mu) * (v - mu) / 3;
+      epoch_log["ssp_mean"] = mean_ssp;
+      epoch_log["ssp_variance"] = variance;
+    }
     bool is_best = !val_set;
     if (val_set) {
       const auto summary = eval::summarize(eval::score_dataset(*net, *val_set, o.eval_batch_size, device, static_cast<int>(o.workers)));
