@@ -65,6 +65,8 @@ if "$mmdg" --help | grep -q synth; then
   check "train refuses to overwrite a run" 1 "already holds a run" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 1
   check "resume rejects new options" 1 "give no other options" -- "$mmdg" train --resume "$tmp/run" --epochs 5
   check "train rejects a bad option value" 1 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
+  check "train the ViT baseline" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --method vit --out "$tmp/vit" --epochs 1 --steps-per-epoch 2
+  check "predict with the ViT baseline" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/vit/best.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png"
   check "eval a checkpoint on a list" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --val-list "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --out-scores "$tmp/w.csv"
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video

@@ -45,6 +45,8 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::a
   const double live = p.live_probability[0].item<double>();
   nlohmann::json reliability = nlohmann::json::object();
   for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
+  if (!a.maps.empty() && !p.reliability_maps[0].defined())
+    throw Error("option --maps: the " + predictor.options().method + " model has no uncertainty module, so no reliability maps");
   if (!a.maps.empty()) {
     std::filesystem::create_directories(a.maps);
     for (int m = 0; m < 3; ++m) {

@@ -27,6 +27,10 @@ Prediction Predictor::predict(const torch::Tensor& rgb, const torch::Tensor& dep
   p.live_probability = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU);
   const auto g = net_->options().image_size / net_->options().patch_size;
   for (int m = 0; m < model::kNumModalities; ++m) {
+    if (!out.reliability[m].defined()) {  // the ViT baseline has no uncertainty module
+      p.mean_reliability[m] = torch::full({out.logits.size(0)}, NAN);
+      continue;
+    }
     const auto patches = out.reliability[m].slice(1, 1).to(torch::kCPU);  // (B, g*g)
     p.reliability_maps[m] = patches.view({patches.size(0), g, g});
     p.mean_reliability[m] = patches.mean(1);

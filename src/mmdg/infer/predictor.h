@@ -14,8 +14,8 @@ namespace mmdg::infer {
 
 struct Prediction {
   torch::Tensor live_probability;                 // (B): softmax of the head, class 1 = live
-  std::array<torch::Tensor, 3> reliability_maps;  // (B, g, g): last block's patch-token reliability
-  std::array<torch::Tensor, 3> mean_reliability;  // (B): mean over the patch tokens
+  std::array<torch::Tensor, 3> reliability_maps;  // (B, g, g): last block's patch-token reliability (MMDG only)
+  std::array<torch::Tensor, 3> mean_reliability;  // (B): mean over the patch tokens (NaN for the ViT baseline)
   std::vector<std::pair<std::string, torch::Tensor>> attention;  // on request: (B, h, L, L) per adapter
 };
 

@@ -22,7 +22,16 @@ MMDGNetImpl::MMDGNetImpl(const MMDGOptions& o) : options_(o) {
   uncertainty_.rate = o.reliability_rate;
   const ViTOptions vit = o.vit();
   const auto C = o.hidden_dim, P = o.patch_size, L = vit.num_patches() + 1;
-  for (int m = 0; m < kNumModalities; ++m) {
+  const bool vit_baseline = o.method == "vit";
+  if (vit_baseline) {
+    fusion = register_module("fusion", torch::nn::Conv2d(torch::nn::Conv2dOptions(9, 3, 1)));
+    torch::NoGradGuard no_grad;
+    fusion->weight.zero_();
+    for (int c = 0; c < 3; ++c)
+      for (int m = 0; m < 3; ++m) fusion->weight[c][3 * m + c][0][0] = 1.0 / 3.0;  // mean of the modalities
+    fusion->bias.zero_();
+  }
+  for (int m = 0; m < (vit_baseline ? 1 : kNumModalities); ++m) {
     const std::string k = std::to_string(m + 1);
     conv_proj[m] = register_module("conv_proj" + k, torch::nn::Conv2d(torch::nn::Conv2dOptions(3, C, P).stride(P)));
     class_token[m] = register_parameter("class_token" + k, torch::zeros({1, 1, C}));
@@ -50,15 +59,19 @@ MMDGNetImpl::MMDGNetImpl(const MMDGOptions& o) : options_(o) {
     for (std::int64_t i = 0; i < o.num_layers; ++i)
       list.push_back(holder->register_module(std::to_string(i), UAdapter(adapter_options)));
   };
-  make_adapters("adapter_1_2_2", adapter_1_2);
-  make_adapters("adapter_2_1_2", adapter_2_1);
-  make_adapters("adapter_1_3_2", adapter_1_3);
-  make_adapters("adapter_3_1_2", adapter_3_1);
+  if (!vit_baseline) {
+    make_adapters("adapter_1_2_2", adapter_1_2);
+    make_adapters("adapter_2_1_2", adapter_2_1);
+    make_adapters("adapter_1_3_2", adapter_1_3);
+    make_adapters("adapter_3_1_2", adapter_3_1);
+  }
   const auto make_head = [&](const std::string& name, std::int64_t in) {
     auto seq = register_module(name, std::make_shared<torch::nn::Module>("Sequential"));
     return seq->register_module("0", torch::nn::Linear(in, o.num_classes));
   };
-  if (o.head == "concat") {
+  if (vit_baseline) {
+    fc_all = make_head("fc_all", C);
+  } else if (o.head == "concat") {
     fc_all = make_head("fc_all", 3 * C);
   } else {
     for (int m = 0; m < kNumModalities; ++m) fc[m] = make_head("fc" + std::to_string(m + 1), C);
@@ -79,7 +92,7 @@ void MMDGNetImpl::apply_freeze_policy() {
     const std::string& name = p.key();
     const std::string group = group_of(name);
     bool trainable = false;
-    if (group == "adapters" || group == "head") {
+    if (group == "adapters" || group == "head" || name.rfind("fusion.", 0) == 0) {
       trainable = true;
     } else if (!adapters_only) {
       if (group == "backbone") trainable = name.rfind(last_block, 0) == 0 || name.rfind(final_ln, 0) == 0;
@@ -91,6 +104,7 @@ void MMDGNetImpl::apply_freeze_policy() {
 
 MMDGOutput MMDGNetImpl::forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                 const ForwardOptions& fo) {
+  if (baseline()) return forward_baseline(rgb, depth, ir, fo);
   const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
   const auto S = options_.image_size;
   const auto B = rgb.size(0);
@@ -128,6 +142,33 @@ MMDGOutput MMDGNetImpl::forward(const torch::Tensor& rgb, const torch::Tensor& d
   return out;
 }
 
+MMDGOutput MMDGNetImpl::forward_baseline(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                         const ForwardOptions& fo) {
+  const auto S = options_.image_size;
+  const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
+  std::vector<torch::Tensor> channels;
+  for (int m = 0; m < kNumModalities; ++m) {
+    const auto& img = *images[m];
+    if (img.dim() != 4 || img.size(0) != rgb.size(0) || img.size(1) != 3 || img.size(2) != S || img.size(3) != S)
+      throw Error(std::string("ViT baseline input '") + modality_name(m) + "': expected (B, 3, " + std::to_string(S) + ", " +
+                  std::to_string(S) + "), got " + c10::str(img.sizes()));
+    channels.push_back(fo.missing[m] ? torch::zeros_like(img) : img);  // missing modalities: zero channels
+  }
+  const auto x = fusion(torch::cat(channels, 1));                                    // (B, 3, S, S)
+  const auto B = x.size(0);
+  const auto patches = conv_proj[0](x).flatten(2).transpose(1, 2);                  // (B, N, C)
+  auto h = encoder_dropout(torch::cat({class_token[0].expand({B, 1, -1}), patches}, 1) + pos_embedding[0]);
+  for (auto& block : blocks) h = block(h);
+  const auto cls = encoder_ln(h).select(1, 0);                                       // (B, C)
+  MMDGOutput out;
+  out.logits = fc_all(cls);
+  for (int m = 0; m < kNumModalities; ++m) {
+    out.features[m] = cls;
+    out.class_reliability[m] = torch::ones({}, cls.options());
+  }
+  return out;
+}
+
 torch::Tensor MMDGNetImpl::block_step(std::size_t i, const torch::Tensor& h, torch::Tensor* token_reliability,
                                       std::vector<std::pair<std::string, torch::Tensor>>* attention) {
   auto& block = blocks.at(i);
@@ -159,13 +200,14 @@ LoadReport MMDGNetImpl::load_pretrained_backbone(const io::StateDict& vit_weight
   for (const auto& item : tv) {
     const std::string& k = item.key();
     std::smatch match;
+    const int stems = baseline() ? 1 : 3;
     if (k.rfind("conv_proj.", 0) == 0) {
-      for (int m = 1; m <= 3; ++m) mapped.insert("conv_proj" + std::to_string(m) + k.substr(9), item.value());
+      for (int m = 1; m <= stems; ++m) mapped.insert("conv_proj" + std::to_string(m) + k.substr(9), item.value());
     } else if (k == "class_token") {
-      for (int m = 1; m <= 3; ++m) mapped.insert("class_token" + std::to_string(m), item.value());
+      for (int m = 1; m <= stems; ++m) mapped.insert("class_token" + std::to_string(m), item.value());
     } else if (k == "encoder.pos_embedding") {
       if (options_.pos_embedding_init == "pretrained")
-        for (int m = 1; m <= 3; ++m) mapped.insert("pos_embedding" + std::to_string(m), item.value());
+        for (int m = 1; m <= stems; ++m) mapped.insert("pos_embedding" + std::to_string(m), item.value());
     } else if (k.rfind("encoder.ln.", 0) == 0) {
       mapped.insert(final_ln + k.substr(11), item.value());
     } else if (std::regex_match(k, match, block_key)) {
@@ -179,7 +221,7 @@ LoadReport MMDGNetImpl::load_pretrained_backbone(const io::StateDict& vit_weight
   std::vector<std::string> missing_backbone;
   for (const auto& name : report.missing) {
     const std::string g = group_of(name);
-    const bool fresh = g == "adapters" || g == "head" ||
+    const bool fresh = g == "adapters" || g == "head" || name.rfind("fusion.", 0) == 0 ||
                        (name.rfind("pos_embedding", 0) == 0 && options_.pos_embedding_init == "normal");
     if (!fresh) missing_backbone.push_back(name);
   }

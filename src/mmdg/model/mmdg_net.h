@@ -10,6 +10,11 @@
 //   per-modality heads), adapter_{1_2,2_1,1_3,3_1}_2.{0..n-1}.* (adapter_a_b_2 feeds a from b).
 //
 // The three branches go through each shared layer as one batch of 3B tokens sequences.
+//
+// With method = "vit" the same class is the paper's Table 1 ViT baseline: `fusion` (1x1 conv,
+// 9 -> 3 channels, initialized to the mean of the three modalities) over the channel-concatenated
+// inputs, then one stem (conv_proj1, class_token1, pos_embedding1), the blocks, the final
+// LayerNorm and `fc_all.0` (C -> num_classes) on the class token; no adapters, no uncertainty.
 // Letters: B batch, L tokens, C width, M = 3 modalities.
 #pragma once
 #include <torch/nn.h>
@@ -78,10 +83,15 @@ class MMDGNetImpl : public torch::nn::Module {
   std::vector<EncoderBlock> blocks;                         // ViT_Encoder.{1..n}
   torch::nn::LayerNorm encoder_ln{nullptr};                 // ViT_Encoder.{n+1}
   std::vector<UAdapter> adapter_1_2, adapter_1_3, adapter_2_1, adapter_3_1;
-  torch::nn::Linear fc_all{nullptr};                        // head = concat
+  torch::nn::Linear fc_all{nullptr};                        // head = concat (or the baseline's head)
+  torch::nn::Conv2d fusion{nullptr};                        // method = vit: 9 -> 3 channels
   std::array<torch::nn::Linear, 3> fc{nullptr, nullptr, nullptr};  // head = per-modality
 
  private:
+  MMDGOutput forward_baseline(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                              const ForwardOptions& forward_options);
+  bool baseline() const { return options_.method == "vit"; }
+
   MMDGOptions options_;
   UncertaintyOptions uncertainty_;
 };

@@ -209,3 +209,36 @@ TEST(ReleasedLayout, LegacyMlpNamesAreRenamed) {
 
 }  // namespace
 }  // namespace mmdg::model
+
+namespace mmdg::model {
+namespace {
+
+TEST(ViTBaseline, ChannelFusionThenThePretrainedViT) {
+  auto o = MMDGOptions::preset("mmdg_tiny");
+  o.method = "vit";
+  o.pos_embedding_init = "pretrained";
+  MMDGNet net(o);
+  net->eval();
+  net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "vit_tiny");
+  const auto sd = module_state_dict(*net);
+  EXPECT_TRUE(sd.contains("fusion.weight"));
+  EXPECT_FALSE(sd.contains("conv_proj2.weight"));
+  EXPECT_FALSE(sd.contains("adapter_1_2_2.0.adapter_up.weight"));
+  EXPECT_EQ(sd["fc_all.0.weight"].sizes().vec(), (std::vector<std::int64_t>{2, 16}));
+  // the fusion starts as the mean of the modalities: three equal inputs give torchvision's features
+  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
+  const auto x = io["input"];
+  torch::NoGradGuard no_grad;
+  const auto out = net->forward(x, x, x);
+  EXPECT_TRUE(torch::allclose(out.features[0], io["tokens"].select(1, 0), 1e-5, 1e-5));
+  // missing modalities are zero channels
+  ForwardOptions fo;
+  fo.missing = {false, true, true};
+  EXPECT_TRUE(torch::allclose(net->forward(x, x, x, fo).logits, net->forward(x, torch::zeros_like(x), torch::zeros_like(x)).logits));
+  // trainable: fusion, class token, position embedding, last block, final LayerNorm, head
+  const auto counts = count_parameters(*net);
+  EXPECT_EQ(counts.trainable, (9 * 3 + 3) + 16 + 17 * 16 + (2 * 16 + 16 * 48 + 48 + 16 * 16 + 16 + 2 * 16 + 32 * 16 + 32 + 16 * 32 + 16) + 32 + (16 * 2 + 2));
+}
+
+}  // namespace
+}  // namespace mmdg::model

@@ -37,6 +37,7 @@ void MMDGOptions::validate() const {
   require(mc_samples >= 2, "mc_samples", "must be at least 2 (a standard deviation needs two samples)");
   require(mc_drop_rate > 0 && mc_drop_rate < 1, "mc_drop_rate", "must be in (0, 1)");
   require(reliability_rate >= 0, "reliability_rate", "must be >= 0");
+  require_one_of(method, {"mmdg", "vit"}, "method");
   require_one_of(pos_embedding_init, {"normal", "pretrained"}, "pos_embedding_init");
   require_one_of(freeze, {"last-block", "adapters-only"}, "freeze");
   require_one_of(head, {"concat", "per-modality"}, "head");

@@ -10,6 +10,10 @@
 namespace mmdg::model {
 
 struct MMDGOptions {
+  // --- which network: MMDG, or the paper's Table 1 "ViT" baseline (the three inputs concatenated
+  // along channels, a trainable 1x1 convolution 9 -> 3, the pretrained ViT, a linear head on the
+  // class token, cross-entropy only)
+  std::string method = "mmdg";
   // --- backbone (torchvision ViT structure)
   std::int64_t image_size = 224;
   std::int64_t patch_size = 16;
@@ -38,6 +42,7 @@ struct MMDGOptions {
 
   template <class V>
   void visit(V&& v) {
+    v("method", method, "mmdg | vit (the Table 1 ViT baseline: channel-concatenated inputs, 1x1 conv 9->3, ViT, CE)");
     v("image_size", image_size, "input image side in pixels");
     v("patch_size", patch_size, "ViT patch side in pixels");
     v("num_layers", num_layers, "transformer blocks");

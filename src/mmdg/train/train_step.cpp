@@ -11,7 +11,13 @@ StepLosses compute_losses(model::MMDGNetImpl& net, const torch::Tensor& rgb, con
   StepLosses losses;
   losses.ce = torch::nn::functional::cross_entropy(out.logits, labels);
   const auto domains = ssp_domain(labels, sources);
+  const bool baseline = net.options().method == "vit";  // the ViT baseline trains with CE only
   for (int m = 0; m < 3; ++m) {
+    if (baseline) {
+      losses.ssp[m] = torch::zeros({}, out.logits.options());
+      losses.features[m] = out.features[m].detach();
+      continue;
+    }
     const auto device = out.features[m].device();
     losses.ssp[m] = ssp_loss(out.features[m], prototypes[m].values().to(device), prototypes[m].valid().to(device), domains);
     losses.reliability[m] = out.class_reliability[m].item<double>();
@@ -32,7 +38,7 @@ ReGradStats backward(model::MMDGNetImpl& net, const StepLosses& losses, double s
     params.push_back(p.value());
     branches.push_back(model::branch_of(p.key()));
   }
-  if (options.variant == ReGradVariant::None) {
+  if (options.variant == ReGradVariant::None || net.options().method == "vit") {
     auto total = losses.ce + ssp_weight * (losses.ssp[0] + losses.ssp[1] + losses.ssp[2]);
     total.backward();
     ReGradStats stats;

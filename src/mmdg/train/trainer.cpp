@@ -206,7 +206,7 @@ TrainResult Trainer::run() {
   for (; epoch < o.epochs; ++epoch) {
     const std::uint64_t epoch_seed = static_cast<std::uint64_t>(o.seed) * 1000003ull + static_cast<std::uint64_t>(epoch);
     // ---- prototypes from the whole training set (epoch strategy), at the epoch's start
-    if (o.prototype_update == "epoch" && step_in_epoch == 0) {
+    if (o.prototype_update == "epoch" && step_in_epoch == 0 && model_options_.method == "mmdg") {
       torch::NoGradGuard no_grad;
       net->eval();
       std::array<torch::Tensor, 3> sums;

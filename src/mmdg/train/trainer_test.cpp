@@ -101,6 +101,27 @@ TEST_F(TrainerTest, EveryReGradVariantTrainsAndTheLossGoesDown) {
   }
 }
 
+TEST_F(TrainerTest, TheViTBaselineTrainsWithCrossEntropy) {
+  test::TempDir runs;
+  auto m = model();
+  m.method = "vit";
+  auto o = options();
+  o.epochs = 3;
+  o.steps_per_epoch = 4;
+  o.lr = 2e-3;
+  const auto result = Trainer(m, o, data(), runs.file("vit")).run();
+  EXPECT_TRUE(result.completed);
+  std::ifstream log(runs.file("vit/log.jsonl"));
+  std::vector<double> losses;
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "epoch") losses.push_back(j["loss"].get<double>());
+    else EXPECT_EQ(j["loss_ssp"][0].get<double>(), 0.0);
+  }
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_LT(losses.back(), losses.front());
+}
+
 TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   test::TempDir runs;
   auto o = options();
