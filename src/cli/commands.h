@@ -16,5 +16,6 @@ void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);  // needs the OpenCV data layer
 void add_synth_command(CLI::App& app);    // needs the OpenCV data layer
 void add_plot_command(CLI::App& app);     // needs OpenCV
+void add_pretrain_command(CLI::App& app);  // needs OpenCV
 
 }  // namespace mmdg::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_predict_command(app);
   mmdg::cli::add_synth_command(app);
   mmdg::cli::add_plot_command(app);
+  mmdg::cli::add_pretrain_command(app);
 #endif
   try {
     app.parse(argc, argv);

@@ -615,6 +615,31 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
   return summary;
 }
 
+std::vector<std::pair<cv::Mat, int>> generate_proxy_task(std::int64_t count, std::int64_t image_size, std::int64_t seed) {
+  if (count <= 0 || image_size < 16) throw Error("proxy task: count must be positive and image_size >= 16");
+  const int S = static_cast<int>(image_size);
+  const Sensor& sensor = sensor_of('W');
+  std::vector<std::pair<cv::Mat, int>> out;
+  for (std::int64_t i = 0; i < count; ++i) {
+    Rng rng(seed_of(seed, 'X', static_cast<int>(i), 0, 0, 7));
+    const Identity id = make_identity(rng);
+    Frame fr = make_frame(rng, sensor);
+    const int yaw_bin = rng.integer(0, 2), quadrant = rng.integer(0, 3);
+    fr.yaw = (yaw_bin - 1) * 0.45 + rng.normal(0, 0.06);
+    const double az = (quadrant + rng.uniform(0.15, 0.85)) * kPi / 2, el = rng.uniform(0.5, 0.9);
+    fr.light = cv::normalize(cv::Vec3d(std::sin(el) * std::cos(az), std::sin(el) * std::sin(az), std::cos(el)));
+    Render r = render_head(id, fr, Material(), S, rng);
+    composite(r, background_rgb(sensor, S, rng), 0.1);
+    SynthSample s;
+    s.rgb = r.rgb;
+    s.depth = r.depth;
+    s.ir = r.ir;
+    apply_sensor(s, sensor, rng);
+    out.emplace_back(s.rgb, yaw_bin * 4 + quadrant);
+  }
+  return out;
+}
+
 cv::Mat synth_preview(const SynthOptions& o) {
   o.validate();
   const int S = static_cast<int>(o.image_size), label_w = 24, header_h = 14;

@@ -70,6 +70,12 @@ struct SynthSummary {
 // Writes images and list files under `root` (created when missing).
 SynthSummary write_synthetic_benchmark(const SynthOptions& options, const std::string& root);
 
+// The proxy task `mmdg pretrain` trains a small ViT on: live synthetic faces (RGB, [0, 1]) labelled
+// by head yaw (left / frontal / right) x key-light quadrant: 12 classes that need shape and
+// shading, and never show an attack. Deterministic from `seed` (kept apart from the benchmark's).
+std::vector<std::pair<cv::Mat, int>> generate_proxy_task(std::int64_t count, std::int64_t image_size, std::int64_t seed);
+constexpr int kProxyClasses = 12;
+
 // A preview grid: rows = domains, columns = live and each attack kind, three modalities per cell
 // (RGB | depth | IR); kinds a domain lacks are left dark. 8-bit BGR.
 cv::Mat synth_preview(const SynthOptions& options);
