@@ -1,0 +1,43 @@
+#include "mmdg/train/pretrain.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <set>
+
+#include "mmdg/data/synth.h"
+#include "mmdg/io/weights_file.h"
+#include "mmdg/model/vit.h"
+#include "mmdg/model/vit_weights.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::train {
+namespace {
+
+TEST(Pretrain, ProxyTaskIsDeterministicAndCoversItsClasses) {
+  const auto a = data::generate_proxy_task(120, 32, 5), b = data::generate_proxy_task(120, 32, 5);
+  std::set<int> classes;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].second, b[i].second);
+    EXPECT_EQ(cv::norm(a[i].first, b[i].first, cv::NORM_INF), 0.0);
+    classes.insert(a[i].second);
+  }
+  EXPECT_EQ(classes.size(), static_cast<std::size_t>(data::kProxyClasses));
+}
+
+TEST(Pretrain, WritesTorchvisionLayoutWeightsThatLoadStrictly) {
+  test::TempDir dir;
+  PretrainOptions o;
+  o.config = "vit_tiny";
+  o.samples = 64;
+  o.epochs = 1;
+  o.batch_size = 16;
+  const auto r = pretrain_vit(o, dir.file("w.pth"));
+  EXPECT_TRUE(std::isfinite(r.last_epoch_loss));
+  model::VisionTransformer vit(model::vit_config("vit_tiny").num_classes(data::kProxyClasses));
+  const auto report = model::load_vit_weights(*vit, io::read_weights(dir.file("w.pth")), true, "w.pth");
+  EXPECT_TRUE(report.complete());
+}
+
+}  // namespace
+}  // namespace mmdg::train
