@@ -10,11 +10,11 @@ namespace mmdg::train {
 
 struct PretrainOptions {
   std::string config = "vit_mini";
-  std::int64_t samples = 2400;
-  std::int64_t epochs = 4;
+  std::int64_t samples = 1600;
+  std::int64_t epochs = 3;
   std::int64_t batch_size = 32;
-  double lr = 1e-3;
-  double weight_decay = 0.05;
+  double lr = 2e-4;
+  double weight_decay = 0.01;
   std::int64_t seed = 1000;
 
   template <class V>
