@@ -24,11 +24,13 @@ int main(int argc, char** argv) {
   mmdg::cli::add_model_command(app);
   mmdg::cli::add_train_command(app);
   mmdg::cli::add_eval_command(app);
+  mmdg::cli::add_protocol_command(app);
 #ifdef MMDG_HAVE_OPENCV
   mmdg::cli::add_predict_command(app);
   mmdg::cli::add_synth_command(app);
   mmdg::cli::add_plot_command(app);
   mmdg::cli::add_pretrain_command(app);
+  mmdg::cli::add_demo_command(app);
 #endif
   try {
     app.parse(argc, argv);

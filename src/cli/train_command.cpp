@@ -26,11 +26,12 @@ std::vector<std::string> split_commas(const std::string& text) {
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train MMDG on source domains (or --resume an interrupted run)");
   auto train_lists = std::make_shared<std::string>();
+  auto val_lists = std::make_shared<std::string>();
   auto data = std::make_shared<train::TrainData>();
   auto out = std::make_shared<std::string>();
   auto resume = std::make_shared<std::string>();
   cmd->add_option("--train", *train_lists, "training lists, comma-separated, one per source domain");
-  cmd->add_option("--val", data->val_list, "held-out list for per-epoch evaluation and best-model selection");
+  cmd->add_option("--val", *val_lists, "held-out lists (comma-separated) for per-epoch evaluation and best-model selection");
   cmd->add_option("--data-root", data->data_root, "root of the lists' relative paths");
   cmd->add_option("--pretrained", data->pretrained, "ViT weights for the backbone (.pth or .safetensors)");
   cmd->add_option("--out", *out, "run directory to create");
@@ -45,13 +46,14 @@ void add_train_command(CLI::App& app) {
   cmd->callback([=] {
     train::install_interrupt_handlers();
     if (!resume->empty()) {
-      if (!out->empty() || !train_lists->empty() || model->given() || fields->any_given())
+      if (!out->empty() || !train_lists->empty() || !val_lists->empty() || model->given() || fields->any_given())
         throw Error("--resume continues a run with its saved options; give no other options");
       report(train::Trainer::resume(*resume).run(), *resume);
       return;
     }
     if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");
     data->train_lists = split_commas(*train_lists);
+    data->val_lists = split_commas(*val_lists);
     train::TrainOptions options;
     fields->apply(options);
     report(train::Trainer(model->resolve(), options, *data, *out).run(), *out);

@@ -31,7 +31,7 @@ std::atomic<bool> g_interrupted{false};
 void on_signal(int) { g_interrupted = true; }
 
 nlohmann::json data_json(const TrainData& d) {
-  return {{"train", d.train_lists}, {"val", d.val_list}, {"data_root", d.data_root}, {"pretrained", d.pretrained}};
+  return {{"train", d.train_lists}, {"val", d.val_lists}, {"data_root", d.data_root}, {"pretrained", d.pretrained}};
 }
 
 std::string path_in(const std::string& dir, const std::string& name) { return (fs::path(dir) / name).string(); }
@@ -94,7 +94,7 @@ Trainer Trainer::resume(const std::string& run_dir) {
   settings::from_json(t.options_, config.at("train"), config_path + " (train)");
   const auto& d = config.at("data");
   t.data_.train_lists = d.at("train").get<std::vector<std::string>>();
-  t.data_.val_list = d.at("val").get<std::string>();
+  t.data_.val_lists = d.at("val").get<std::vector<std::string>>();
   t.data_.data_root = d.at("data_root").get<std::string>();
   t.data_.pretrained = d.at("pretrained").get<std::string>();
   t.options_.interrupt_after_steps = 0;  // a testing aid of the interrupted run only
@@ -126,9 +126,9 @@ TrainResult Trainer::run() {
   const auto norm = data::parse_normalization(o.normalization);
   data::MultiDomainDataset train_set(data_.train_lists, data_.data_root, model_options_.image_size, norm, o.cache);
   std::unique_ptr<data::MultiDomainDataset> val_set;
-  if (!data_.val_list.empty())
-    val_set = std::make_unique<data::MultiDomainDataset>(std::vector<std::string>{data_.val_list}, data_.data_root,
-                                                         model_options_.image_size, norm, o.cache);
+  if (!data_.val_lists.empty())
+    val_set = std::make_unique<data::MultiDomainDataset>(data_.val_lists, data_.data_root, model_options_.image_size, norm,
+                                                         o.cache);
   const std::int64_t num_domains = 1 + static_cast<std::int64_t>(data_.train_lists.size());
   std::array<Prototypes, 3> prototypes{Prototypes(num_domains, model_options_.hidden_dim, o.prototype_update, o.prototype_momentum),
                                        Prototypes(num_domains, model_options_.hidden_dim, o.prototype_update, o.prototype_momentum),

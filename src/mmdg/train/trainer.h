@@ -18,7 +18,7 @@ namespace mmdg::train {
 
 struct TrainData {
   std::vector<std::string> train_lists;  // one per source domain
-  std::string val_list;                  // held-out list for model selection ("" = none)
+  std::vector<std::string> val_lists;    // held-out lists for model selection (none: the last epoch is kept)
   std::string data_root;
   std::string pretrained;                // ViT weights for the backbone ("" = random init)
 };

@@ -31,7 +31,7 @@ class TrainerTest : public ::testing::Test {
   static TrainData data() {
     TrainData d;
     d.train_lists = {dir_->file("data/C-train.txt"), dir_->file("data/W-train.txt")};
-    d.val_list = dir_->file("data/W-val.txt");
+    d.val_lists = {dir_->file("data/W-val.txt")};
     d.data_root = dir_->file("data");
     d.pretrained = test::golden("vit_tiny_torchvision.pth");
     return d;

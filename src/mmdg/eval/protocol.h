@@ -1,0 +1,44 @@
+// The paper's benchmark protocols over the four datasets (C = CASIA-CeFA, P = PADISI-Face,
+// S = CASIA-SURF, W = WMCA), run sub-protocol by sub-protocol with resumable training:
+//   Protocol 1: leave one dataset out: CPS->W, CPW->S, CSW->P, PSW->C (train on the sources'
+//               train lists, select on the sources' val lists, test on the target's test list)
+//   Protocol 2: Protocol 1's models tested with depth, IR, or both missing
+//   Protocol 3: CW->PS and PS->CW
+// Output: <out>/<method>/<model>/ run directories, <out>/<method>/results_p<N>.json, and tables
+// merging every method found under <out>: table_p<N>.md / .csv / .json (HTER and AUC per
+// sub-protocol and their average; threshold policy stated in the caption).
+#pragma once
+#include <array>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mmdg/model/mmdg_options.h"
+#include "mmdg/train/train_options.h"
+
+namespace mmdg::eval {
+
+struct SubProtocol {
+  std::string name;          // e.g. "CPS->W", "CPS->W (D missing)"
+  std::string model;         // run directory name of the trained model, e.g. "CPS-W"
+  std::string sources, targets;
+  std::array<bool, 3> missing{false, false, false};
+};
+
+std::vector<SubProtocol> protocol_subs(int protocol);
+
+struct ProtocolArgs {
+  int protocol = 1;
+  std::string sub;           // "" = all; else a name or model name of one sub-protocol
+  std::string lists_dir, data_root, pretrained, out, method_name;
+  model::MMDGOptions model;
+  train::TrainOptions train;
+};
+
+// Runs (or resumes) the protocol; returns the merged table as JSON.
+nlohmann::json run_protocol(const ProtocolArgs& args);
+
+// Merges <out>/*/results_p<N>.json into tables (Markdown, CSV, JSON) and returns the Markdown.
+std::string write_tables(const std::string& out, int protocol);
+
+}  // namespace mmdg::eval
