@@ -1,0 +1,69 @@
+#include "mmdg/eval/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "mmdg/data/synth.h"
+#include "mmdg/io/file_util.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::eval {
+namespace {
+
+TEST(Protocol, SubProtocolsOfThePaper) {
+  const auto p1 = protocol_subs(1), p2 = protocol_subs(2), p3 = protocol_subs(3);
+  ASSERT_EQ(p1.size(), 4u);
+  EXPECT_EQ(p1[0].sources, "CPS");
+  EXPECT_EQ(p1[3].targets, "C");
+  ASSERT_EQ(p2.size(), 12u);
+  EXPECT_EQ(p2[0].model, "CPS-W");  // Protocol 2 tests Protocol 1's models
+  EXPECT_TRUE(p2[11].missing[1] && p2[11].missing[2]);
+  ASSERT_EQ(p3.size(), 2u);
+  EXPECT_EQ(p3[1].name, "PS->CW");
+  EXPECT_MMDG_ERROR(protocol_subs(4), "option --protocol");
+}
+
+// Two methods on one sub-protocol of synthetic data: runs, resumes nothing twice, merges tables.
+TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
+  test::TempDir dir;
+  data::SynthOptions synth;
+  synth.subjects = 3;
+  synth.frames = 1;
+  synth.image_size = 32;
+  data::write_synthetic_benchmark(synth, dir.file("data"));
+  ProtocolArgs a;
+  a.protocol = 3;
+  a.sub = "PS->CW";
+  a.lists_dir = a.data_root = dir.file("data");
+  a.pretrained = test::golden("vit_tiny_torchvision.pth");
+  a.out = dir.file("out");
+  a.model = model::MMDGOptions::preset("mmdg_tiny");
+  a.model.estimator = "expected";
+  a.train.epochs = 1;
+  a.train.batch_size = 8;
+  a.train.steps_per_epoch = 1;
+  a.train.workers = 1;
+  for (const char* method : {"mmdg", "vit"}) {
+    a.model.method = method;
+    a.method_name = method;
+    const auto results = run_protocol(a);
+    EXPECT_TRUE(results.contains("PS->CW"));
+  }
+  const auto first_log = io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl"));
+  a.model.method = a.method_name = "mmdg";
+  run_protocol(a);  // done: no training again
+  EXPECT_EQ(io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl")), first_log);
+  const std::string md = io::read_file(dir.file("out/table_p3.md"));
+  EXPECT_NE(md.find("| mmdg |"), std::string::npos);
+  EXPECT_NE(md.find("| vit |"), std::string::npos);
+  EXPECT_NE(md.find("target-eer"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/table_p3.csv")));
+  a.lists_dir = dir.file("nowhere");
+  a.sub = "CW->PS";
+  EXPECT_MMDG_ERROR(run_protocol(a), "list not found");
+}
+
+}  // namespace
+}  // namespace mmdg::eval
