@@ -143,6 +143,7 @@ TrainResult Trainer::run() {
 
   // ---- run state (what resume.pt holds)
   std::int64_t epoch = 0, step_in_epoch = 0, global_step = 0, best_epoch = -1;
+  std::int64_t prototypes_epoch = -1;  // the epoch whose prototypes `prototypes` holds
   double best_hter = 2.0, best_auc = -1.0;
   std::array<double, 3> running{NAN, NAN, NAN};
   if (resuming_) {
@@ -160,6 +161,7 @@ TrainResult Trainer::run() {
     step_in_epoch = counters[1].item<std::int64_t>();
     global_step = counters[2].item<std::int64_t>();
     best_epoch = counters[3].item<std::int64_t>();
+    prototypes_epoch = counters[4].item<std::int64_t>();
     best_hter = floats[0].item<double>();
     best_auc = floats[1].item<double>();
     for (int m = 0; m < 3; ++m) running[m] = floats[2 + m].item<double>();
@@ -178,7 +180,7 @@ TrainResult Trainer::run() {
     infer::save_checkpoint(last_path, *net, {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", global_step}});
     torch::serialize::OutputArchive archive;
     optimizer.save(archive);
-    archive.write("counters", torch::tensor({next_epoch, next_step, global_step, best_epoch}, torch::kLong));
+    archive.write("counters", torch::tensor({next_epoch, next_step, global_step, best_epoch, prototypes_epoch}, torch::kLong));
     archive.write("floats", torch::tensor({best_hter, best_auc, running[0], running[1], running[2]}, torch::kDouble));
     {
       auto gen = cpu_generator();
@@ -206,7 +208,7 @@ TrainResult Trainer::run() {
   for (; epoch < o.epochs; ++epoch) {
     const std::uint64_t epoch_seed = static_cast<std::uint64_t>(o.seed) * 1000003ull + static_cast<std::uint64_t>(epoch);
     // ---- prototypes from the whole training set (epoch strategy), at the epoch's start
-    if (o.prototype_update == "epoch" && step_in_epoch == 0 && model_options_.method == "mmdg") {
+    if (o.prototype_update == "epoch" && prototypes_epoch != epoch && model_options_.method == "mmdg") {
       torch::NoGradGuard no_grad;
       net->eval();
       std::array<torch::Tensor, 3> sums;
@@ -221,6 +223,7 @@ TrainResult Trainer::run() {
         counts.index_add_(0, domains, torch::ones_like(domains));
       }
       for (int m = 0; m < 3; ++m) prototypes[m].set_from_sums(sums[m], counts);
+      prototypes_epoch = epoch;
     }
     // ---- the epoch's batches
     std::vector<std::vector<std::size_t>> batches =
@@ -339,6 +342,12 @@ TrainResult Trainer::run() {
     epoch_log["best"] = is_best;
     append_log(log_path, epoch_log);
     save_state(epoch + 1, 0);
+    if (interrupted() && epoch + 1 < o.epochs) {
+      std::cout << "interrupted after epoch " << epoch + 1 << ": saved " << state_path << "; continue with --resume "
+                << run_dir_ << "\n";
+      result.epochs_done = epoch + 1;
+      return result;
+    }
   }
   result.completed = true;
   result.epochs_done = o.epochs;

@@ -62,19 +62,24 @@ TEST_F(TrainerTest, ResumeAfterAnInterruptionIsExact) {
   test::TempDir runs;
   const auto full = Trainer(model(), options(), data(), runs.file("full")).run();
   ASSERT_TRUE(full.completed);
-  auto interrupted_options = options();
-  interrupted_options.interrupt_after_steps = 4;  // in the middle of epoch 2
-  const auto first = Trainer(model(), interrupted_options, data(), runs.file("cut")).run();
-  EXPECT_FALSE(first.completed);
-  const auto second = Trainer::resume(runs.file("cut")).run();
-  ASSERT_TRUE(second.completed);
-  const auto a = weights(runs.file("full")), b = weights(runs.file("cut"));
-  ASSERT_EQ(a.keys(), b.keys());
-  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  EXPECT_EQ(full.best_hter, second.best_hter);
-  // nothing left half-written
-  for (const auto& entry : std::filesystem::directory_iterator(runs.file("cut")))
-    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  const auto a = weights(runs.file("full"));
+  // 4 steps: in the middle of epoch 2; 3 steps: at the end of epoch 1 (3 steps per epoch)
+  for (std::int64_t cut : {4, 3}) {
+    const std::string run = runs.file("cut" + std::to_string(cut));
+    auto interrupted_options = options();
+    interrupted_options.interrupt_after_steps = cut;
+    const auto first = Trainer(model(), interrupted_options, data(), run).run();
+    EXPECT_FALSE(first.completed) << cut;
+    const auto second = Trainer::resume(run).run();
+    ASSERT_TRUE(second.completed) << cut;
+    const auto b = weights(run);
+    ASSERT_EQ(a.keys(), b.keys());
+    for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << cut << " " << item.key();
+    EXPECT_EQ(full.best_hter, second.best_hter);
+    // nothing left half-written
+    for (const auto& entry : std::filesystem::directory_iterator(run))
+      EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
 }
 
 TEST_F(TrainerTest, EveryReGradVariantTrainsAndTheLossGoesDown) {
