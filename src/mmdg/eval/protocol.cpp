@@ -15,6 +15,10 @@
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
+#ifdef MMDG_HAVE_OPENCV
+#include "mmdg/viz/figures.h"
+#include "mmdg/viz/overlay.h"
+#endif
 
 namespace mmdg::eval {
 namespace fs = std::filesystem;
@@ -172,6 +176,21 @@ std::string write_tables(const std::string& out, int protocol) {
     md << " " << (complete ? percent(hter_sum / n) : "-") << " | " << (complete ? percent(auc_sum / n) : "-") << " |\n";
     csv << "," << (complete ? percent(hter_sum / n) : "") << "," << (complete ? percent(auc_sum / n) : "") << "\n";
   }
+#ifdef MMDG_HAVE_OPENCV
+  // one ROC figure per sub-protocol, one curve per method
+  for (const auto& s : subs) {
+    std::vector<std::pair<std::string, Scores>> curves;
+    for (const auto& [method, results] : methods)
+      if (results.contains(s.name) && results[s.name].contains("scores"))
+        curves.emplace_back(method, read_scores_csv(results[s.name]["scores"].get<std::string>()));
+    if (curves.empty()) continue;
+    std::string file = s.name;
+    for (char& c : file)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + file + ".png")).string(),
+                   viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));
+  }
+#endif
   const std::string base = (fs::path(out) / ("table_p" + std::to_string(protocol))).string();
   const std::string md_text = md.str(), csv_text = csv.str();
   io::write_file_atomically(base + ".md", [&](std::ostream& o) { o << md_text; });

@@ -6,7 +6,8 @@
 //   Protocol 3: CW->PS and PS->CW
 // Output: <out>/<method>/<model>/ run directories, <out>/<method>/results_p<N>.json, and tables
 // merging every method found under <out>: table_p<N>.md / .csv / .json (HTER and AUC per
-// sub-protocol and their average; threshold policy stated in the caption).
+// sub-protocol and their average; threshold policy stated in the caption), and one ROC figure per
+// sub-protocol with a curve per method, roc_p<N>_<sub>.png (builds with OpenCV).
 #pragma once
 #include <array>
 #include <nlohmann/json.hpp>
