@@ -67,7 +67,7 @@ void add_demo_command(CLI::App& app) {
     std::vector<std::pair<std::string, eval::Scores>> curves;
     for (const char* method : {"mmdg", "vit"})
       curves.emplace_back(method == std::string("mmdg") ? "MMDG" : "ViT",
-                          eval::read_scores_csv((fs::path(args.out) / method / "scores_p1_CPS__W.csv").string()));
+                          eval::read_scores_csv(eval::scores_csv_path(args.out, method, 1, args.sub)));
     const std::string roc = (root / "roc_CPS-W.png").string(), balance = (root / "balance_mmdg_CPS-W.png").string();
     viz::write_png(roc, viz::roc_figure("CPS -> W (synthetic data)", curves));
     viz::write_png(balance, viz::balance_figure((fs::path(args.out) / "mmdg" / "CPS-W" / "log.jsonl").string()));

@@ -44,6 +44,17 @@ std::vector<SubProtocol> protocol_subs(int protocol) {
   throw Error("option --protocol: expected 1, 2 or 3, got " + std::to_string(protocol));
 }
 
+std::string sub_file_name(const std::string& sub) {
+  std::string file = sub;
+  for (char& c : file)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return file;
+}
+
+std::string scores_csv_path(const std::string& out, const std::string& method, int protocol, const std::string& sub) {
+  return (fs::path(out) / method / ("scores_p" + std::to_string(protocol) + "_" + sub_file_name(sub) + ".csv")).string();
+}
+
 namespace {
 
 std::vector<std::string> lists_of(const std::string& dir, const std::string& domains, const std::string& split) {
@@ -113,10 +124,7 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
     std::ostringstream csv;
     csv << "label,score\n" << std::setprecision(8);
     for (std::size_t i = 0; i < scores.labels.size(); ++i) csv << scores.labels[i] << "," << scores.live_probability[i] << "\n";
-    std::string file = sub.name;
-    for (char& c : file)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    const std::string scores_path = (fs::path(a.out) / a.method_name / ("scores_p" + std::to_string(a.protocol) + "_" + file + ".csv")).string();
+    const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
     const std::string text = csv.str();
     io::write_file_atomically(scores_path, [&](std::ostream& out) { out << text; });
     results[sub.name] = report_json(report);
@@ -184,10 +192,7 @@ std::string write_tables(const std::string& out, int protocol) {
       if (results.contains(s.name) && results[s.name].contains("scores"))
         curves.emplace_back(method, read_scores_csv(results[s.name]["scores"].get<std::string>()));
     if (curves.empty()) continue;
-    std::string file = s.name;
-    for (char& c : file)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + file + ".png")).string(),
+    viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + sub_file_name(s.name) + ".png")).string(),
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));
   }
 #endif

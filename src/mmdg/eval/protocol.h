@@ -36,6 +36,12 @@ struct ProtocolArgs {
   train::TrainOptions train;
 };
 
+// A sub-protocol's name as a file-name part: "CPS->W (D missing)" -> "CPS__W__D_missing_".
+std::string sub_file_name(const std::string& sub);
+
+// Where run_protocol writes a method's per-sample scores of one sub-protocol.
+std::string scores_csv_path(const std::string& out, const std::string& method, int protocol, const std::string& sub);
+
 // Runs (or resumes) the protocol; returns the merged table as JSON.
 nlohmann::json run_protocol(const ProtocolArgs& args);
 

@@ -12,6 +12,26 @@
 namespace mmdg::eval {
 namespace {
 
+// Tiny synthetic data in dir/data and one-step training options writing to dir/out.
+ProtocolArgs tiny_protocol(const test::TempDir& dir) {
+  data::SynthOptions synth;
+  synth.subjects = 3;
+  synth.frames = 1;
+  synth.image_size = 32;
+  data::write_synthetic_benchmark(synth, dir.file("data"));
+  ProtocolArgs a;
+  a.lists_dir = a.data_root = dir.file("data");
+  a.pretrained = test::golden("vit_tiny_torchvision.pth");
+  a.out = dir.file("out");
+  a.model = model::MMDGOptions::preset("mmdg_tiny");
+  a.model.estimator = "expected";
+  a.train.epochs = 1;
+  a.train.batch_size = 8;
+  a.train.steps_per_epoch = 1;
+  a.train.workers = 1;
+  return a;
+}
+
 TEST(Protocol, SubProtocolsOfThePaper) {
   const auto p1 = protocol_subs(1), p2 = protocol_subs(2), p3 = protocol_subs(3);
   ASSERT_EQ(p1.size(), 4u);
@@ -23,28 +43,15 @@ TEST(Protocol, SubProtocolsOfThePaper) {
   ASSERT_EQ(p3.size(), 2u);
   EXPECT_EQ(p3[1].name, "PS->CW");
   EXPECT_MMDG_ERROR(protocol_subs(4), "option --protocol");
+  EXPECT_EQ(sub_file_name("CPS->W (D missing)"), "CPS__W__D_missing_");
 }
 
 // Two methods on one sub-protocol of synthetic data: runs, resumes nothing twice, merges tables.
 TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   test::TempDir dir;
-  data::SynthOptions synth;
-  synth.subjects = 3;
-  synth.frames = 1;
-  synth.image_size = 32;
-  data::write_synthetic_benchmark(synth, dir.file("data"));
-  ProtocolArgs a;
+  ProtocolArgs a = tiny_protocol(dir);
   a.protocol = 3;
   a.sub = "PS->CW";
-  a.lists_dir = a.data_root = dir.file("data");
-  a.pretrained = test::golden("vit_tiny_torchvision.pth");
-  a.out = dir.file("out");
-  a.model = model::MMDGOptions::preset("mmdg_tiny");
-  a.model.estimator = "expected";
-  a.train.epochs = 1;
-  a.train.batch_size = 8;
-  a.train.steps_per_epoch = 1;
-  a.train.workers = 1;
   for (const char* method : {"mmdg", "vit"}) {
     a.model.method = method;
     a.method_name = method;
@@ -69,21 +76,7 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
 // per sub-protocol; Protocol 2 reuses Protocol 1's models.
 TEST(Protocol, AllThreeProtocolsAtATinySize) {
   test::TempDir dir;
-  data::SynthOptions synth;
-  synth.subjects = 3;
-  synth.frames = 1;
-  synth.image_size = 32;
-  data::write_synthetic_benchmark(synth, dir.file("data"));
-  ProtocolArgs a;
-  a.lists_dir = a.data_root = dir.file("data");
-  a.pretrained = test::golden("vit_tiny_torchvision.pth");
-  a.out = dir.file("out");
-  a.model = model::MMDGOptions::preset("mmdg_tiny");
-  a.model.estimator = "expected";
-  a.train.epochs = 1;
-  a.train.batch_size = 8;
-  a.train.steps_per_epoch = 1;
-  a.train.workers = 1;
+  ProtocolArgs a = tiny_protocol(dir);
   a.method_name = "mmdg";
   for (int protocol : {1, 2, 3}) {
     a.protocol = protocol;
@@ -94,9 +87,7 @@ TEST(Protocol, AllThreeProtocolsAtATinySize) {
     const std::string md = io::read_file(dir.file("out/table_p" + std::to_string(protocol) + ".md"));
     EXPECT_EQ(md.find("| - |"), std::string::npos) << md;  // averages present: no missing cell
     for (const auto& sub : protocol_subs(protocol)) {
-      std::string file = sub.name;
-      for (char& c : file)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      const std::string file = sub_file_name(sub.name);
       EXPECT_TRUE(std::filesystem::exists(dir.file("out/roc_p" + std::to_string(protocol) + "_" + file + ".png"))) << file;
     }
   }
