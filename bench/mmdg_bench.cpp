@@ -3,17 +3,18 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include "mmdg/model/mmdg_net.h"
+#include "mmdg/model/network.h"
 
 namespace {
 
 void BM_MMDGForward(benchmark::State& state, const std::string& preset, const std::string& estimator) {
-  auto options = mmdg::model::MMDGOptions::preset(preset);
-  options.estimator = estimator;
-  mmdg::model::MMDGNet net(options);
+  auto options = mmdg::model::NetworkOptions::preset(preset);
+  options.estimator = mmdg::parse_enum<mmdg::model::Estimator>(estimator, "estimator");
+  auto net = mmdg::model::make_network(options);
   net->eval();
   const auto batch = state.range(0);
-  const auto x = torch::randn({batch, 3, options.image_size, options.image_size});
+  const auto S = options.backbone.image_size();
+  const auto x = torch::randn({batch, 3, S, S});
   torch::NoGradGuard no_grad;
   for (auto _ : state) benchmark::DoNotOptimize(net->forward(x, x, x).logits);
   state.counters["samples/s"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
@@ -29,36 +30,40 @@ BENCHMARK_CAPTURE(BM_MMDGForward, b16_expected, std::string("mmdg_b16"), std::st
 
 }  // namespace
 
-#include "mmdg/train/train_step.h"
+#include "mmdg/train/strategy.h"
 
 namespace {
 
-// One training step (forward, SSP + CE losses, ReGrad's four backward passes or one plain pass,
-// Adam) at the released configuration.
+// One training step of the regrad strategy (forward, SSP + CE losses, ReGrad's four backward
+// passes or one plain pass for `none`) and Adam, at the released configuration. Prototypes are
+// updated per batch (ema) so that they exist from the second step on.
 void BM_MMDGTrainStep(benchmark::State& state, const std::string& preset, const std::string& estimator,
                       const std::string& variant) {
-  auto options = mmdg::model::MMDGOptions::preset(preset);
-  options.estimator = estimator;
-  mmdg::model::MMDGNet net(options);
+  auto options = mmdg::model::NetworkOptions::preset(preset);
+  options.estimator = mmdg::parse_enum<mmdg::model::Estimator>(estimator, "estimator");
+  auto net = mmdg::model::make_network(options);
   net->train();
   const auto batch = state.range(0);
-  const auto x = torch::randn({batch, 3, options.image_size, options.image_size});
-  const auto labels = torch::arange(batch, torch::kLong) % 2, sources = torch::zeros({batch}, torch::kLong);
-  std::array<mmdg::train::Prototypes, 3> protos{mmdg::train::Prototypes(2, options.hidden_dim),
-                                                mmdg::train::Prototypes(2, options.hidden_dim),
-                                                mmdg::train::Prototypes(2, options.hidden_dim)};
-  for (auto& p : protos) p.set_from_sums(torch::randn({2, options.hidden_dim}), torch::ones({2}));
+  const auto S = options.backbone.image_size();
+  const auto x = torch::randn({batch, 3, S, S});
+  const mmdg::train::TrainBatch data{x, x, x, torch::arange(batch, torch::kLong) % 2, torch::zeros({batch}, torch::kLong)};
+  mmdg::train::TrainOptions train;
+  train.regrad = mmdg::parse_enum<mmdg::train::ReGradVariant>(variant, "regrad");
+  train.prototype_update = mmdg::train::PrototypeUpdate::Ema;
+  mmdg::train::StrategyContext context;
+  context.num_sources = 1;
+  auto strategy = mmdg::train::make_strategy(train, *net, context);
   std::vector<torch::Tensor> trainable;
   for (auto& p : net->parameters())
     if (p.requires_grad()) trainable.push_back(p);
   torch::optim::Adam adam(trainable, torch::optim::AdamOptions(5e-5).weight_decay(1e-3));
-  mmdg::train::ReGradOptions regrad;
-  regrad.variant = mmdg::train::parse_regrad_variant(variant);
-  for (auto _ : state) {
-    const auto losses = mmdg::train::compute_losses(*net, x, x, x, labels, sources, protos);
-    mmdg::train::backward(*net, losses, 0.3, 0, regrad);
+  const auto step = [&] {
+    strategy->step(*net, data);
     adam.step();
-  }
+    strategy->after_step();
+  };
+  step();  // warm-up: the prototypes exist from here on
+  for (auto _ : state) step();
   state.counters["s/sample"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 

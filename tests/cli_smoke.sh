@@ -40,8 +40,11 @@ echo '{"model": {"adapter_dim": 4, "adapter_heads": 2, "image_size": 32, "patch_
 check "config file" 0 'adapter_dim = 4' -- "$mmdg" model info --config "$tmp/cfg.json"
 echo '{"adapter_dims": 4}' > "$tmp/bad.json"
 check "config file with an unknown option" 1 "bad.json: unknown option 'adapter_dims'" -- "$mmdg" model info --config "$tmp/bad.json"
+check "model list names every network and strategy" 0 "vit-uadapter .*U-Adapters" -- "$mmdg" model list
+check "model info of the three-branch ViT" 0 "adapters +0 +0" -- "$mmdg" model info --config mmdg_tiny --network vit
+check "model option names its valid values" 1 "option freeze: unknown value 'all' \(expected one of: last-block, adapters-only\)" -- "$mmdg" model info --config mmdg_tiny --freeze all
 check "model init from pretrained" 0 "wrote" -- "$mmdg" model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/init.safetensors"
-check "model init with a mismatched config" 1 "do not fit the MMDG backbone" -- "$mmdg" model init --config mmdg_mini --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/x.safetensors"
+check "model init with a mismatched config" 1 "do not fit the vit-uadapter backbone" -- "$mmdg" model init --config mmdg_mini --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/x.safetensors"
 check "model info of a checkpoint" 0 'image_size = 32' -- "$mmdg" model info --checkpoint "$tmp/init.safetensors"
 check "export to the released layout" 0 "wrote" -- "$mmdg" model export --checkpoint "$tmp/init.safetensors" --out "$tmp/released.pth"
 check "import with the wrong config" 1 "weights do not match the model" -- "$mmdg" model import --weights "$tmp/released.pth" --config mmdg_b16 --out "$tmp/back.safetensors"
@@ -67,6 +70,10 @@ if "$mmdg" --help | grep -q synth; then
   check "train rejects a bad option value" 1 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
   check "train the ViT baseline" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --method vit --out "$tmp/vit" --epochs 1 --steps-per-epoch 2
   check "predict with the ViT baseline" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/vit/best.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png"
+  check "train the three-branch ViT with ReGrad" 0 "method vit\+regrad = network vit \+ strategy regrad" -- "$mmdg" train "${tiny_train[@]}" --network vit --strategy regrad --out "$tmp/vit3" --epochs 1 --steps-per-epoch 1
+  check "train a new run from a run's config.json" 0 "method vit = network vit-concat \+ strategy ce" -- "$mmdg" train --config "$tmp/vit/config.json" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --data-root "$tmp/synth" --out "$tmp/vit_again" --epochs 1 --steps-per-epoch 1
+  check "train names an unknown method" 1 "option method: unknown value 'ssdg'" -- "$mmdg" train "${tiny_train[@]}" --method ssdg --out "$tmp/bad"
+  check "regrad needs modality branches" 1 "regrad needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --network vit-concat --out "$tmp/bad2" --epochs 1 --steps-per-epoch 1
   check "eval a checkpoint on a list" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --val-list "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --out-scores "$tmp/w.csv"
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video

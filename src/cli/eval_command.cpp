@@ -9,11 +9,11 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/common.h"
 #include "cli/model_config.h"
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
+#include "mmdg/infer/infer_options.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 
@@ -28,11 +28,11 @@ struct EvalArgs {
   bool per_video = false, json = false;
 };
 
-eval::Scores score_list(model::MMDGNetImpl& net, const EvalArgs& a, const std::string& list, bool apply_missing,
+eval::Scores score_list(model::NetworkImpl& net, const EvalArgs& a, const std::string& list, bool apply_missing,
                         std::vector<std::string>* keys) {
-  const data::MultiDomainDataset ds({list}, a.data_root, net.options().image_size, data::parse_normalization(a.normalization),
-                                    false, apply_missing ? parse_missing(a.missing) : std::array<bool, 3>{false, false, false});
-  auto scores = eval::score_dataset(net, ds, a.batch_size, parse_device(a.device), a.workers);
+  const data::MultiDomainDataset ds({list}, a.data_root, net.options().backbone.image_size(), parse_enum<data::Normalization>(a.normalization, "normalization"),
+                                    false, apply_missing ? infer::parse_missing(a.missing) : std::array<bool, 3>{false, false, false});
+  auto scores = eval::score_dataset(net, ds, a.batch_size, infer::parse_device(a.device), a.workers);
   if (keys)
     for (std::size_t i = 0; i < ds.size(); ++i) keys->push_back(ds.entry(i).rgb);
   return scores;
@@ -47,11 +47,11 @@ void run_eval(const EvalArgs& a) {
     if (!a.val_scores.empty()) val = eval::read_scores_csv(a.val_scores);
   } else {
     if (a.checkpoint.empty() || a.list.empty()) throw Error("give --scores CSV, or --checkpoint CKPT with --list LIST");
-    std::optional<model::MMDGOptions> fallback;
+    std::optional<model::NetworkOptions> fallback;
     if (!a.config.empty()) fallback = load_model_config(a.config);
     auto net = infer::load_checkpoint(a.checkpoint, fallback);
-    if (!a.estimator.empty()) net->set_estimator(a.estimator);
-    net->to(parse_device(a.device));
+    if (!a.estimator.empty()) net->set_estimator(parse_enum<model::Estimator>(a.estimator, "estimator"));
+    net->to(infer::parse_device(a.device));
     std::vector<std::string> keys;
     scores = score_list(*net, a, a.list, true, &keys);
     if (!a.out_scores.empty()) {

@@ -1,4 +1,5 @@
-// `mmdg model info | init | export | import`: inspect, create and convert MMDG models.
+// `mmdg model list | info | init | export | import`: the registered networks and training
+// strategies; inspect, create and convert models.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "cli/model_config.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/io/weights_file.h"
+#include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/settings.h"
 
@@ -16,15 +18,15 @@ namespace mmdg::cli {
 namespace {
 
 // The options of a checkpoint, or, for a plain state dict / no checkpoint, the --config ones.
-model::MMDGNet build(const std::string& checkpoint, const ModelConfigOptions& config) {
-  if (checkpoint.empty()) return model::MMDGNet(config.resolve());
+model::Network build(const std::string& checkpoint, const ModelConfigOptions& config) {
+  if (checkpoint.empty()) return model::make_network(config.resolve());
   const auto stored = infer::read_checkpoint_options(checkpoint);
   if (stored && config.given())
     throw Error(checkpoint + ": the checkpoint carries its own model options; drop --config and the model options");
-  return infer::load_checkpoint(checkpoint, stored ? stored : std::optional<model::MMDGOptions>(config.resolve()));
+  return infer::load_checkpoint(checkpoint, stored ? stored : std::optional<model::NetworkOptions>(config.resolve()));
 }
 
-void print_info(model::MMDGNetImpl& net, bool json) {
+void print_info(model::NetworkImpl& net, bool json) {
   const auto counts = model::count_parameters(net);
   if (json) {
     nlohmann::json groups = nlohmann::json::object();
@@ -46,8 +48,20 @@ void print_info(model::MMDGNetImpl& net, bool json) {
 }  // namespace
 
 void add_model_command(CLI::App& app) {
-  auto* model_cmd = app.add_subcommand("model", "Inspect, create and convert MMDG models");
+  auto* model_cmd = app.add_subcommand("model", "List, inspect, create and convert models");
   model_cmd->require_subcommand(1);
+  {
+    auto* cmd = model_cmd->add_subcommand("list", "The registered networks, training strategies and method presets");
+    cmd->callback([] {
+      std::cout << "networks (--network):\n";
+      for (const auto& e : model::network_registry()) std::printf("  %-14s %s\n", e.name.c_str(), e.description.c_str());
+      std::cout << "training strategies (--strategy):\n";
+      for (const auto& e : train::strategy_registry()) std::printf("  %-14s %s\n", e.name.c_str(), e.description.c_str());
+      std::cout << "methods (--method = network + strategy):\n";
+      for (const auto& m : train::method_presets())
+        std::printf("  %-14s %s + %s\n", m.name.c_str(), m.network.c_str(), m.strategy.c_str());
+    });
+  }
 
   {
     auto* cmd = model_cmd->add_subcommand("info", "Resolved options and parameter counts (total, trainable) per group");
@@ -70,7 +84,7 @@ void add_model_command(CLI::App& app) {
     cmd->add_option("--out", *out, "checkpoint to write (.safetensors)")->required();
     auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
     cmd->callback([=] {
-      model::MMDGNet net(config->resolve());
+      model::Network net = model::make_network(config->resolve());
       net->load_pretrained_backbone(io::read_weights(*pretrained), *pretrained);
       infer::save_checkpoint(*out, *net, {{"pretrained", *pretrained}});
       std::cout << "wrote " << *out << "\n";

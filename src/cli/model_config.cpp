@@ -3,42 +3,90 @@
 #include <fstream>
 
 #include "mmdg/io/file_util.h"
+#include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::cli {
 
-model::MMDGOptions load_model_config(const std::string& name_or_file) {
+model::NetworkOptions load_model_config(const std::string& name_or_file) {
   const bool is_file = name_or_file.size() > 5 && name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0;
-  if (!is_file) return model::MMDGOptions::preset(name_or_file);
+  if (!is_file) return model::NetworkOptions::preset(name_or_file);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(io::read_file(name_or_file));
   } catch (const nlohmann::json::exception& e) {
     throw Error(name_or_file + ": not valid JSON: " + e.what());
   }
-  model::MMDGOptions options;
-  // A config file may hold the model options at the top level or under "model".
-  settings::from_json(options, j.contains("model") ? j["model"] : j, name_or_file);
+  // A config file may hold the model options at the top level or under "model" (a run's config.json).
+  return model::NetworkOptions::from_json(j.is_object() && j.contains("model") ? j["model"] : j, name_or_file);
+}
+
+namespace {
+// The training options of a run's config.json given as --config; defaults otherwise.
+train::TrainOptions load_train_config(const std::string& name_or_file) {
+  train::TrainOptions options;
+  if (name_or_file.size() <= 5 || name_or_file.compare(name_or_file.size() - 5, 5, ".json") != 0) return options;
+  const auto j = nlohmann::json::parse(io::read_file(name_or_file));  // valid: load_model_config parsed it
+  if (!j.is_object() || !j.contains("train")) return options;
+  nlohmann::json train = j["train"];
+  if (!train.contains("strategy") && j.contains("model") && j["model"].contains("method"))
+    train["strategy"] = train::strategy_of_legacy_method(j["model"]["method"].get<std::string>());
+  train.erase("interrupt_after_steps");
+  settings::from_json(options, train, name_or_file + " (train)");
   return options;
 }
+}  // namespace
 
 ModelConfigOptions::ModelConfigOptions(CLI::App* app, const std::string& default_config)
     : config_(std::make_shared<std::string>(default_config)) {
-  std::string presets;
-  for (const auto& n : model::MMDGOptions::preset_names()) presets += (presets.empty() ? "" : ", ") + n;
-  config_option_ = app->add_option("--config", *config_, "model config: a preset (" + presets + ") or a JSON file")
+  config_option_ = app->add_option("--config", *config_,
+                                   "model config: a preset (" + join_names(model::NetworkOptions::preset_names()) +
+                                       "), a JSON file of options, or a run's config.json")
                        ->capture_default_str()
                        ->group("Model");
-  fields_ = std::make_shared<SettingsOptions<model::MMDGOptions>>(app, "Model");
+  fields_ = std::make_shared<SettingsOptions<model::NetworkOptions>>(app, "Model");
 }
 
-model::MMDGOptions ModelConfigOptions::resolve() const {
-  model::MMDGOptions options = load_model_config(*config_);
+model::NetworkOptions ModelConfigOptions::resolve(const std::function<void(model::NetworkOptions&)>& before_fields) const {
+  model::NetworkOptions options = load_model_config(*config_);
+  if (before_fields) before_fields(options);
   fields_->apply(options);
   options.validate();
   return options;
 }
 
 bool ModelConfigOptions::given() const { return config_option_->count() > 0 || fields_->any_given(); }
+
+
+MethodConfigOptions::MethodConfigOptions(CLI::App* app, const std::string& default_config)
+    : model_(std::make_shared<ModelConfigOptions>(app, default_config)), method_(std::make_shared<std::string>()) {
+  std::vector<std::string> names;
+  for (const auto& m : train::method_presets()) names.push_back(m.name);
+  method_option_ = app->add_option("--method", *method_,
+                                   "a named network + strategy (" + join_names(names, " | ") +
+                                       "; mmdg model list); --network / --strategy override it")
+                       ->group("Model");
+  train_fields_ = std::make_shared<SettingsOptions<train::TrainOptions>>(app, "Training");
+}
+
+MethodConfigOptions::Resolved MethodConfigOptions::resolve() const {
+  const train::MethodPreset* preset = method_->empty() ? nullptr : &train::find_method(*method_);
+  Resolved r;
+  r.model = model_->resolve([&](model::NetworkOptions& o) {
+    if (preset) o.network = preset->network;
+  });
+  r.train = load_train_config(model_->config());
+  if (preset) r.train.strategy = preset->strategy;
+  train_fields_->apply(r.train);
+  r.train.validate();
+  r.method_name = preset && preset->network == r.model.network && preset->strategy == r.train.strategy
+                      ? preset->name
+                      : train::method_name(r.model.network, r.train.strategy);
+  return r;
+}
+
+bool MethodConfigOptions::given() const {
+  return model_->given() || method_option_->count() > 0 || train_fields_->any_given();
+}
 
 }  // namespace mmdg::cli

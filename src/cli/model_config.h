@@ -1,30 +1,55 @@
-// Resolving the model options of a command: --config NAME|FILE.json (a preset or a JSON file of
-// options), then every --option given on the command line.
+// Resolving the options of a command: --config NAME|FILE.json (a preset, a JSON file of model
+// options, or a run's config.json), then --method (a named network + strategy pair), then every
+// --option given on the command line.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "cli/settings_cli.h"
-#include "mmdg/model/mmdg_options.h"
+#include "mmdg/model/network_options.h"
+#include "mmdg/train/train_options.h"
 
 namespace mmdg::cli {
 
 class ModelConfigOptions {
  public:
   ModelConfigOptions(CLI::App* app, const std::string& default_config);
-  // The resolved options (validated).
-  model::MMDGOptions resolve() const;
+  // The resolved options (validated); `before_fields` runs between the config and the options
+  // given on the command line.
+  model::NetworkOptions resolve(const std::function<void(model::NetworkOptions&)>& before_fields = {}) const;
+  const std::string& config() const { return *config_; }
   // True when --config or any model option was given.
   bool given() const;
 
  private:
   std::shared_ptr<std::string> config_;
   CLI::Option* config_option_ = nullptr;
-  std::shared_ptr<SettingsOptions<model::MMDGOptions>> fields_;
+  std::shared_ptr<SettingsOptions<model::NetworkOptions>> fields_;
 };
 
-// A preset name or a JSON file of options.
-model::MMDGOptions load_model_config(const std::string& name_or_file);
+// A preset name or a JSON file of options (at the top level or under "model").
+model::NetworkOptions load_model_config(const std::string& name_or_file);
+
+// The model and training options of a training command (train, protocol): --config, --method,
+// then the model and training options given.
+class MethodConfigOptions {
+ public:
+  MethodConfigOptions(CLI::App* app, const std::string& default_config);
+  struct Resolved {
+    model::NetworkOptions model;
+    train::TrainOptions train;
+    std::string method_name;  // --method, or the preset matching (network, strategy), or "network+strategy"
+  };
+  Resolved resolve() const;
+  bool given() const;
+
+ private:
+  std::shared_ptr<ModelConfigOptions> model_;
+  std::shared_ptr<std::string> method_;
+  CLI::Option* method_option_ = nullptr;
+  std::shared_ptr<SettingsOptions<train::TrainOptions>> train_fields_;
+};
 
 }  // namespace mmdg::cli

@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/common.h"
 #include "cli/model_config.h"
 #include "mmdg/data/image.h"
 #include "mmdg/data/sample.h"
+#include "mmdg/infer/infer_options.h"
 #include "mmdg/infer/predictor.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
@@ -32,7 +32,7 @@ struct PredictArgs {
 
 void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
                  data::Normalization norm) {
-  const auto size = predictor.options().image_size;
+  const auto size = predictor.options().backbone.image_size();
   std::array<torch::Tensor, 3> inputs;
   const std::array<const std::string*, 3> paths{&a.rgb, &a.depth, &a.ir};
   for (int m = 0; m < 3; ++m) {
@@ -46,7 +46,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::a
   nlohmann::json reliability = nlohmann::json::object();
   for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
   if (!a.maps.empty() && !p.reliability_maps[0].defined())
-    throw Error("option --maps: the " + predictor.options().method + " model has no uncertainty module, so no reliability maps");
+    throw Error("option --maps: the " + predictor.options().network + " network has no uncertainty module, so no reliability maps");
   if (!a.maps.empty()) {
     std::filesystem::create_directories(a.maps);
     for (int m = 0; m < 3; ++m) {
@@ -58,7 +58,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::a
   }
   if (a.json) {
     std::cout << nlohmann::json{{"live_probability", live}, {"mean_reliability", reliability},
-                                {"estimator", predictor.options().estimator}}
+                                {"estimator", enum_name(predictor.options().estimator)}}
                      .dump(1)
               << "\n";
   } else {
@@ -72,7 +72,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::a
 void predict_list(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
                   data::Normalization norm) {
   const auto list = data::read_list(a.list);
-  const auto size = predictor.options().image_size;
+  const auto size = predictor.options().backbone.image_size();
   std::ostringstream csv;
   csv << "path,label,score,rel_rgb,rel_depth,rel_ir\n" << std::setprecision(8);
   Progress progress("predict", static_cast<std::int64_t>(list.entries.size()));
@@ -120,13 +120,13 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--normalization", a->normalization, "input normalization: imagenet | half")->capture_default_str();
   cmd->add_flag("--json", a->json, "machine-readable output");
   cmd->callback([a] {
-    const auto missing = parse_missing(a->missing);
-    const auto norm = data::parse_normalization(a->normalization);
-    const torch::Device device = parse_device(a->device);
-    std::optional<model::MMDGOptions> fallback;
+    const auto missing = infer::parse_missing(a->missing);
+    const auto norm = parse_enum<data::Normalization>(a->normalization, "normalization");
+    const torch::Device device = infer::parse_device(a->device);
+    std::optional<model::NetworkOptions> fallback;
     if (!a->config.empty()) fallback = load_model_config(a->config);
     infer::Predictor predictor(a->checkpoint, device,
-                               a->estimator.empty() ? std::nullopt : std::optional<std::string>(a->estimator), fallback);
+                               a->estimator.empty() ? std::nullopt : std::optional(parse_enum<model::Estimator>(a->estimator, "estimator")), fallback);
     if (!a->list.empty()) predict_list(predictor, *a, missing, norm);
     else predict_one(predictor, *a, missing, norm);
   });

@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/model_config.h"
 #include "cli/settings_cli.h"
-#include "mmdg/eval/protocol.h"
+#include "mmdg/experiment/protocol.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 
@@ -15,23 +15,23 @@ namespace mmdg::cli {
 namespace fs = std::filesystem;
 
 void add_protocol_command(CLI::App& app) {
-  auto a = std::make_shared<eval::ProtocolArgs>();
-  auto* cmd = app.add_subcommand("protocol", "Run a benchmark protocol (1, 2 or 3) for one method; resumable; writes tables");
+  auto a = std::make_shared<experiment::ProtocolArgs>();
+  auto* cmd = app.add_subcommand("protocol", "Run a benchmark protocol (1, 2 or 3) for one method (network + strategy); resumable; writes tables");
   cmd->add_option("--protocol", a->protocol, "1: leave one out; 2: 1 with missing modalities; 3: CW->PS, PS->CW")->capture_default_str();
   cmd->add_option("--sub", a->sub, "run one sub-protocol only, e.g. CPS->W or CPS-W");
   cmd->add_option("--lists", a->lists_dir, "folder of {C,P,S,W}-{train,val,test}.txt")->required();
   cmd->add_option("--data-root", a->data_root, "root of the lists' relative paths");
   cmd->add_option("--pretrained", a->pretrained, "ViT weights for the backbone");
   cmd->add_option("--out", a->out, "output folder (one sub-folder per method; tables merge all methods)")->required();
-  auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
-  auto fields = std::make_shared<SettingsOptions<train::TrainOptions>>(cmd, "Training");
+  auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   cmd->callback([=] {
     train::install_interrupt_handlers();
-    eval::ProtocolArgs args = *a;
-    args.model = model->resolve();
-    fields->apply(args.train);
-    args.method_name = args.model.method;
-    eval::run_protocol(args);
+    experiment::ProtocolArgs args = *a;
+    const auto resolved = config->resolve();
+    args.model = resolved.model;
+    args.train = resolved.train;
+    args.method_name = resolved.method_name;
+    experiment::run_protocol(args);
   });
 }
 

@@ -1,10 +1,12 @@
 // Command-line options from a settings struct's one declaration (mmdg/util/settings.h): every
-// field becomes --field-name (underscores as dashes) with its help and default. Values given on
+// field becomes --field-name (underscores as dashes) with its help and default; an enum field
+// takes one of its names (a wrong one is an error listing them). Values given on
 // the command line override the struct they are applied to; others are left as they are, so a
 // preset or a config file can be applied first.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,8 +24,17 @@ class SettingsOptions {
     given_->visit([&](const char* name, auto& field, const char* help) {
       std::string flag = std::string("--") + name;
       std::replace(flag.begin(), flag.end(), '_', '-');
-      auto* option = app->add_option(flag, field, help)->group(group);
-      option->default_str(nlohmann::json(field).dump());
+      using T = std::decay_t<decltype(field)>;
+      CLI::Option* option = nullptr;
+      if constexpr (std::is_enum_v<T>) {
+        auto& text = enum_text_[name];
+        text = enum_name(field);
+        // checked by apply() (settings::from_json), whose error lists the valid names
+        option = app->add_option(flag, text, help + std::string(" (") + join_names(enum_names<T>(), " | ") + ")");
+      } else {
+        option = app->add_option(flag, field, help);
+      }
+      option->group(group)->default_str(settings::field_json(field).dump());
       options_.emplace_back(name, option);
     });
   }
@@ -36,12 +47,13 @@ class SettingsOptions {
   void apply(S& target) const {
     nlohmann::json given = settings::to_json(*given_), changes = nlohmann::json::object();
     for (const auto& [name, option] : options_)
-      if (option->count() > 0) changes[name] = given[name];
+      if (option->count() > 0) changes[name] = enum_text_.count(name) ? nlohmann::json(enum_text_.at(name)) : given[name];
     settings::from_json(target, changes, "command line");
   }
 
  private:
   std::shared_ptr<S> given_;
+  std::map<std::string, std::string> enum_text_;  // the text bound to each enum option (node-stable)
   std::vector<std::pair<std::string, CLI::Option*>> options_;
 };
 

@@ -1,4 +1,5 @@
-// `mmdg train`: trains MMDG on source-domain lists, or resumes a run.
+// `mmdg train`: trains a method (network + strategy; MMDG by default) on source-domain lists, or
+// resumes a run.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
@@ -24,7 +25,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train MMDG on source domains (or --resume an interrupted run)");
+  auto* cmd = app.add_subcommand("train", "Train a method (MMDG by default) on source domains (or --resume an interrupted run)");
   auto train_lists = std::make_shared<std::string>();
   auto val_lists = std::make_shared<std::string>();
   auto data = std::make_shared<train::TrainData>();
@@ -36,8 +37,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--pretrained", data->pretrained, "ViT weights for the backbone (.pth or .safetensors)");
   cmd->add_option("--out", *out, "run directory to create");
   cmd->add_option("--resume", *resume, "continue the run in this directory with its saved options");
-  auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
-  auto fields = std::make_shared<SettingsOptions<train::TrainOptions>>(cmd, "Training");
+  auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   const auto report = [](const train::TrainResult& result, const std::string& run_dir) {
     if (!result.completed) throw Error("interrupted; continue with --resume " + run_dir);
     std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
@@ -46,7 +46,7 @@ void add_train_command(CLI::App& app) {
   cmd->callback([=] {
     train::install_interrupt_handlers();
     if (!resume->empty()) {
-      if (!out->empty() || !train_lists->empty() || !val_lists->empty() || model->given() || fields->any_given())
+      if (!out->empty() || !train_lists->empty() || !val_lists->empty() || config->given())
         throw Error("--resume continues a run with its saved options; give no other options");
       report(train::Trainer::resume(*resume).run(), *resume);
       return;
@@ -54,9 +54,10 @@ void add_train_command(CLI::App& app) {
     if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");
     data->train_lists = split_commas(*train_lists);
     data->val_lists = split_commas(*val_lists);
-    train::TrainOptions options;
-    fields->apply(options);
-    report(train::Trainer(model->resolve(), options, *data, *out).run(), *out);
+    const auto resolved = config->resolve();
+    std::cout << "method " << resolved.method_name << " = network " << resolved.model.network << " + strategy "
+              << resolved.train.strategy << "\n";
+    report(train::Trainer(resolved.model, resolved.train, *data, *out).run(), *out);
   });
 }
 

@@ -4,6 +4,8 @@
 Needs Debian's python3-torch, python3-torchvision and python3-numpy (scripts/setup.sh
 --with-python). Run from anywhere:  /usr/bin/python3 tests/golden/make_golden.py
 The files are committed; regenerate them with this script, never edit them by hand.
+Outputs of forward passes change in their last bits with the machine's BLAS, so to regenerate
+only the training step:  /usr/bin/python3 tests/golden/make_golden.py --train-step-only
 
 Files:
   vit_tiny_torchvision.pth   torch.save(VisionTransformer(...).state_dict()) of a tiny
@@ -17,6 +19,13 @@ Files:
   mmdg_tiny_released.pth     a tiny MMDG in the released code's layout, every weight random
                              (adapters non-zero), from the independent PyTorch forward below
   mmdg_tiny_io.safetensors   its inputs and outputs (estimator "expected", eval mode)
+  mmdg_tiny_train_step.safetensors
+                             one training step from mmdg_tiny_released.pth's weights (see
+                             TRAIN_STEP below): inputs, labels, sources, prototypes; logits,
+                             features, losses, reliabilities; per tensor the SSP gradients
+                             (grad_ssp_{rgb,depth,ir}/NAME), the CE gradient (grad_ce/NAME),
+                             ReGrad's combination (grad_regrad/NAME) and the weights after one
+                             Adam step (updated/NAME); the step's settings in its metadata
   padisi_stored.npz          PADISI-style sample: array "data" (1, 22, 10, 8) float32 in [0, 1],
                              written by np.savez (stored entries)
   padisi_deflate.npz         the same by np.savez_compressed (deflate)
@@ -186,7 +195,9 @@ class RefMMDG(torch.nn.Module):
         rel = None
         for i, block in enumerate(self.ViT_Encoder[1:-1]):
             att = [block.self_attention(block.ln_1(t), block.ln_1(t), block.ln_1(t), need_weights=False)[0] for t in x]
-            rel = [torch.exp(-r * a.abs() * (p / (1 - p)) ** 0.5).mean(-1) for a in att]
+            # the reliability is a statistic of dropout samples: it never carries gradients
+            # (detach changes nothing under no_grad; it matters for the training step below)
+            rel = [torch.exp(-r * a.detach().abs() * (p / (1 - p)) ** 0.5).mean(-1) for a in att]
             xa = [t + a for t, a in zip(x, att)]
             y = [block.ln_2(t) for t in xa]
             mlp = [block.mlp(t) for t in y]
@@ -197,8 +208,184 @@ class RefMMDG(torch.nn.Module):
         return self.fc_all(torch.cat(feats, 1)), feats, rel
 
 
+# ---- a golden training step (llm.c style): one step of MMDG training on the tiny network above,
+# written from the method's description (paper Eq. 5-7, REFERENCE.md "Losses" and "ReGrad"), not
+# from the C++ code. Everything is deterministic:
+#   - train mode, but nothing random is active: the uncertainty estimator is "expected" (the
+#     closed-form |x| sqrt(p / (1 - p)) standard deviation instead of Monte Carlo dropout, as in
+#     RefMMDG), the U-Adapter dropout rate is 0 (RefAdapter has no dropout at all) and the
+#     torchvision blocks have dropout 0 and attention dropout 0;
+#   - a fixed batch, fixed prototypes, a FIXED fast modality (the running-SSP-loss average that
+#     picks it in training is not part of the step).
+# The step is computed in float64 from the float32 weights and inputs (so the expected values are
+# the exact answer for them, rounded once to float32), and again in float32 as a check that it is
+# well-conditioned: the two must agree well inside the C++ test's tolerance (so no Adam step sits
+# where its epsilon amplifies rounding), and no ReGrad case decision (g . ref > 0) may be near a
+# tie (|cos| > 1e-3), else a rounding difference could flip it.
+TRAIN_STEP = dict(batch=4, seed=2024, ssp_weight=0.3, fast=1, lr=1e-3, weight_decay=1e-3,
+                  adam_eps=1e-8, regrad_eps=1e-12)
+TRAIN_STEP_FILE = "mmdg_tiny_train_step.safetensors"
+MODALITIES = ("rgb", "depth", "ir")
+
+
+def step_trainable(name):
+    """freeze = last-block (released code): patch embeddings and blocks 0..n-2 frozen; the last
+    block, the final LayerNorm, class tokens, position embeddings, adapters and head trainable."""
+    n = TINY["num_layers"]  # ViT_Encoder.0 = dropout, .1..n = blocks, .n+1 = final LayerNorm
+    if name.startswith("conv_proj"):
+        return False
+    if name.startswith("ViT_Encoder."):
+        return name.startswith(f"ViT_Encoder.{n}.") or name.startswith(f"ViT_Encoder.{n + 1}.")
+    return True
+
+
+def step_branch(name):
+    """The modality whose stream a tensor feeds (0 R, 1 D, 2 I), or None for shared tensors."""
+    for stem in ("class_token", "pos_embedding", "conv_proj"):
+        if name.startswith(stem):
+            return int(name[len(stem)]) - 1
+    if name.startswith("adapter_"):  # adapter_a_b_2 feeds modality a from modality b
+        return int(name[len("adapter_")]) - 1
+    return None  # last block, final LayerNorm, fused head
+
+
+class Decisions:
+    """ReGrad's case decisions (g . ref > 0), to check none is near a tie."""
+
+    def __init__(self):
+        self.cosines = []
+
+    def agree(self, a, ref):
+        dot = (a * ref).sum()
+        norms = a.norm() * ref.norm()
+        if norms > 0:
+            self.cosines.append((dot / norms).item())
+        return bool(dot > 0)
+
+
+def regrad_combine(g, ce, branch, fast, w, eps, decisions):
+    """Eq. 5, variant full, with uncertainty scaling. g: the three modalities' gradients of
+    lambda * L_ssp_m for one tensor; ce: the fused CE gradient; w: modality reliabilities."""
+    def along(a, b):  # projection of a on b, epsilon in the denominator
+        return (a * b).sum() / ((b * b).sum() + eps) * b
+
+    def kept(a, ref, weight):
+        # agreeing: only the part of a along ref; conflicting: only the part orthogonal to ref
+        part = along(a, ref) if decisions.agree(a, ref) else a - along(a, ref)
+        return weight * part
+
+    if branch is None:  # shared tensors: plain sum
+        return g[0] + g[1] + g[2] + ce
+    i, others = branch, [j for j in range(3) if j != branch]
+    if i == fast:  # the fast modality's branch: its own gradient is suppressed towards the others'
+        g_o = sum(g[j] for j in others)
+        out = kept(g[i], g_o, w[i]) + g_o
+    else:          # a slow modality's branch: the others' gradients are suppressed towards its own
+        out = g[i] + sum(kept(g[j], g[i], w[j]) for j in others)
+    return out + ce  # the CE gradient goes in unmodulated
+
+
+def step_inputs():
+    """The batch and the prototypes, from their own generator (independent of the global seed)."""
+    gen = torch.Generator().manual_seed(TRAIN_STEP["seed"])
+    B, S, C = TRAIN_STEP["batch"], TINY["image_size"], TINY["hidden_dim"]
+    images = [torch.randn(B, 3, S, S, generator=gen) for _ in MODALITIES]
+    labels = torch.tensor([1, 0, 0, 1])    # 1 = live
+    sources = torch.tensor([0, 1, 0, 1])   # 2 source domains
+    # one prototype per SSP domain (live, spoof of source 0, spoof of source 1), all valid
+    prototypes = [torch.randn(3, C, generator=gen) for _ in MODALITIES]
+    return images, labels, sources, prototypes
+
+
+def reference_train_step(state, dtype):
+    """One training step from the weights `state`; returns name -> tensor of everything to
+    compare, and ReGrad's decision cosines."""
+    ts = TRAIN_STEP
+    images, labels, sources, prototypes = step_inputs()
+    ref = RefMMDG()
+    ref.load_state_dict(state)
+    ref = ref.to(dtype).train()
+    for name, p in ref.named_parameters():
+        p.requires_grad_(step_trainable(name))
+    params = [(n, p) for n, p in ref.named_parameters() if p.requires_grad]
+
+    logits, feats, rel = ref([x.to(dtype) for x in images])
+    # losses: fused cross-entropy; per modality the SSP loss (Eq. 6-7): with d the sample's
+    # domain (0 live of any source, 1 + source for a spoof), -log softmax_d(-||c - p_d||)[d]
+    ce = torch.nn.functional.cross_entropy(logits, labels)
+    domains = torch.where(labels == 1, torch.zeros_like(sources), 1 + sources)
+    ssp = []
+    for m in range(3):
+        dist = torch.linalg.vector_norm(feats[m][:, None, :] - prototypes[m].to(dtype)[None], dim=-1)
+        ssp.append(torch.nn.functional.cross_entropy(-dist, domains))
+    # ReGrad's modality reliability: batch mean of the last block's class-token reliability
+    w = [rel[m][:, 0].mean().item() for m in range(3)]
+
+    def grads(loss, retain):
+        got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
+
+    g_ssp = [grads(ts["ssp_weight"] * ssp[m], True) for m in range(3)]
+    g_ce = grads(ce, False)
+    decisions = Decisions()
+    out = {"logits": logits, "loss_ce": ce, "domains": domains}
+    for m, mod in enumerate(MODALITIES):
+        out["feat_" + mod] = feats[m]
+        out["loss_ssp_" + mod] = ssp[m]
+        out["reliability_" + mod] = torch.tensor(w[m], dtype=dtype)
+    for k, (name, p) in enumerate(params):
+        g = [g_ssp[m][k] for m in range(3)]
+        p.grad = regrad_combine(g, g_ce[k], step_branch(name), ts["fast"], w, ts["regrad_eps"], decisions)
+        for m, mod in enumerate(MODALITIES):
+            out[f"grad_ssp_{mod}/{name}"] = g[m]
+        out["grad_ce/" + name] = g_ce[k]
+        out["grad_regrad/" + name] = p.grad.clone()
+    # one Adam step, torch.optim.Adam semantics: weight decay = L2 added to the gradient
+    opt = torch.optim.Adam([p for _, p in params], lr=ts["lr"], weight_decay=ts["weight_decay"],
+                           eps=ts["adam_eps"])
+    opt.step()
+    for name, p in params:
+        out["updated/" + name] = p.detach().clone()
+    return {k: v.detach() for k, v in out.items()}, decisions.cosines
+
+
+def write_train_step_golden():
+    with torch.random.fork_rng():  # leaves the global generator as it was
+        state = torch.load(os.path.join(OUT, "mmdg_tiny_released.pth"))
+        exact, cosines = reference_train_step(state, torch.float64)
+        single, _ = reference_train_step(state, torch.float32)
+    worst = max((exact[k].to(torch.float32) - single[k]).abs().max().item() for k in exact if k != "domains")
+    near_tie = min(abs(c) for c in cosines)
+    print(f"train step: float32 vs float64 max abs difference {worst:.3g}; "
+          f"{len(cosines)} ReGrad decisions, smallest |cos| {near_tie:.3g}")
+    # the C++ test allows 1e-5 (plus 1e-5 relative): float32 must be well inside that
+    assert worst < 5e-6 and near_tie > 1e-3, "the golden step is ill-conditioned: change its seed"
+    images, labels, sources, prototypes = step_inputs()
+    tensors = {k: (v if k == "domains" else v.to(torch.float32)) for k, v in exact.items()}
+    for m, mod in enumerate(MODALITIES):
+        tensors["input_" + mod] = images[m]
+        tensors["prototypes_" + mod] = prototypes[m]
+    tensors["labels"], tensors["sources"] = labels, sources
+    tensors["prototypes_valid"] = torch.ones(3, dtype=torch.bool)
+    ts = TRAIN_STEP
+    metadata = {"weights": "mmdg_tiny_released.pth", "preset": "mmdg_tiny", "estimator": "expected",
+                "adapter_dropout": "0", "freeze": "last-block", "head": "concat",
+                "regrad": "full", "regrad_uncertainty": "true", "regrad_eps": repr(ts["regrad_eps"]),
+                "fast": str(ts["fast"]), "ssp_weight": repr(ts["ssp_weight"]), "optimizer": "adam",
+                "lr": repr(ts["lr"]), "weight_decay": repr(ts["weight_decay"]),
+                "adam_eps": repr(ts["adam_eps"])}
+    write_safetensors(os.path.join(OUT, TRAIN_STEP_FILE), tensors, metadata)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["--train-step-only"]:
+        # the other files depend on float rounding of this machine's BLAS: leave them as they are
+        write_train_step_golden()
+        print("wrote", TRAIN_STEP_FILE)
+        return
+    if sys.argv[1:]:
+        sys.exit("usage: make_golden.py [--train-step-only]")
     torch.manual_seed(1234)
     expected = {}
 
@@ -306,6 +493,7 @@ def main():
                       {"rgb": images[0], "depth": images[1], "ir": images[2], "logits": logits,
                        "feat_rgb": feats[0], "feat_depth": feats[1], "feat_ir": feats[2],
                        "rel_rgb": rel[0], "rel_depth": rel[1], "rel_ir": rel[2]})
+    write_train_step_golden()
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,
                    "vit_tiny": dict(TINY, num_classes=NUM_CLASSES),

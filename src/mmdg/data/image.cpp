@@ -16,12 +16,6 @@ const float kMean[3] = {0.485f, 0.456f, 0.406f};
 const float kStd[3] = {0.229f, 0.224f, 0.225f};
 }  // namespace
 
-Normalization parse_normalization(const std::string& name) {
-  if (name == "imagenet") return Normalization::ImageNet;
-  if (name == "half") return Normalization::Half;
-  throw Error("option normalization: unknown value '" + name + "' (expected imagenet or half)");
-}
-
 at::Tensor read_image(const std::string& path) {
   io::file_size(path);  // clear "file not found"
 #ifndef MMDG_HAVE_OPENCV

@@ -5,6 +5,9 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <utility>
+
+#include "mmdg/util/enum_names.h"
 
 namespace mmdg::data {
 
@@ -12,7 +15,6 @@ enum class Normalization {
   ImageNet,  // (x - mean) / std with ImageNet's mean/std, x in [0, 1] (the backbone's weights expect it)
   Half,      // (x * 255 - 127.5) / 128
 };
-Normalization parse_normalization(const std::string& name);  // "imagenet" | "half"
 
 // Decodes an image file to a float tensor (3, H, W) in [0, 1], RGB order; 8-bit values are /255,
 // 16-bit ones /65535. Errors name the file.
@@ -31,3 +33,11 @@ at::Tensor prepare(const at::Tensor& image, std::int64_t size, Normalization nor
 at::Tensor denormalize(const at::Tensor& input, Normalization normalization);
 
 }  // namespace mmdg::data
+
+namespace mmdg {
+template <>
+struct EnumNames<data::Normalization> {
+  static constexpr std::pair<data::Normalization, const char*> values[] = {{data::Normalization::ImageNet, "imagenet"},
+                                                                          {data::Normalization::Half, "half"}};
+};
+}  // namespace mmdg

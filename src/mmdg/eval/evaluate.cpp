@@ -6,7 +6,7 @@
 
 namespace mmdg::eval {
 
-Scores score_dataset(model::MMDGNetImpl& net, const data::MultiDomainDataset& dataset, std::int64_t batch_size,
+Scores score_dataset(model::NetworkImpl& net, const data::MultiDomainDataset& dataset, std::int64_t batch_size,
                      torch::Device device, int workers) {
   torch::NoGradGuard no_grad;
   const bool was_training = net.is_training();

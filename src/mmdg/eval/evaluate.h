@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "mmdg/data/dataset.h"
-#include "mmdg/model/mmdg_net.h"
+#include "mmdg/model/network.h"
 
 namespace mmdg::eval {
 
@@ -15,7 +15,7 @@ struct Scores {
 };
 
 // Live probabilities of every example, in dataset order (eval mode, no gradient).
-Scores score_dataset(model::MMDGNetImpl& net, const data::MultiDomainDataset& dataset, std::int64_t batch_size,
+Scores score_dataset(model::NetworkImpl& net, const data::MultiDomainDataset& dataset, std::int64_t batch_size,
                      torch::Device device, int workers);
 
 struct Summary {

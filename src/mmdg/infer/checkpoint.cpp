@@ -19,7 +19,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 }  // namespace
 
-void save_checkpoint(const std::string& path, model::MMDGNetImpl& net, const nlohmann::json& extra) {
+void save_checkpoint(const std::string& path, const model::NetworkImpl& net, const nlohmann::json& extra) {
   io::Metadata metadata;
   metadata[kFormatKey] = kFormat;
   metadata[kOptionsKey] = settings::to_json(net.options()).dump();
@@ -28,7 +28,7 @@ void save_checkpoint(const std::string& path, model::MMDGNetImpl& net, const nlo
 }
 
 namespace {
-std::optional<model::MMDGOptions> options_from_metadata(const io::Metadata& metadata, const std::string& path) {
+std::optional<model::NetworkOptions> options_from_metadata(const io::Metadata& metadata, const std::string& path) {
   const auto it = metadata.find(kOptionsKey);
   if (it == metadata.end()) return std::nullopt;
   nlohmann::json j;
@@ -37,35 +37,33 @@ std::optional<model::MMDGOptions> options_from_metadata(const io::Metadata& meta
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": corrupt mmdg_options metadata: " + e.what());
   }
-  model::MMDGOptions options;
-  settings::from_json(options, j, path + " (mmdg_options)");
-  return options;
+  return model::NetworkOptions::from_json(j, path + " (mmdg_options)");
 }
 }  // namespace
 
-std::optional<model::MMDGOptions> read_checkpoint_options(const std::string& path) {
+std::optional<model::NetworkOptions> read_checkpoint_options(const std::string& path) {
   if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return std::nullopt;
   return options_from_metadata(io::read_safetensors_metadata(path), path);
 }
 
-model::MMDGNet load_checkpoint(const std::string& path, const std::optional<model::MMDGOptions>& fallback) {
+model::Network load_checkpoint(const std::string& path, const std::optional<model::NetworkOptions>& fallback) {
   io::Metadata metadata;
   const bool safetensors = io::detect_weights_format(path) == io::WeightsFormat::Safetensors;
   const io::StateDict state = safetensors ? io::read_safetensors(path, &metadata) : io::read_torch_checkpoint(path);
-  std::optional<model::MMDGOptions> options = options_from_metadata(metadata, path);
+  std::optional<model::NetworkOptions> options = options_from_metadata(metadata, path);
   if (!options) {
     if (!fallback)
       throw Error(path + ": a plain state dict without mmdg options (e.g. from the released PyTorch code). "
                          "HINT: say which model it is with --config NAME|FILE.json");
     options = fallback;
   }
-  model::MMDGNet net(*options);
+  model::Network net = model::make_network(*options);
   model::load_state_dict(*net, model::from_released_layout(state), /*strict=*/true, path);
   net->eval();
   return net;
 }
 
-void export_released(const std::string& path, model::MMDGNetImpl& net) {
+void export_released(const std::string& path, const model::NetworkImpl& net) {
   const io::StateDict state = model::module_state_dict(net);
   if (ends_with(path, ".safetensors")) io::write_safetensors(path, state);
   else io::write_torch_checkpoint(path, state);

@@ -1,4 +1,4 @@
-// MMDG checkpoints on disk.
+// Network checkpoints on disk.
 //
 // This project's checkpoint is a safetensors file holding the network's state dict under the
 // released code's parameter names plus, in its metadata, the resolved model options
@@ -10,23 +10,23 @@
 #include <optional>
 #include <string>
 
-#include "mmdg/model/mmdg_net.h"
+#include "mmdg/model/network.h"
 
 namespace mmdg::infer {
 
 // Writes weights + options (+ `extra` metadata, JSON) atomically.
-void save_checkpoint(const std::string& path, model::MMDGNetImpl& net,
+void save_checkpoint(const std::string& path, const model::NetworkImpl& net,
                      const nlohmann::json& extra = nlohmann::json::object());
 
 // Options stored in a checkpoint, or nullopt for a plain state dict (released layout).
-std::optional<model::MMDGOptions> read_checkpoint_options(const std::string& path);
+std::optional<model::NetworkOptions> read_checkpoint_options(const std::string& path);
 
 // Builds the network from a checkpoint: its own options when it has them, else `fallback`
 // (required then). Loading is strict. The network is in eval mode.
-model::MMDGNet load_checkpoint(const std::string& path, const std::optional<model::MMDGOptions>& fallback = std::nullopt);
+model::Network load_checkpoint(const std::string& path, const std::optional<model::NetworkOptions>& fallback = std::nullopt);
 
 // Writes the state dict in the released code's layout: a torch.save .pth (loadable by
 // `model.load_state_dict(torch.load(path))`) or, for a `.safetensors` path, safetensors.
-void export_released(const std::string& path, model::MMDGNetImpl& net);
+void export_released(const std::string& path, const model::NetworkImpl& net);
 
 }  // namespace mmdg::infer

@@ -12,15 +12,15 @@
 namespace mmdg::infer {
 namespace {
 
-model::MMDGOptions golden_options() {
-  auto o = model::MMDGOptions::preset("mmdg_tiny");
+model::NetworkOptions golden_options() {
+  auto o = model::NetworkOptions::preset("mmdg_tiny");
   const auto& g = test::expected()["mmdg_tiny"];
   EXPECT_EQ(o.adapter_dim, g["adapter_dim"].get<std::int64_t>());
   EXPECT_EQ(o.adapter_heads, g["adapter_heads"].get<std::int64_t>());
   EXPECT_EQ(o.cdc_theta, g["theta"].get<double>());
   EXPECT_EQ(o.mc_drop_rate, g["drop_rate"].get<double>());
   EXPECT_EQ(o.reliability_rate, g["rate"].get<double>());
-  o.estimator = "expected";  // deterministic, as the reference
+  o.estimator = model::Estimator::Expected;  // deterministic, as the reference
   return o;
 }
 
@@ -51,8 +51,8 @@ TEST(Checkpoint, PlainStateDictNeedsOptions) {
 TEST(Checkpoint, SaveLoadKeepsOptionsAndWeights) {
   test::TempDir dir;
   auto options = golden_options();
-  options.head = "per-modality";
-  model::MMDGNet net(options);
+  options.head = model::Head::PerModality;
+  model::Network net = model::make_network(options);
   save_checkpoint(dir.file("c.safetensors"), *net, {{"epoch", 3}});
   const auto stored = read_checkpoint_options(dir.file("c.safetensors"));
   ASSERT_TRUE(stored.has_value());
@@ -61,6 +61,25 @@ TEST(Checkpoint, SaveLoadKeepsOptionsAndWeights) {
   auto back = load_checkpoint(dir.file("c.safetensors"));
   const auto a = model::module_state_dict(*net), b = model::module_state_dict(*back);
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+}
+
+// A checkpoint of an earlier version names its network by `method` in its options: it still loads.
+TEST(Checkpoint, EarlierVersionsLoad) {
+  test::TempDir dir;
+  for (const auto& [method, network] : std::vector<std::pair<std::string, std::string>>{{"mmdg", "vit-uadapter"}, {"vit", "vit-concat"}}) {
+    auto options = golden_options();
+    options.network = network;
+    model::Network net = model::make_network(options);
+    auto json = settings::to_json(options);
+    json.erase("network");
+    json["method"] = method;
+    io::write_safetensors(dir.file(method + ".safetensors"), model::module_state_dict(*net),
+                          {{"mmdg_format", "mmdg-checkpoint-1"}, {"mmdg_options", json.dump()}});
+    auto back = load_checkpoint(dir.file(method + ".safetensors"));
+    EXPECT_EQ(back->options().network, network);
+    const auto a = model::module_state_dict(*net), b = model::module_state_dict(*back);
+    for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  }
 }
 
 // Export to the released layout and import back: bit-identical, through .pth and safetensors.

@@ -7,8 +7,8 @@
 
 namespace mmdg::infer {
 
-Predictor::Predictor(const std::string& checkpoint, torch::Device device, const std::optional<std::string>& estimator,
-                     const std::optional<model::MMDGOptions>& fallback)
+Predictor::Predictor(const std::string& checkpoint, torch::Device device, const std::optional<model::Estimator>& estimator,
+                     const std::optional<model::NetworkOptions>& fallback)
     : device_(device) {
   net_ = load_checkpoint(checkpoint, fallback);
   if (estimator) net_->set_estimator(*estimator);
@@ -25,9 +25,9 @@ Prediction Predictor::predict(const torch::Tensor& rgb, const torch::Tensor& dep
   const auto out = net_->forward(rgb.to(device_), depth.to(device_), ir.to(device_), fo);
   Prediction p;
   p.live_probability = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU);
-  const auto g = net_->options().image_size / net_->options().patch_size;
+  const auto g = net_->options().vit().grid_size();
   for (int m = 0; m < model::kNumModalities; ++m) {
-    if (!out.reliability[m].defined()) {  // the ViT baseline has no uncertainty module
+    if (!out.reliability[m].defined()) {  // a network without an uncertainty module
       p.mean_reliability[m] = torch::full({out.logits.size(0)}, NAN);
       continue;
     }

@@ -8,14 +8,14 @@
 #include <utility>
 #include <vector>
 
-#include "mmdg/model/mmdg_net.h"
+#include "mmdg/model/network.h"
 
 namespace mmdg::infer {
 
 struct Prediction {
   torch::Tensor live_probability;                 // (B): softmax of the head, class 1 = live
-  std::array<torch::Tensor, 3> reliability_maps;  // (B, g, g): last block's patch-token reliability (MMDG only)
-  std::array<torch::Tensor, 3> mean_reliability;  // (B): mean over the patch tokens (NaN for the ViT baseline)
+  std::array<torch::Tensor, 3> reliability_maps;  // (B, g, g): last block's patch-token reliability (networks with uncertainty)
+  std::array<torch::Tensor, 3> mean_reliability;  // (B): mean over the patch tokens (NaN without uncertainty)
   std::vector<std::pair<std::string, torch::Tensor>> attention;  // on request: (B, h, L, L) per adapter
 };
 
@@ -23,18 +23,19 @@ class Predictor {
  public:
   // `estimator` overrides the checkpoint's uncertainty estimator (e.g. "expected" for
   // deterministic scores); `fallback` gives the options of a plain released-layout state dict.
-  Predictor(const std::string& checkpoint, torch::Device device, const std::optional<std::string>& estimator = std::nullopt,
-            const std::optional<model::MMDGOptions>& fallback = std::nullopt);
+  Predictor(const std::string& checkpoint, torch::Device device, const std::optional<model::Estimator>& estimator = std::nullopt,
+            const std::optional<model::NetworkOptions>& fallback = std::nullopt);
 
   // Inputs (B, 3, S, S), normalized; missing modalities are replaced by zeros.
   Prediction predict(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                      const std::array<bool, 3>& missing = {false, false, false}, bool attention_maps = false);
 
-  const model::MMDGOptions& options() const { return net_->options(); }
+  const model::NetworkOptions& options() const { return net_->options(); }
+  const model::NetworkImpl& network() const { return *net_; }
   torch::Device device() const { return device_; }
 
  private:
-  model::MMDGNet net_{nullptr};
+  model::Network net_;
   torch::Device device_;
 };
 

@@ -9,22 +9,6 @@
 
 namespace mmdg::model {
 
-Estimator parse_estimator(const std::string& name) {
-  if (name == "mc") return Estimator::MC;
-  if (name == "binomial") return Estimator::Binomial;
-  if (name == "expected") return Estimator::Expected;
-  throw Error("option estimator: unknown value '" + name + "' (expected mc, binomial or expected)");
-}
-
-const char* estimator_name(Estimator estimator) {
-  switch (estimator) {
-    case Estimator::MC: return "mc";
-    case Estimator::Binomial: return "binomial";
-    case Estimator::Expected: return "expected";
-  }
-  return "?";
-}
-
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
   torch::NoGradGuard no_grad;
   const at::Tensor x = x_in.detach();

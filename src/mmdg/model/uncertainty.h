@@ -11,12 +11,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+
+#include "mmdg/util/enum_names.h"
 
 namespace mmdg::model {
 
 enum class Estimator { MC, Binomial, Expected };
-Estimator parse_estimator(const std::string& name);  // throws mmdg::Error for unknown names
-const char* estimator_name(Estimator estimator);
 
 struct UncertaintyOptions {
   Estimator estimator = Estimator::MC;
@@ -32,3 +33,11 @@ at::Tensor dropout_std(const at::Tensor& x, const UncertaintyOptions& options);
 at::Tensor reliability(const at::Tensor& x, const UncertaintyOptions& options);
 
 }  // namespace mmdg::model
+
+namespace mmdg {
+template <>
+struct EnumNames<model::Estimator> {
+  static constexpr std::pair<model::Estimator, const char*> values[] = {
+      {model::Estimator::MC, "mc"}, {model::Estimator::Binomial, "binomial"}, {model::Estimator::Expected, "expected"}};
+};
+}  // namespace mmdg

@@ -81,7 +81,7 @@ TEST(Uncertainty, ReliabilityIsExpOfScaledStdAndHasNoGradient) {
   EXPECT_TRUE((u <= 1).all().item<bool>());
 }
 
-TEST(Uncertainty, UnknownEstimatorIsNamed) { EXPECT_MMDG_ERROR(parse_estimator("gauss"), "estimator"); }
+TEST(Uncertainty, UnknownEstimatorIsNamed) { EXPECT_MMDG_ERROR(parse_enum<Estimator>("gauss", "estimator"), "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected)"); }
 
 }  // namespace
 }  // namespace mmdg::model

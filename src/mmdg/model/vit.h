@@ -27,6 +27,17 @@ struct ViTOptions {
   TORCH_ARG(double, layer_norm_eps) = 1e-6;
 
  public:
+  // The fields a network built on this backbone exposes as options (mmdg/util/settings.h).
+  template <class V>
+  void visit(V&& v) {
+    v("image_size", image_size_, "input image side in pixels");
+    v("patch_size", patch_size_, "ViT patch side in pixels");
+    v("num_layers", num_layers_, "transformer blocks");
+    v("num_heads", num_heads_, "attention heads per block");
+    v("hidden_dim", hidden_dim_, "token width");
+    v("mlp_dim", mlp_dim_, "MLP hidden width");
+    v("dropout", dropout_, "backbone dropout (torchvision's, 0 for pretrained ViT)");
+  }
 
   std::int64_t grid_size() const { return image_size_ / patch_size_; }
   std::int64_t num_patches() const { return grid_size() * grid_size(); }

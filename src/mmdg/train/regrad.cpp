@@ -6,14 +6,6 @@
 
 namespace mmdg::train {
 
-ReGradVariant parse_regrad_variant(const std::string& name) {
-  if (name == "full") return ReGradVariant::Full;
-  if (name == "conflicted-only") return ReGradVariant::ConflictedOnly;
-  if (name == "unconflicted-only") return ReGradVariant::UnconflictedOnly;
-  if (name == "none") return ReGradVariant::None;
-  throw Error("option regrad: unknown value '" + name + "' (expected full, conflicted-only, unconflicted-only or none)");
-}
-
 torch::Tensor project(const torch::Tensor& a, const torch::Tensor& b, double eps) {
   const auto dot = (a * b).sum();
   return dot / (b.pow(2).sum() + eps) * b;
@@ -104,6 +96,35 @@ ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::arra
   }
   stats.conflict_fraction = stats.modulated > 0 ? static_cast<double>(conflicts) / stats.modulated : 0.0;
   return stats;
+}
+
+ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vector<int>& branches,
+                            const std::array<torch::Tensor, 3>& weighted_ssp, const torch::Tensor& ce, int fast,
+                            const std::array<double, 3>& reliability, const ReGradOptions& options) {
+  for (auto& p : params)
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  if (options.variant == ReGradVariant::None) {
+    (ce + (weighted_ssp[0] + weighted_ssp[1] + weighted_ssp[2])).backward();
+    ReGradStats stats;
+    stats.fast = fast;
+    for (int b : branches) (b < 0 ? stats.shared : stats.modulated)++;
+    for (auto& p : params)
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    return stats;
+  }
+  std::array<std::vector<torch::Tensor>, 3> ssp_grads;
+  for (int m = 0; m < 3; ++m)
+    ssp_grads[m] = torch::autograd::grad({weighted_ssp[m]}, params, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                         /*allow_unused=*/true);
+  const auto ce_grads = torch::autograd::grad({ce}, params, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                              /*allow_unused=*/true);
+  return apply_regrad(params, ssp_grads, ce_grads, branches, fast, reliability, options);
+}
+
+int FastModalityTracker::update(const std::array<double, 3>& ssp) {
+  for (int m = 0; m < 3; ++m)
+    running_[m] = std::isnan(running_[m]) ? ssp[m] : momentum_ * running_[m] + (1 - momentum_) * ssp[m];
+  return static_cast<int>(std::min_element(running_.begin(), running_.end()) - running_.begin());
 }
 
 }  // namespace mmdg::train

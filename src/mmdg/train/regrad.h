@@ -16,13 +16,16 @@
 #include <torch/types.h>
 
 #include <array>
+#include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "mmdg/util/enum_names.h"
 
 namespace mmdg::train {
 
 enum class ReGradVariant { Full, ConflictedOnly, UnconflictedOnly, None };
-ReGradVariant parse_regrad_variant(const std::string& name);
 
 struct ReGradOptions {
   ReGradVariant variant = ReGradVariant::Full;
@@ -57,4 +60,38 @@ ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::arra
                          const std::vector<torch::Tensor>& ce_grads, const std::vector<int>& branches, int fast,
                          const std::array<double, 3>& reliability, const ReGradOptions& options);
 
+// One step's gradients: g_m = d(weighted_ssp[m]) / d(parameters) for each modality and the CE
+// gradient (four backward passes over the same graph), combined by apply_regrad. The `none`
+// variant is one backward pass of the summed loss. Every parameter's .grad is replaced (zeros
+// where a loss does not reach it).
+ReGradStats regrad_backward(std::vector<torch::Tensor>& parameters, const std::vector<int>& branches,
+                            const std::array<torch::Tensor, 3>& weighted_ssp, const torch::Tensor& ce, int fast,
+                            const std::array<double, 3>& reliability, const ReGradOptions& options);
+
+// The fast modality of Eq. 5: the one whose running average of its SSP loss is smallest
+// (running <- momentum * running + (1 - momentum) * loss; the first step takes the loss itself).
+class FastModalityTracker {
+ public:
+  explicit FastModalityTracker(double momentum) : momentum_(momentum) {}
+  // Adds one step's SSP losses; returns the fast modality (the first of equal minima).
+  int update(const std::array<double, 3>& ssp_losses);
+  const std::array<double, 3>& running() const { return running_; }
+  void set_running(const std::array<double, 3>& running) { running_ = running; }
+
+ private:
+  double momentum_;
+  std::array<double, 3> running_{NAN, NAN, NAN};
+};
+
 }  // namespace mmdg::train
+
+namespace mmdg {
+template <>
+struct EnumNames<train::ReGradVariant> {
+  static constexpr std::pair<train::ReGradVariant, const char*> values[] = {
+      {train::ReGradVariant::Full, "full"},
+      {train::ReGradVariant::ConflictedOnly, "conflicted-only"},
+      {train::ReGradVariant::UnconflictedOnly, "unconflicted-only"},
+      {train::ReGradVariant::None, "none"}};
+};
+}  // namespace mmdg

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mmdg/model/mmdg_net.h"
-#include "mmdg/train/train_step.h"
+#include "mmdg/model/uadapter_vit.h"
+#include "mmdg/train/ssp_loss.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
 
@@ -62,20 +62,34 @@ TEST(ReGrad, VariantsAndUncertaintySwitch) {
   o.variant = ReGradVariant::Full;
   o.uncertainty = false;
   expect_eq(regrad_fast(v({2, 1}), v({1, 0}), 0.5, o), v({3, 0}));
-  EXPECT_MMDG_ERROR(parse_regrad_variant("half"), "option regrad");
+  EXPECT_MMDG_ERROR(parse_enum<ReGradVariant>("half", "regrad"), "option regrad: unknown value 'half' (expected one of: full, conflicted-only, unconflicted-only, none)");
+}
+
+// The running SSP losses pick the fast modality (Eq. 5): the first step takes the losses, then
+// running <- m * running + (1 - m) * loss.
+TEST(ReGrad, FastModalityTracker) {
+  FastModalityTracker t(0.5);
+  EXPECT_EQ(t.update({1.0, 0.5, 2.0}), 1);
+  EXPECT_EQ(t.running(), (std::array<double, 3>{1.0, 0.5, 2.0}));
+  EXPECT_EQ(t.update({0.0, 1.5, 2.0}), 0);  // running {0.5, 1.0, 2.0}
+  EXPECT_EQ(t.running(), (std::array<double, 3>{0.5, 1.0, 2.0}));
+  EXPECT_EQ(t.update({0.5, 0.0, 0.0}), 0);  // running {0.5, 0.5, 1.0}: a tie goes to the first minimum
+  EXPECT_EQ(t.running(), (std::array<double, 3>{0.5, 0.5, 1.0}));
 }
 
 // A tiny network, prototypes from random features, one balanced-looking batch.
 struct TinyStep {
-  model::MMDGNet net{nullptr};
+  std::shared_ptr<model::UAdapterViTImpl> net;
   std::array<Prototypes, 3> protos{Prototypes(3, 16), Prototypes(3, 16), Prototypes(3, 16)};
   torch::Tensor rgb, depth, ir, labels, sources;
+  std::vector<torch::Tensor> params;  // trainable
+  std::vector<int> branches;
   TinyStep() {
     torch::manual_seed(21);
-    auto o = model::MMDGOptions::preset("mmdg_tiny");
-    o.estimator = "expected";
+    auto o = model::NetworkOptions::preset("mmdg_tiny");
+    o.estimator = model::Estimator::Expected;
     o.adapter_dropout = 0.0;
-    net = model::MMDGNet(o);
+    net = std::make_shared<model::UAdapterViTImpl>(o);
     {
       torch::NoGradGuard no_grad;
       for (auto& p : net->named_parameters())
@@ -87,11 +101,35 @@ struct TinyStep {
     ir = torch::randn({4, 3, 32, 32});
     labels = torch::tensor({1, 0, 1, 0}, torch::kLong);
     sources = torch::tensor({0, 0, 1, 1}, torch::kLong);
+    for (auto& p : net->named_parameters())
+      if (p.value().requires_grad()) {
+        params.push_back(p.value());
+        branches.push_back(net->branch_of(p.key()));
+      }
+  }
+  struct Losses {
+    torch::Tensor ce;
+    std::array<torch::Tensor, 3> weighted_ssp;  // 0.3 * L_ssp_m
+    std::array<double, 3> reliability{};
+  };
+  Losses losses() {
+    const auto out = net->forward(rgb, depth, ir);
+    Losses l;
+    l.ce = torch::nn::functional::cross_entropy(out.logits, labels);
+    const auto domains = ssp_domain(labels, sources);
+    for (int m = 0; m < 3; ++m) {
+      l.weighted_ssp[m] = ssp_loss(out.features[m], protos[m].values(), protos[m].valid(), domains) * 0.3;
+      l.reliability[m] = out.class_reliability[m].item<double>();
+    }
+    return l;
+  }
+  ReGradStats backward(int fast, const ReGradOptions& o) {
+    const auto l = losses();
+    return regrad_backward(params, branches, l.weighted_ssp, l.ce, fast, l.reliability, o);
   }
   std::vector<torch::Tensor> grads() {
     std::vector<torch::Tensor> g;
-    for (auto& p : net->parameters())
-      if (p.requires_grad()) g.push_back(p.grad().clone());
+    for (auto& p : params) g.push_back(p.grad().clone());
     return g;
   }
 };
@@ -100,22 +138,14 @@ TEST(ReGrad, NoneEqualsPlainBackpropOfTheSummedLoss) {
   TinyStep s;
   ReGradOptions none;
   none.variant = ReGradVariant::None;
-  auto losses = compute_losses(*s.net, s.rgb, s.depth, s.ir, s.labels, s.sources, s.protos);
-  backward(*s.net, losses, 0.3, 1, none);
+  s.backward(1, none);
   const auto plain = s.grads();
   // the four-pass route with every modulation switched off gives the same gradients
-  std::vector<torch::Tensor> params;
-  std::vector<int> branches;
-  for (auto& p : s.net->named_parameters())
-    if (p.value().requires_grad()) {
-      params.push_back(p.value());
-      branches.push_back(model::branch_of(p.key()));
-    }
-  losses = compute_losses(*s.net, s.rgb, s.depth, s.ir, s.labels, s.sources, s.protos);
+  const auto l = s.losses();
   std::array<std::vector<torch::Tensor>, 3> ssp;
-  for (int m = 0; m < 3; ++m) ssp[m] = torch::autograd::grad({losses.ssp[m] * 0.3}, params, std::vector<torch::Tensor>{}, true, false, true);
-  const auto ce = torch::autograd::grad({losses.ce}, params, std::vector<torch::Tensor>{}, false, false, true);
-  apply_regrad(params, ssp, ce, branches, 1, losses.reliability, none);
+  for (int m = 0; m < 3; ++m) ssp[m] = torch::autograd::grad({l.weighted_ssp[m]}, s.params, {}, true, false, true);
+  const auto ce = torch::autograd::grad({l.ce}, s.params, {}, false, false, true);
+  apply_regrad(s.params, ssp, ce, s.branches, 1, l.reliability, none);
   const auto four_pass = s.grads();
   ASSERT_EQ(plain.size(), four_pass.size());
   for (std::size_t k = 0; k < plain.size(); ++k)
@@ -126,8 +156,7 @@ TEST(ReGrad, NoneEqualsPlainBackpropOfTheSummedLoss) {
 
 TEST(ReGrad, EveryTrainableTensorIsModulatedOrShared) {
   TinyStep s;
-  const auto losses = compute_losses(*s.net, s.rgb, s.depth, s.ir, s.labels, s.sources, s.protos);
-  const auto stats = backward(*s.net, losses, 0.3, 0, ReGradOptions());
+  const auto stats = s.backward(0, ReGradOptions());
   // tiny: R branch 2 + 2 blocks x 2 adapters x 14 tensors, D and I 2 + 2 x 14 each; shared:
   // last block 12 + final LayerNorm 2 + head 2 (the released code modulated 6 of its 694)
   EXPECT_EQ(stats.modulated, 58 + 30 + 30);
@@ -146,7 +175,7 @@ TEST(ReGrad, EveryTrainableTensorIsModulatedOrShared) {
   TinyStep t;
   ReGradOptions none;
   none.variant = ReGradVariant::None;
-  backward(*t.net, compute_losses(*t.net, t.rgb, t.depth, t.ir, t.labels, t.sources, t.protos), 0.3, 0, none);
+  t.backward(0, none);
   EXPECT_TRUE(torch::allclose(s.net->fc_all->weight.grad(), t.net->fc_all->weight.grad(), 1e-5, 1e-7));
 }
 

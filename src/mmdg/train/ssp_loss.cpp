@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "mmdg/data/dataset.h"
+#include "mmdg/model/network.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::train {
@@ -24,11 +26,9 @@ torch::Tensor ssp_loss(const torch::Tensor& features, const torch::Tensor& proto
   return -picked.masked_select(keep).mean();
 }
 
-Prototypes::Prototypes(std::int64_t num_domains, std::int64_t dim, std::string strategy, double momentum)
+Prototypes::Prototypes(std::int64_t num_domains, std::int64_t dim, PrototypeUpdate update, double momentum)
     : values_(torch::zeros({num_domains, dim})), valid_(torch::zeros({num_domains}, torch::kBool)),
-      strategy_(std::move(strategy)), momentum_(momentum) {
-  if (strategy_ != "epoch" && strategy_ != "ema")
-    throw Error("option prototype_update: unknown value '" + strategy_ + "' (expected epoch or ema)");
+      update_(update), momentum_(momentum) {
   if (momentum < 0 || momentum >= 1) throw Error("option prototype_momentum: must be in [0, 1)");
 }
 
@@ -58,6 +58,25 @@ void Prototypes::load(const torch::Tensor& values, const torch::Tensor& valid) {
     throw Error("prototypes: stored shape " + c10::str(values.sizes()) + " does not match " + c10::str(values_.sizes()));
   values_ = values.to(torch::kCPU, torch::kFloat).clone();
   valid_ = valid.to(torch::kCPU, torch::kBool).clone();
+}
+
+void compute_prototypes(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t batch_size,
+                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes) {
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const auto num_domains = prototypes[0].values().size(0);
+  std::array<torch::Tensor, 3> sums;
+  for (auto& s : sums) s = torch::zeros({num_domains, net.feature_dim()});
+  torch::Tensor counts = torch::zeros({num_domains}, torch::kLong);
+  data::DataLoader loader(train_set, data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(batch_size), false).epoch(0),
+                          workers);
+  while (auto batch = loader.next()) {
+    const auto out = net.forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device));
+    const auto domains = ssp_domain(batch->label, batch->domain);
+    for (int m = 0; m < 3; ++m) sums[m].index_add_(0, domains, out.features[m].to(torch::kCPU));
+    counts.index_add_(0, domains, torch::ones_like(domains));
+  }
+  for (int m = 0; m < 3; ++m) prototypes[m].set_from_sums(sums[m], counts);
 }
 
 }  // namespace mmdg::train

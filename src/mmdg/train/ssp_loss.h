@@ -9,9 +9,22 @@
 #pragma once
 #include <torch/types.h>
 
+#include <array>
 #include <string>
+#include <utility>
+
+#include "mmdg/util/enum_names.h"
+
+namespace mmdg::data {
+class MultiDomainDataset;
+}
+namespace mmdg::model {
+class NetworkImpl;
+}
 
 namespace mmdg::train {
+
+enum class PrototypeUpdate { Epoch, Ema };
 
 // Domain of each sample: 0 for live, 1 + source for spoof. labels, sources: (B) int64.
 torch::Tensor ssp_domain(const torch::Tensor& labels, const torch::Tensor& sources);
@@ -24,7 +37,8 @@ torch::Tensor ssp_loss(const torch::Tensor& features, const torch::Tensor& proto
 class Prototypes {
  public:
   // num_domains = 1 + number of source domains; dim = feature width.
-  Prototypes(std::int64_t num_domains, std::int64_t dim, std::string strategy = "epoch", double momentum = 0.9);
+  Prototypes(std::int64_t num_domains, std::int64_t dim, PrototypeUpdate update = PrototypeUpdate::Epoch,
+             double momentum = 0.9);
 
   // `epoch` strategy: sets prototypes from the summed features and counts of a pass over the
   // training set: sums (D, C), counts (D).
@@ -35,13 +49,26 @@ class Prototypes {
 
   const torch::Tensor& values() const { return values_; }  // (D, C)
   const torch::Tensor& valid() const { return valid_; }    // (D) bool
-  const std::string& strategy() const { return strategy_; }
+  PrototypeUpdate update() const { return update_; }
   void load(const torch::Tensor& values, const torch::Tensor& valid);
 
  private:
   torch::Tensor values_, valid_;
-  std::string strategy_;
+  PrototypeUpdate update_;
   double momentum_;
 };
 
+// Eq. 7's prototypes of every modality from one pass over the training set (the `epoch` update):
+// per SSP domain, the mean class-token feature (eval mode, no gradient, batches in dataset order).
+void compute_prototypes(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t batch_size,
+                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes);
+
 }  // namespace mmdg::train
+
+namespace mmdg {
+template <>
+struct EnumNames<train::PrototypeUpdate> {
+  static constexpr std::pair<train::PrototypeUpdate, const char*> values[] = {{train::PrototypeUpdate::Epoch, "epoch"},
+                                                                             {train::PrototypeUpdate::Ema, "ema"}};
+};
+}  // namespace mmdg

@@ -56,13 +56,14 @@ TEST(Prototypes, EpochAndMovingAverageUpdates) {
   p.set_from_sums(torch::tensor({2.0f, 4.0f, 0.0f, 0.0f, 3.0f, 3.0f}).view({3, 2}), torch::tensor({2, 0, 3}));
   EXPECT_TRUE(torch::equal(p.valid(), torch::tensor({true, false, true})));
   EXPECT_TRUE(torch::allclose(p.values()[0], torch::tensor({1.0f, 2.0f})));
-  Prototypes ema(3, 2, "ema", 0.5);
+  Prototypes ema(3, 2, PrototypeUpdate::Ema, 0.5);
   ema.update_from_batch(torch::tensor({1.0f, 1.0f, 3.0f, 3.0f}).view({2, 2}), torch::tensor({0, 0}, torch::kLong));
   EXPECT_TRUE(torch::allclose(ema.values()[0], torch::tensor({2.0f, 2.0f})));  // first sight: the batch mean
   EXPECT_FALSE(ema.valid()[1].item<bool>());                                    // empty domain untouched
   ema.update_from_batch(torch::tensor({4.0f, 0.0f}).view({1, 2}), torch::tensor({0}, torch::kLong));
   EXPECT_TRUE(torch::allclose(ema.values()[0], torch::tensor({3.0f, 1.0f})));  // 0.5 old + 0.5 new
-  EXPECT_MMDG_ERROR(Prototypes(3, 2, "median"), "prototype_update");
+  EXPECT_MMDG_ERROR(Prototypes(3, 2, PrototypeUpdate::Ema, 1.0), "prototype_momentum");
+  EXPECT_MMDG_ERROR(parse_enum<PrototypeUpdate>("median", "prototype_update"), "expected one of: epoch, ema");
 }
 
 }  // namespace

@@ -1,31 +1,35 @@
 // Every training option, declared once (name, default, help). Defaults: the paper's Sec. 4.1
 // (Adam, lr 5e-5, weight decay 1e-3, 70 epochs, batch 32) and the released code's lambda 0.3 and
-// SSP-loss momentum 0.5.
+// SSP-loss momentum 0.5. The SSP / ReGrad options are read by the regrad strategy.
 #pragma once
 #include <cstdint>
 #include <string>
 
 #include "mmdg/data/augment.h"
+#include "mmdg/data/image.h"
+#include "mmdg/train/regrad.h"
+#include "mmdg/train/ssp_loss.h"
 
 namespace mmdg::train {
 
 struct TrainOptions {
+  std::string strategy = "regrad";
   std::int64_t epochs = 70;
   std::int64_t batch_size = 32;
   double lr = 5e-5;
   double weight_decay = 1e-3;
   double grad_clip = 0.0;
   double ssp_weight = 0.3;
-  std::string regrad = "full";
+  ReGradVariant regrad = ReGradVariant::Full;
   bool regrad_uncertainty = true;
   double loss_momentum = 0.5;
-  std::string prototype_update = "epoch";
+  PrototypeUpdate prototype_update = PrototypeUpdate::Epoch;
   double prototype_momentum = 0.9;
   bool balanced = true;
   std::int64_t seed = 0;
   std::int64_t workers = 2;
   bool cache = false;
-  std::string normalization = "imagenet";
+  data::Normalization normalization = data::Normalization::ImageNet;
   std::string device = "cpu";
   std::int64_t steps_per_epoch = 0;
   std::int64_t log_every = 10;
@@ -35,22 +39,23 @@ struct TrainOptions {
 
   template <class V>
   void visit(V&& v) {
+    v("strategy", strategy, "training strategy: ce | regrad (mmdg model list)");
     v("epochs", epochs, "training epochs");
     v("batch_size", batch_size, "samples per step");
     v("lr", lr, "Adam learning rate");
     v("weight_decay", weight_decay, "Adam weight decay");
     v("grad_clip", grad_clip, "clip the global gradient norm to this value (0 = off)");
     v("ssp_weight", ssp_weight, "lambda: weight of each modality's SSP loss");
-    v("regrad", regrad, "gradient modulation: full | conflicted-only | unconflicted-only | none (Table 4)");
+    v("regrad", regrad, "gradient modulation of the regrad strategy (Table 4)");
     v("regrad_uncertainty", regrad_uncertainty, "scale ReGrad's kept parts by the modality reliability (Table 5)");
     v("loss_momentum", loss_momentum, "momentum of the running SSP loss that picks the fast modality");
-    v("prototype_update", prototype_update, "epoch (recompute from the training set each epoch) | ema (per batch)");
+    v("prototype_update", prototype_update, "SSP prototypes: recomputed from the training set each epoch, or ema per batch");
     v("prototype_momentum", prototype_momentum, "momentum of the ema prototype update");
     v("balanced", balanced, "batches drawn equally from each (source domain x live/spoof) group");
     v("seed", seed, "random seed (data order, augmentation, initialization, dropout)");
     v("workers", workers, "background data-loading threads");
     v("cache", cache, "keep decoded, resized images in memory");
-    v("normalization", normalization, "input normalization: imagenet | half");
+    v("normalization", normalization, "input normalization");
     v("device", device, "cpu, cuda or cuda:N");
     v("steps_per_epoch", steps_per_epoch, "cap on steps per epoch (0 = a full pass)");
     v("log_every", log_every, "steps between step lines in the log");

@@ -15,10 +15,12 @@
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/io/file_util.h"
+#include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
-#include "mmdg/train/regrad.h"
-#include "mmdg/train/ssp_loss.h"
-#include "mmdg/train/train_step.h"
+#include "mmdg/model/network.h"
+#include "mmdg/train/resume_state.h"
+#include "mmdg/train/run_dir.h"
+#include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/util/settings.h"
@@ -30,19 +32,217 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void on_signal(int) { g_interrupted = true; }
 
-nlohmann::json data_json(const TrainData& d) {
-  return {{"train", d.train_lists}, {"val", d.val_lists}, {"data_root", d.data_root}, {"pretrained", d.pretrained}};
-}
-
-std::string path_in(const std::string& dir, const std::string& name) { return (fs::path(dir) / name).string(); }
-
 void append_log(const std::string& path, const nlohmann::json& line) {
   std::ofstream out(path, std::ios::app);
   out << line.dump() << "\n";
   if (!out) throw Error(path + ": cannot append to the log");
 }
 
-at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string at_step(std::int64_t epoch, std::int64_t step) {
+  return "epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step);
+}
+
+// Everything one run holds while it trains: the network, data, strategy, optimizer and the
+// loop's state, with the loop cut into the pieces below.
+class Session {
+ public:
+  Session(const RunConfig& config, const RunDir& dir, bool resuming);
+  TrainResult run();
+
+ private:
+  bool interrupted() const {
+    return g_interrupted.load() || (o_.interrupt_after_steps > 0 && steps_this_run_ >= o_.interrupt_after_steps);
+  }
+  // Trains the rest of `epoch`; false when interrupted (a resumable state is saved).
+  bool train_epoch(std::int64_t epoch);
+  // The strategy's step, gradient clipping, the optimizer's step. Returns the step's log fields.
+  StepResult optimize(const data::Batch& batch, std::int64_t epoch);
+  // Validation metrics of the epoch into `epoch_log`; saves best.safetensors when it is the best.
+  void evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log);
+  // Weights and resume state so that a resumed run starts at (next_epoch, next_step).
+  void save_state(std::int64_t next_epoch, std::int64_t next_step);
+
+  const RunConfig& config_;
+  const TrainOptions& o_;
+  RunDir dir_;
+  torch::Device device_;
+  model::Network net_;
+  std::unique_ptr<data::MultiDomainDataset> train_set_, val_set_;
+  std::unique_ptr<Strategy> strategy_;
+  std::vector<torch::Tensor> trainable_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  ResumeState state_;
+  std::int64_t steps_this_run_ = 0;
+  double last_loss_ = 0;
+};
+
+Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
+    : config_(config), o_(config.train), dir_(dir), device_(o_.device) {
+  torch::manual_seed(static_cast<std::uint64_t>(o_.seed));
+  net_ = model::make_network(config.model);
+  if (!resuming && !config.data.pretrained.empty())
+    net_->load_pretrained_backbone(io::read_weights(config.data.pretrained), config.data.pretrained);
+  net_->to(device_);
+  const auto S = config.model.backbone.image_size();
+  train_set_ = std::make_unique<data::MultiDomainDataset>(config.data.train_lists, config.data.data_root, S,
+                                                          o_.normalization, o_.cache);
+  if (!config.data.val_lists.empty())
+    val_set_ = std::make_unique<data::MultiDomainDataset>(config.data.val_lists, config.data.data_root, S,
+                                                          o_.normalization, o_.cache);
+  StrategyContext context;
+  context.num_sources = static_cast<std::int64_t>(config.data.train_lists.size());
+  context.device = device_;
+  context.workers = o_.workers;
+  strategy_ = make_strategy(o_, *net_, context);
+  for (auto& p : net_->parameters())
+    if (p.requires_grad()) trainable_.push_back(p);
+  for (auto& p : strategy_->parameters()) trainable_.push_back(p);
+  optimizer_ = std::make_unique<torch::optim::Adam>(trainable_, torch::optim::AdamOptions(o_.lr).weight_decay(o_.weight_decay));
+  if (resuming) {
+    model::load_state_dict(*net_, io::read_safetensors(dir_.last()), /*strict=*/true, dir_.last());
+    state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_);
+  }
+}
+
+void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {
+  infer::save_checkpoint(dir_.last(), *net_,
+                         {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", state_.global_step}});
+  ResumeState s = state_;
+  s.epoch = next_epoch;
+  s.step_in_epoch = next_step;
+  s.save(dir_.resume_state(), *optimizer_, *strategy_);
+}
+
+StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch) {
+  TrainBatch b{batch.rgb.to(device_), batch.depth.to(device_), batch.ir.to(device_), batch.label.to(device_),
+               batch.domain.to(device_)};
+  try {
+    StepResult result = strategy_->step(*net_, b);
+    if (o_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable_, o_.grad_clip);
+    optimizer_->step();
+    strategy_->after_step();
+    return result;
+  } catch (const NonFiniteLoss& e) {
+    throw Error(at_step(epoch, state_.step_in_epoch) + ": " + e.what() + "; stopped, the last good checkpoint is " +
+                dir_.last() + ". HINT: lower --lr or set --grad-clip");
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    if (what.find("out of memory") == std::string::npos) throw;
+    save_state(epoch, state_.step_in_epoch);
+    throw Error(at_step(epoch, state_.step_in_epoch) + ": out of memory; a resumable state was saved in " + dir_.path() +
+                ". HINT: lower --batch-size");
+  }
+}
+
+bool Session::train_epoch(std::int64_t epoch) {
+  const std::uint64_t epoch_seed = static_cast<std::uint64_t>(o_.seed) * 1000003ull + static_cast<std::uint64_t>(epoch);
+  strategy_->begin_epoch(*net_, *train_set_, epoch);
+  std::vector<std::vector<std::size_t>> batches =
+      o_.balanced ? data::BalancedSampler(*train_set_, static_cast<std::size_t>(o_.batch_size)).epoch(epoch_seed)
+                  : data::ShuffledSampler(train_set_->size(), static_cast<std::size_t>(o_.batch_size)).epoch(epoch_seed);
+  if (o_.steps_per_epoch > 0 && batches.size() > static_cast<std::size_t>(o_.steps_per_epoch))
+    batches.resize(static_cast<std::size_t>(o_.steps_per_epoch));
+  const auto num_steps = static_cast<std::int64_t>(batches.size());
+  data::DataLoader loader(*train_set_, batches, static_cast<int>(o_.workers), o_.augment, epoch_seed, 4,
+                          static_cast<std::size_t>(state_.step_in_epoch));
+  net_->train();
+  Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o_.epochs), num_steps);
+  const auto epoch_start = std::chrono::steady_clock::now();
+  double loss_sum = 0;
+  std::int64_t loss_count = 0;
+  for (auto& step = state_.step_in_epoch; step < num_steps; ++step) {
+    if (interrupted()) {
+      progress.finish("interrupted");
+      save_state(epoch, step);
+      std::cout << "interrupted at epoch " << epoch + 1 << " step " << step << ": saved " << dir_.resume_state()
+                << "; continue with --resume " << dir_.path() << "\n";
+      return false;
+    }
+    const auto step_start = std::chrono::steady_clock::now();
+    const StepResult result = optimize(*loader.next(), epoch);
+    last_loss_ = result.loss;
+    loss_sum += result.loss;
+    ++loss_count;
+    ++state_.global_step;
+    ++steps_this_run_;
+    if (state_.global_step % o_.log_every == 0 || step + 1 == num_steps) {
+      nlohmann::json line = {{"type", "step"}, {"epoch", epoch + 1}, {"step", step + 1}, {"global_step", state_.global_step},
+                             {"loss", result.loss}};
+      line.update(result.log);
+      line["lr"] = o_.lr;
+      line["seconds"] = seconds_since(step_start);
+      append_log(dir_.log(), line);
+    }
+    std::ostringstream note;
+    note.precision(4);
+    note << "loss " << loss_sum / static_cast<double>(loss_count) << " "
+         << (step + 1) * o_.batch_size / std::max(1e-9, seconds_since(epoch_start)) << " samples/s";
+    progress.update(step + 1, note.str());
+  }
+  progress.finish();
+  state_.step_in_epoch = 0;
+  nlohmann::json epoch_log = {{"type", "epoch"}, {"epoch", epoch + 1}, {"global_step", state_.global_step},
+                              {"loss", loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0}};
+  epoch_log.update(strategy_->end_epoch());
+  epoch_log["seconds"] = seconds_since(epoch_start);
+  evaluate_and_select(epoch, epoch_log);
+  append_log(dir_.log(), epoch_log);
+  save_state(epoch + 1, 0);
+  return true;
+}
+
+void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log) {
+  bool is_best = !val_set_;
+  if (val_set_) {
+    const auto summary =
+        eval::summarize(eval::score_dataset(*net_, *val_set_, o_.eval_batch_size, device_, static_cast<int>(o_.workers)));
+    epoch_log["val_auc"] = summary.auc;
+    epoch_log["val_hter"] = summary.hter;
+    epoch_log["val_eer_threshold"] = summary.eer_threshold;
+    is_best = summary.hter < state_.best_hter || (summary.hter == state_.best_hter && summary.auc > state_.best_auc);
+    if (is_best) {
+      state_.best_hter = summary.hter;
+      state_.best_auc = summary.auc;
+    }
+    std::cout << "epoch " << epoch + 1 << ": val HTER " << 100 * summary.hter << " %, AUC " << 100 * summary.auc << " %"
+              << (is_best ? " (best)" : "") << "\n";
+  }
+  if (is_best) {
+    state_.best_epoch = epoch + 1;
+    infer::save_checkpoint(dir_.best(), *net_,
+                           {{"epoch", epoch + 1}, {"val_hter", state_.best_hter}, {"val_auc", state_.best_auc}});
+  }
+  epoch_log["best"] = is_best;
+}
+
+TrainResult Session::run() {
+  TrainResult result;
+  for (std::int64_t epoch = state_.epoch; epoch < o_.epochs; ++epoch) {
+    const bool finished = train_epoch(epoch);
+    result.last_loss = last_loss_;
+    if (!finished) {
+      result.epochs_done = epoch;
+      return result;
+    }
+    if (interrupted() && epoch + 1 < o_.epochs) {
+      std::cout << "interrupted after epoch " << epoch + 1 << ": saved " << dir_.resume_state() << "; continue with --resume "
+                << dir_.path() << "\n";
+      result.epochs_done = epoch + 1;
+      return result;
+    }
+  }
+  result.completed = true;
+  result.epochs_done = o_.epochs;
+  result.best_epoch = state_.best_epoch;
+  result.best_hter = state_.best_hter;
+  result.best_auc = state_.best_auc;
+  return result;
+}
+
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -54,307 +254,91 @@ void TrainOptions::validate() const {
   const auto require = [](bool ok, const std::string& option, const std::string& why) {
     if (!ok) throw Error("option " + option + ": " + why);
   };
+  find_strategy(strategy);
   require(epochs > 0, "epochs", "must be positive");
   require(batch_size > 0, "batch_size", "must be positive");
   require(lr > 0, "lr", "must be positive");
   require(weight_decay >= 0, "weight_decay", "must be >= 0");
   require(grad_clip >= 0, "grad_clip", "must be >= 0");
   require(ssp_weight >= 0, "ssp_weight", "must be >= 0");
-  parse_regrad_variant(regrad);
   require(loss_momentum >= 0 && loss_momentum < 1, "loss_momentum", "must be in [0, 1)");
-  require(prototype_update == "epoch" || prototype_update == "ema", "prototype_update", "expected epoch or ema");
+  require(prototype_momentum >= 0 && prototype_momentum < 1, "prototype_momentum", "must be in [0, 1)");
   require(workers >= 0, "workers", "must be >= 0");
   require(steps_per_epoch >= 0, "steps_per_epoch", "must be >= 0");
   require(log_every > 0, "log_every", "must be positive");
   require(eval_batch_size > 0, "eval_batch_size", "must be positive");
-  data::parse_normalization(normalization);
   augment.validate();
 }
 
-Trainer::Trainer(model::MMDGOptions model, TrainOptions options, TrainData data, std::string run_dir)
-    : model_options_(std::move(model)), options_(std::move(options)), data_(std::move(data)), run_dir_(std::move(run_dir)) {
-  model_options_.validate();
-  options_.validate();
-  if (data_.train_lists.empty()) throw Error("option --train: give at least one training list (one per source domain)");
-  if (fs::exists(path_in(run_dir_, "config.json")))
+nlohmann::json to_json(const TrainData& d) {
+  return {{"train", d.train_lists}, {"val", d.val_lists}, {"data_root", d.data_root}, {"pretrained", d.pretrained}};
+}
+
+TrainData train_data_from_json(const nlohmann::json& d, const std::string& context) {
+  TrainData data;
+  try {
+    data.train_lists = d.at("train").get<std::vector<std::string>>();
+    data.val_lists = d.at("val").get<std::vector<std::string>>();
+    data.data_root = d.at("data_root").get<std::string>();
+    data.pretrained = d.at("pretrained").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(context + ": malformed \"data\" section: " + e.what());
+  }
+  return data;
+}
+
+nlohmann::json RunConfig::to_json() const {
+  return {{"model", settings::to_json(model)}, {"train", settings::to_json(train)}, {"data", train::to_json(data)}};
+}
+
+RunConfig RunConfig::read(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(io::read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("model") || !j.contains("train") || !j.contains("data"))
+    throw Error(path + ": not a run's config.json (expected \"model\", \"train\" and \"data\")");
+  RunConfig c;
+  c.model = model::NetworkOptions::from_json(j["model"], path + " (model)");
+  nlohmann::json train = j["train"];
+  if (!train.contains("strategy") && j["model"].contains("method") && j["model"]["method"].is_string())
+    train["strategy"] = strategy_of_legacy_method(j["model"]["method"].get<std::string>());  // earlier versions
+  settings::from_json(c.train, train, path + " (train)");
+  c.data = train_data_from_json(j["data"], path);
+  return c;
+}
+
+Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData data, std::string run_dir)
+    : config_{std::move(model), std::move(options), std::move(data)}, run_dir_(std::move(run_dir)) {
+  config_.model.validate();
+  config_.train.validate();
+  if (config_.data.train_lists.empty()) throw Error("option --train: give at least one training list (one per source domain)");
+  if (RunDir(run_dir_).has_run())
     throw Error(run_dir_ + " already holds a run. HINT: continue it with --resume " + run_dir_ + ", or choose another --out");
 }
 
 Trainer Trainer::resume(const std::string& run_dir) {
-  const std::string config_path = path_in(run_dir, "config.json");
-  if (!fs::exists(config_path)) throw Error(run_dir + ": no run to resume (config.json missing)");
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(io::read_file(config_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(config_path + ": not valid JSON: " + e.what());
-  }
+  const RunDir dir(run_dir);
+  if (!dir.has_run()) throw Error(run_dir + ": no run to resume (config.json missing)");
   Trainer t;
-  settings::from_json(t.model_options_, config.at("model"), config_path + " (model)");
-  settings::from_json(t.options_, config.at("train"), config_path + " (train)");
-  const auto& d = config.at("data");
-  t.data_.train_lists = d.at("train").get<std::vector<std::string>>();
-  t.data_.val_lists = d.at("val").get<std::vector<std::string>>();
-  t.data_.data_root = d.at("data_root").get<std::string>();
-  t.data_.pretrained = d.at("pretrained").get<std::string>();
-  t.options_.interrupt_after_steps = 0;  // a testing aid of the interrupted run only
+  t.config_ = RunConfig::read(dir.config());
+  t.config_.train.interrupt_after_steps = 0;  // a testing aid of the interrupted run only
   t.run_dir_ = run_dir;
   t.resuming_ = true;
   return t;
 }
 
 TrainResult Trainer::run() {
-  const auto& o = options_;
+  const RunDir dir(run_dir_);
   fs::create_directories(run_dir_);
-  const std::string config_path = path_in(run_dir_, "config.json"), log_path = path_in(run_dir_, "log.jsonl");
-  const std::string last_path = path_in(run_dir_, "last.safetensors"), best_path = path_in(run_dir_, "best.safetensors");
-  const std::string state_path = path_in(run_dir_, "resume.pt");
-  const nlohmann::json config = {{"model", settings::to_json(model_options_)}, {"train", settings::to_json(o)},
-                                 {"data", data_json(data_)}};
-  if (!resuming_) io::write_file_atomically(config_path, [&](std::ostream& out) { out << config.dump(1) << "\n"; });
+  if (!resuming_) io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << config_.to_json().dump(1) << "\n"; });
   std::cout << "run " << run_dir_ << (resuming_ ? " (resumed)" : "") << "\nmodel options:\n"
-            << settings::describe(model_options_) << "training options:\n" << settings::describe(o)
-            << "data: " << data_json(data_).dump() << "\n";
-
-  torch::Device device(o.device);
-  torch::manual_seed(static_cast<std::uint64_t>(o.seed));
-  model::MMDGNet net(model_options_);
-  if (!resuming_ && !data_.pretrained.empty())
-    net->load_pretrained_backbone(io::read_weights(data_.pretrained), data_.pretrained);
-  net->to(device);
-
-  const auto norm = data::parse_normalization(o.normalization);
-  data::MultiDomainDataset train_set(data_.train_lists, data_.data_root, model_options_.image_size, norm, o.cache);
-  std::unique_ptr<data::MultiDomainDataset> val_set;
-  if (!data_.val_lists.empty())
-    val_set = std::make_unique<data::MultiDomainDataset>(data_.val_lists, data_.data_root, model_options_.image_size, norm,
-                                                         o.cache);
-  const std::int64_t num_domains = 1 + static_cast<std::int64_t>(data_.train_lists.size());
-  std::array<Prototypes, 3> prototypes{Prototypes(num_domains, model_options_.hidden_dim, o.prototype_update, o.prototype_momentum),
-                                       Prototypes(num_domains, model_options_.hidden_dim, o.prototype_update, o.prototype_momentum),
-                                       Prototypes(num_domains, model_options_.hidden_dim, o.prototype_update, o.prototype_momentum)};
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : net->parameters())
-    if (p.requires_grad()) trainable.push_back(p);
-  torch::optim::Adam optimizer(trainable, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
-  ReGradOptions regrad;
-  regrad.variant = parse_regrad_variant(o.regrad);
-  regrad.uncertainty = o.regrad_uncertainty;
-
-  // ---- run state (what resume.pt holds)
-  std::int64_t epoch = 0, step_in_epoch = 0, global_step = 0, best_epoch = -1;
-  std::int64_t prototypes_epoch = -1;  // the epoch whose prototypes `prototypes` holds
-  double best_hter = 2.0, best_auc = -1.0;
-  std::array<double, 3> running{NAN, NAN, NAN};
-  if (resuming_) {
-    if (!fs::exists(state_path)) throw Error(run_dir_ + ": resume.pt missing (the run never saved a resumable state)");
-    auto weights = infer::load_checkpoint(last_path);
-    model::load_state_dict(*net, model::module_state_dict(*weights), true, last_path);
-    torch::serialize::InputArchive archive;
-    archive.load_from(state_path);
-    optimizer.load(archive);
-    torch::Tensor counters, floats, rng;
-    archive.read("counters", counters);
-    archive.read("floats", floats);
-    archive.read("rng", rng);
-    epoch = counters[0].item<std::int64_t>();
-    step_in_epoch = counters[1].item<std::int64_t>();
-    global_step = counters[2].item<std::int64_t>();
-    best_epoch = counters[3].item<std::int64_t>();
-    prototypes_epoch = counters[4].item<std::int64_t>();
-    best_hter = floats[0].item<double>();
-    best_auc = floats[1].item<double>();
-    for (int m = 0; m < 3; ++m) running[m] = floats[2 + m].item<double>();
-    for (int m = 0; m < 3; ++m) {
-      torch::Tensor values, valid;
-      archive.read("prototypes_" + std::to_string(m), values);
-      archive.read("prototypes_valid_" + std::to_string(m), valid);
-      prototypes[m].load(values, valid);
-    }
-    auto gen = cpu_generator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(rng);
-  }
-  // Saves weights and state so that a resumed run starts at (next_epoch, next_step).
-  const auto save_state = [&](std::int64_t next_epoch, std::int64_t next_step) {
-    infer::save_checkpoint(last_path, *net, {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", global_step}});
-    torch::serialize::OutputArchive archive;
-    optimizer.save(archive);
-    archive.write("counters", torch::tensor({next_epoch, next_step, global_step, best_epoch, prototypes_epoch}, torch::kLong));
-    archive.write("floats", torch::tensor({best_hter, best_auc, running[0], running[1], running[2]}, torch::kDouble));
-    {
-      auto gen = cpu_generator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      archive.write("rng", gen.get_state());
-    }
-    for (int m = 0; m < 3; ++m) {
-      archive.write("prototypes_" + std::to_string(m), prototypes[m].values());
-      archive.write("prototypes_valid_" + std::to_string(m), prototypes[m].valid());
-    }
-    const std::string tmp = state_path + ".tmp";
-    archive.save_to(tmp);
-    fs::rename(tmp, state_path);
-  };
-
-  TrainResult result;
-  std::int64_t steps_this_run = 0;
-  const auto interrupted = [&] {
-    return g_interrupted.load() || (o.interrupt_after_steps > 0 && steps_this_run >= o.interrupt_after_steps);
-  };
-  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  };
-
-  for (; epoch < o.epochs; ++epoch) {
-    const std::uint64_t epoch_seed = static_cast<std::uint64_t>(o.seed) * 1000003ull + static_cast<std::uint64_t>(epoch);
-    // ---- prototypes from the whole training set (epoch strategy), at the epoch's start
-    if (o.prototype_update == "epoch" && prototypes_epoch != epoch && model_options_.method == "mmdg") {
-      torch::NoGradGuard no_grad;
-      net->eval();
-      std::array<torch::Tensor, 3> sums;
-      for (auto& s : sums) s = torch::zeros({num_domains, model_options_.hidden_dim});
-      torch::Tensor counts = torch::zeros({num_domains}, torch::kLong);
-      data::DataLoader loader(train_set, data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(o.eval_batch_size), false).epoch(0),
-                              static_cast<int>(o.workers));
-      while (auto batch = loader.next()) {
-        const auto out = net->forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device));
-        const auto domains = ssp_domain(batch->label, batch->domain);
-        for (int m = 0; m < 3; ++m) sums[m].index_add_(0, domains, out.features[m].to(torch::kCPU));
-        counts.index_add_(0, domains, torch::ones_like(domains));
-      }
-      for (int m = 0; m < 3; ++m) prototypes[m].set_from_sums(sums[m], counts);
-      prototypes_epoch = epoch;
-    }
-    // ---- the epoch's batches
-    std::vector<std::vector<std::size_t>> batches =
-        o.balanced ? data::BalancedSampler(train_set, static_cast<std::size_t>(o.batch_size)).epoch(epoch_seed)
-                   : data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(o.batch_size)).epoch(epoch_seed);
-    if (o.steps_per_epoch > 0 && batches.size() > static_cast<std::size_t>(o.steps_per_epoch))
-      batches.resize(static_cast<std::size_t>(o.steps_per_epoch));
-    const auto num_steps = static_cast<std::int64_t>(batches.size());
-    data::DataLoader loader(train_set, batches, static_cast<int>(o.workers), o.augment, epoch_seed, 4,
-                            static_cast<std::size_t>(step_in_epoch));
-    net->train();
-    Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), num_steps);
-    const auto epoch_start = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    std::int64_t loss_count = 0;
-    std::array<double, 3> ssp_sum{0, 0, 0};
-    for (; step_in_epoch < num_steps; ++step_in_epoch) {
-      if (interrupted()) {
-        progress.finish("interrupted");
-        save_state(epoch, step_in_epoch);
-        std::cout << "interrupted at epoch " << epoch + 1 << " step " << step_in_epoch << ": saved " << state_path
-                  << "; continue with --resume " << run_dir_ << "\n";
-        result.epochs_done = epoch;
-        return result;
-      }
-      const auto step_start = std::chrono::steady_clock::now();
-      auto batch = loader.next();
-      const auto labels = batch->label.to(device), sources = batch->domain.to(device);
-      StepLosses losses;
-      ReGradStats stats;
-      try {
-        losses = compute_losses(*net, batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device), labels,
-                                sources, prototypes);
-        const double ce = losses.ce.item<double>();
-        std::array<double, 3> ssp{};
-        for (int m = 0; m < 3; ++m) ssp[m] = losses.ssp[m].item<double>();
-        if (!std::isfinite(ce) || !std::isfinite(ssp[0]) || !std::isfinite(ssp[1]) || !std::isfinite(ssp[2]))
-          throw Error("epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step_in_epoch) +
-                      ": the loss is not finite (ce " + std::to_string(ce) + ", ssp " + std::to_string(ssp[0]) + " " +
-                      std::to_string(ssp[1]) + " " + std::to_string(ssp[2]) + "); stopped, the last good checkpoint is " +
-                      last_path + ". HINT: lower --lr or set --grad-clip");
-        for (int m = 0; m < 3; ++m)
-          running[m] = std::isnan(running[m]) ? ssp[m] : o.loss_momentum * running[m] + (1 - o.loss_momentum) * ssp[m];
-        const int fast = static_cast<int>(std::min_element(running.begin(), running.end()) - running.begin());
-        stats = backward(*net, losses, o.ssp_weight, fast, regrad);
-        if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable, o.grad_clip);
-        optimizer.step();
-        if (o.prototype_update == "ema")
-          for (int m = 0; m < 3; ++m) prototypes[m].update_from_batch(losses.features[m], losses.domains);
-        const double total = ce + o.ssp_weight * (ssp[0] + ssp[1] + ssp[2]);
-        for (int m = 0; m < 3; ++m) ssp_sum[m] += ssp[m];
-        loss_sum += total;
-        ++loss_count;
-        result.last_loss = total;
-        ++global_step;
-        ++steps_this_run;
-        if (global_step % o.log_every == 0 || step_in_epoch + 1 == num_steps) {
-          const double mean = (ssp[0] + ssp[1] + ssp[2]) / 3;
-          double variance = 0;
-          for (double v : ssp) variance += (v - mean) * (v - mean) / 3;
-          append_log(log_path, {{"type", "step"}, {"epoch", epoch + 1}, {"step", step_in_epoch + 1}, {"global_step", global_step},
-                                {"loss", total}, {"loss_ce", ce}, {"loss_ssp", ssp}, {"running_ssp", running},
-                                {"ssp_variance", variance}, {"fast", model::modality_name(fast)},
-                                {"conflict_fraction", stats.conflict_fraction}, {"modulated_tensors", stats.modulated},
-                                {"reliability", losses.reliability}, {"lr", o.lr},
-                                {"seconds", seconds_since(step_start)}});
-        }
-      } catch (const c10::Error& e) {
-        const std::string what = e.what_without_backtrace();
-        if (what.find("out of memory") != std::string::npos) {
-          save_state(epoch, step_in_epoch);
-          throw Error("epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step_in_epoch) +
-                      ": out of memory; a resumable state was saved in " + run_dir_ + ". HINT: lower --batch-size");
-        }
-        throw;
-      }
-      std::ostringstream note;
-      note.precision(4);
-      note << "loss " << loss_sum / static_cast<double>(loss_count) << " "
-           << (step_in_epoch + 1) * o.batch_size / std::max(1e-9, seconds_since(epoch_start)) << " samples/s";
-      progress.update(step_in_epoch + 1, note.str());
-    }
-    progress.finish();
-    step_in_epoch = 0;
-    // ---- evaluation and model selection
-    nlohmann::json epoch_log = {{"type", "epoch"}, {"epoch", epoch + 1}, {"global_step", global_step},
-                                {"loss", loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0},
-                                {"running_ssp", running}, {"seconds", seconds_since(epoch_start)}};
-    if (loss_count > 0) {  // each modality's mean SSP loss over the epoch and their variance (Fig. 6)
-      std::array<double, 3> mean_ssp{};
-      for (int m = 0; m < 3; ++m) mean_ssp[m] = ssp_sum[m] / static_cast<double>(loss_count);
-      const double mu = (mean_ssp[0] + mean_ssp[1] + mean_ssp[2]) / 3;
-      double variance = 0;
-      for (double v : mean_ssp) variance += (v - mu) * (v - mu) / 3;
-      epoch_log["ssp_mean"] = mean_ssp;
-      epoch_log["ssp_variance"] = variance;
-    }
-    bool is_best = !val_set;
-    if (val_set) {
-      const auto summary = eval::summarize(eval::score_dataset(*net, *val_set, o.eval_batch_size, device, static_cast<int>(o.workers)));
-      epoch_log["val_auc"] = summary.auc;
-      epoch_log["val_hter"] = summary.hter;
-      epoch_log["val_eer_threshold"] = summary.eer_threshold;
-      is_best = summary.hter < best_hter || (summary.hter == best_hter && summary.auc > best_auc);
-      if (is_best) {
-        best_hter = summary.hter;
-        best_auc = summary.auc;
-      }
-      std::cout << "epoch " << epoch + 1 << ": val HTER " << 100 * summary.hter << " %, AUC " << 100 * summary.auc << " %"
-                << (is_best ? " (best)" : "") << "\n";
-    }
-    if (is_best) {
-      best_epoch = epoch + 1;
-      infer::save_checkpoint(best_path, *net, {{"epoch", epoch + 1}, {"val_hter", best_hter}, {"val_auc", best_auc}});
-    }
-    epoch_log["best"] = is_best;
-    append_log(log_path, epoch_log);
-    save_state(epoch + 1, 0);
-    if (interrupted() && epoch + 1 < o.epochs) {
-      std::cout << "interrupted after epoch " << epoch + 1 << ": saved " << state_path << "; continue with --resume "
-                << run_dir_ << "\n";
-      result.epochs_done = epoch + 1;
-      return result;
-    }
-  }
-  result.completed = true;
-  result.epochs_done = o.epochs;
-  result.best_epoch = best_epoch;
-  result.best_hter = best_hter;
-  result.best_auc = best_auc;
-  return result;
+            << settings::describe(config_.model) << "training options:\n" << settings::describe(config_.train)
+            << "data: " << to_json(config_.data).dump() << "\n";
+  Session session(config_, dir, resuming_);
+  return session.run();
 }
 
 }  // namespace mmdg::train

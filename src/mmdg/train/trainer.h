@@ -1,17 +1,14 @@
-// The MMDG trainer: balanced multi-source batches, Adam, SSP losses with prototypes, ReGrad,
-// evaluation on a held-out list after each epoch with best-model selection, and a run directory:
-//   config.json      resolved model / training / data options
-//   log.jsonl        one JSON object per logged step and per epoch
-//   last.safetensors, best.safetensors   checkpoints (weights + options), written atomically
-//   resume.pt        optimizer state, RNG, prototypes, running losses, epoch and step
-// `resume` continues exactly where an interrupted run stopped. SIGINT / SIGTERM save a resumable
-// state before exiting; a NaN / inf loss stops the run and keeps the last good checkpoint.
+// The trainer: balanced multi-source batches, Adam, a training strategy (strategy.h: losses and
+// gradient rule, e.g. SSP + ReGrad), evaluation on held-out lists after each epoch with
+// best-model selection, and a run directory (run_dir.h). `resume` continues exactly where an
+// interrupted run stopped. SIGINT / SIGTERM save a resumable state before exiting; a NaN / inf
+// loss stops the run and keeps the last good checkpoint.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "mmdg/model/mmdg_options.h"
+#include "mmdg/model/network_options.h"
 #include "mmdg/train/train_options.h"
 
 namespace mmdg::train {
@@ -22,6 +19,8 @@ struct TrainData {
   std::string data_root;
   std::string pretrained;                // ViT weights for the backbone ("" = random init)
 };
+nlohmann::json to_json(const TrainData& data);
+TrainData train_data_from_json(const nlohmann::json& j, const std::string& context);
 
 struct TrainResult {
   bool completed = false;    // false: interrupted (resumable)
@@ -31,10 +30,20 @@ struct TrainResult {
   double last_loss = 0.0;
 };
 
+// A run's config.json: {"model": ..., "train": ..., "data": ...}. Reading accepts the files of
+// earlier versions (their `method` names the network and strategy).
+struct RunConfig {
+  model::NetworkOptions model;
+  TrainOptions train;
+  TrainData data;
+  nlohmann::json to_json() const;
+  static RunConfig read(const std::string& path);
+};
+
 class Trainer {
  public:
   // A new run in `run_dir` (must not hold a run yet).
-  Trainer(model::MMDGOptions model, TrainOptions options, TrainData data, std::string run_dir);
+  Trainer(model::NetworkOptions model, TrainOptions options, TrainData data, std::string run_dir);
   // Continues the run in `run_dir` with its saved options.
   static Trainer resume(const std::string& run_dir);
 
@@ -42,9 +51,7 @@ class Trainer {
 
  private:
   Trainer() = default;
-  model::MMDGOptions model_options_;
-  TrainOptions options_;
-  TrainData data_;
+  RunConfig config_;
   std::string run_dir_;
   bool resuming_ = false;
 };

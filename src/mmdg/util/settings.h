@@ -2,7 +2,8 @@
 //
 //   template <class V> void visit(V&& v) { v("mc_samples", mc_samples, "help ..."); ... }
 //
-// (types: std::int64_t, double, bool, std::string), and everything else is derived from that one
+// (types: std::int64_t, double, bool, std::string, or an enum with EnumNames, written as its
+// name), and everything else is derived from that one
 // list: JSON (saved next to / inside every checkpoint), the printed resolved config, and the
 // command-line options (src/cli/settings_cli.h).
 #pragma once
@@ -11,14 +12,22 @@
 #include <sstream>
 #include <string>
 
+#include "mmdg/util/enum_names.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::settings {
 
+// One field's JSON value: enums by name.
+template <class T>
+nlohmann::json field_json(const T& field) {
+  if constexpr (std::is_enum_v<T>) return enum_name(field);
+  else return field;
+}
+
 template <class S>
 nlohmann::json to_json(const S& s) {
   nlohmann::json j = nlohmann::json::object();
-  const_cast<S&>(s).visit([&](const char* name, auto& field, const char*) { j[name] = field; });
+  const_cast<S&>(s).visit([&](const char* name, auto& field, const char*) { j[name] = field_json(field); });
   return j;
 }
 
@@ -33,12 +42,13 @@ void from_json(S& s, const nlohmann::json& j, const std::string& context) {
     if (!j.contains(name)) return;
     using T = std::decay_t<decltype(field)>;
     const auto& value = j.at(name);
-    const bool ok = std::is_same_v<T, bool>          ? value.is_boolean()
-                    : std::is_same_v<T, std::string> ? value.is_string()
+    const bool ok = std::is_same_v<T, bool>                                 ? value.is_boolean()
+                    : std::is_same_v<T, std::string> || std::is_enum_v<T> ? value.is_string()
                     : std::is_integral_v<T>          ? value.is_number_integer()
                                                      : value.is_number();
     if (!ok) throw Error(context + ": option '" + name + "' has the wrong type (" + value.dump() + ")");
-    field = value.get<T>();
+    if constexpr (std::is_enum_v<T>) field = parse_enum<T>(value.get<std::string>(), name);
+    else field = value.get<T>();
   });
   for (const auto& item : j.items())
     if (!known.count(item.key())) throw Error(context + ": unknown option '" + item.key() + "'");
@@ -49,7 +59,7 @@ template <class S>
 std::string describe(const S& s, const std::string& indent = "  ") {
   std::ostringstream out;
   const_cast<S&>(s).visit([&](const char* name, auto& field, const char*) {
-    out << indent << name << " = " << nlohmann::json(field).dump() << "\n";
+    out << indent << name << " = " << field_json(field).dump() << "\n";
   });
   return out.str();
 }

@@ -1,4 +1,4 @@
-#include "mmdg/eval/protocol.h"
+#include "mmdg/experiment/protocol.h"
 
 #include <gtest/gtest.h>
 
@@ -6,10 +6,11 @@
 
 #include "mmdg/data/synth.h"
 #include "mmdg/io/file_util.h"
+#include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
 
-namespace mmdg::eval {
+namespace mmdg::experiment {
 namespace {
 
 // Tiny synthetic data in dir/data and one-step training options writing to dir/out.
@@ -23,8 +24,8 @@ ProtocolArgs tiny_protocol(const test::TempDir& dir) {
   a.lists_dir = a.data_root = dir.file("data");
   a.pretrained = test::golden("vit_tiny_torchvision.pth");
   a.out = dir.file("out");
-  a.model = model::MMDGOptions::preset("mmdg_tiny");
-  a.model.estimator = "expected";
+  a.model = model::NetworkOptions::preset("mmdg_tiny");
+  a.model.estimator = model::Estimator::Expected;
   a.train.epochs = 1;
   a.train.batch_size = 8;
   a.train.steps_per_epoch = 1;
@@ -52,14 +53,19 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   ProtocolArgs a = tiny_protocol(dir);
   a.protocol = 3;
   a.sub = "PS->CW";
+  const train::TrainOptions defaults = a.train;
   for (const char* method : {"mmdg", "vit"}) {
-    a.model.method = method;
+    const auto& preset = train::find_method(method);
+    a.model.network = preset.network;
+    a.train.strategy = preset.strategy;
     a.method_name = method;
     const auto results = run_protocol(a);
     EXPECT_TRUE(results.contains("PS->CW"));
   }
   const auto first_log = io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl"));
-  a.model.method = a.method_name = "mmdg";
+  a.model.network = "vit-uadapter";
+  a.train = defaults;
+  a.method_name = "mmdg";
   run_protocol(a);  // done: no training again
   EXPECT_EQ(io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl")), first_log);
   const std::string md = io::read_file(dir.file("out/table_p3.md"));
@@ -99,4 +105,4 @@ TEST(Protocol, AllThreeProtocolsAtATinySize) {
 }
 
 }  // namespace
-}  // namespace mmdg::eval
+}  // namespace mmdg::experiment

@@ -1,4 +1,4 @@
-#include "mmdg/eval/protocol.h"
+#include "mmdg/experiment/protocol.h"
 
 #include <torch/torch.h>
 
@@ -13,6 +13,7 @@
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/io/file_util.h"
+#include "mmdg/train/run_dir.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 #ifdef MMDG_HAVE_OPENCV
@@ -20,7 +21,8 @@
 #include "mmdg/viz/overlay.h"
 #endif
 
-namespace mmdg::eval {
+namespace mmdg::experiment {
+using eval::Scores;
 namespace fs = std::filesystem;
 
 std::vector<SubProtocol> protocol_subs(int protocol) {
@@ -70,10 +72,10 @@ std::vector<std::string> lists_of(const std::string& dir, const std::string& dom
 // Trains the sub-protocol's model unless it is done; resumes an interrupted run.
 std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
   const std::string run = (fs::path(a.out) / a.method_name / sub.model).string();
-  const std::string done = (fs::path(run) / "done.json").string();
-  if (fs::exists(done)) return run;
+  const train::RunDir dir(run);
+  if (dir.is_done()) return run;
   train::TrainResult result;
-  if (fs::exists(fs::path(run) / "config.json")) {
+  if (dir.has_run()) {
     std::cout << "[" << sub.model << "] resuming " << run << "\n";
     result = train::Trainer::resume(run).run();
   } else {
@@ -86,7 +88,7 @@ std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
     result = train::Trainer(a.model, a.train, data, run).run();
   }
   if (!result.completed) throw Error("interrupted while training " + run + "; run the same command again to resume");
-  io::write_file_atomically(done, [&](std::ostream& out) {
+  io::write_file_atomically(dir.done(), [&](std::ostream& out) {
     out << nlohmann::json{{"best_epoch", result.best_epoch}, {"val_hter", result.best_hter}, {"val_auc", result.best_auc}}.dump() << "\n";
   });
   return run;
@@ -109,25 +111,25 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
     if (!a.sub.empty() && a.sub != sub.name && a.sub != sub.model) continue;
     any = true;
     const std::string run = ensure_trained(a, sub);
-    auto net = infer::load_checkpoint((fs::path(run) / "best.safetensors").string());
+    auto net = infer::load_checkpoint(train::RunDir(run).best());
     net->to(torch::Device(a.train.device));
-    const data::MultiDomainDataset target(lists_of(a.lists_dir, sub.targets, "test"), a.data_root, net->options().image_size,
-                                          data::parse_normalization(a.train.normalization), false, sub.missing);
-    const auto scores = score_dataset(*net, target, a.train.eval_batch_size, torch::Device(a.train.device),
+    const data::MultiDomainDataset target(lists_of(a.lists_dir, sub.targets, "test"), a.data_root, net->options().backbone.image_size(),
+                                          a.train.normalization, false, sub.missing);
+    const auto scores = eval::score_dataset(*net, target, a.train.eval_batch_size, torch::Device(a.train.device),
                                       static_cast<int>(a.train.workers));
     // source validation scores give the deployable source-val policy too
-    const data::MultiDomainDataset val(lists_of(a.lists_dir, sub.sources, "val"), a.data_root, net->options().image_size,
-                                       data::parse_normalization(a.train.normalization), false, sub.missing);
-    const auto val_scores = score_dataset(*net, val, a.train.eval_batch_size, torch::Device(a.train.device),
+    const data::MultiDomainDataset val(lists_of(a.lists_dir, sub.sources, "val"), a.data_root, net->options().backbone.image_size(),
+                                       a.train.normalization, false, sub.missing);
+    const auto val_scores = eval::score_dataset(*net, val, a.train.eval_batch_size, torch::Device(a.train.device),
                                           static_cast<int>(a.train.workers));
-    const auto report = make_report(scores, val_scores, 0.5);
+    const auto report = eval::make_report(scores, val_scores, 0.5);
     std::ostringstream csv;
     csv << "label,score\n" << std::setprecision(8);
     for (std::size_t i = 0; i < scores.labels.size(); ++i) csv << scores.labels[i] << "," << scores.live_probability[i] << "\n";
     const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
     const std::string text = csv.str();
     io::write_file_atomically(scores_path, [&](std::ostream& out) { out << text; });
-    results[sub.name] = report_json(report);
+    results[sub.name] = eval::report_json(report);
     results[sub.name]["scores"] = scores_path;
     std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent(report.policies[0].metrics.hter) << " %, AUC "
               << percent(report.auc) << " % (target-eer)\n";
@@ -190,7 +192,7 @@ std::string write_tables(const std::string& out, int protocol) {
     std::vector<std::pair<std::string, Scores>> curves;
     for (const auto& [method, results] : methods)
       if (results.contains(s.name) && results[s.name].contains("scores"))
-        curves.emplace_back(method, read_scores_csv(results[s.name]["scores"].get<std::string>()));
+        curves.emplace_back(method, eval::read_scores_csv(results[s.name]["scores"].get<std::string>()));
     if (curves.empty()) continue;
     viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + sub_file_name(s.name) + ".png")).string(),
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));
@@ -204,4 +206,4 @@ std::string write_tables(const std::string& out, int protocol) {
   return md_text;
 }
 
-}  // namespace mmdg::eval
+}  // namespace mmdg::experiment

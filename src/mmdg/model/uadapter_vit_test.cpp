@@ -1,4 +1,4 @@
-#include "mmdg/model/mmdg_net.h"
+#include "mmdg/model/uadapter_vit.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -12,21 +12,23 @@
 namespace mmdg::model {
 namespace {
 
-MMDGOptions tiny(const std::string& estimator = "expected") {
-  auto o = MMDGOptions::preset("mmdg_tiny");
+NetworkOptions tiny(Estimator estimator = Estimator::Expected) {
+  auto o = NetworkOptions::preset("mmdg_tiny");
   o.estimator = estimator;
   return o;
 }
 
+std::shared_ptr<UAdapterViTImpl> make(const NetworkOptions& o) { return std::make_shared<UAdapterViTImpl>(o); }
+
 // Gives every adapter a non-zero up-projection so that adapters really mix the streams.
-void randomize_adapters(MMDGNetImpl& net) {
+void randomize_adapters(NetworkImpl& net) {
   torch::NoGradGuard no_grad;
   for (auto& p : net.named_parameters())
     if (p.key().find("adapter_up") != std::string::npos) p.value().normal_(0.0, 0.5);
 }
 
-TEST(MMDGNet, TrainableParameterCountOfTheReleasedConfig) {
-  MMDGNet net(MMDGOptions::preset("mmdg_b16"));
+TEST(UAdapterViT, TrainableParameterCountOfTheReleasedConfig) {
+  auto net = make(NetworkOptions::preset("mmdg_b16"));
   const auto counts = count_parameters(*net);
   EXPECT_EQ(counts.trainable, 8513666);
   std::map<std::string, std::int64_t> trainable;
@@ -35,14 +37,14 @@ TEST(MMDGNet, TrainableParameterCountOfTheReleasedConfig) {
   EXPECT_EQ(trainable["stems"], 3 * 768 + 3 * 197 * 768);
   EXPECT_EQ(trainable["adapters"], 48 * 20072);
   EXPECT_EQ(trainable["head"], 2304 * 2 + 2);
-  auto o = MMDGOptions::preset("mmdg_b16");
-  o.freeze = "adapters-only";
-  o.pos_embedding_init = "pretrained";
-  EXPECT_EQ(count_parameters(*MMDGNet(o)).trainable, 48 * 20072 + 4610);
+  auto o = NetworkOptions::preset("mmdg_b16");
+  o.freeze = Freeze::AdaptersOnly;
+  o.pos_embedding_init = PosEmbeddingInit::Pretrained;
+  EXPECT_EQ(count_parameters(*make_network(o)).trainable, 48 * 20072 + 4610);
 }
 
-TEST(MMDGNet, ReleasedParameterNames) {
-  MMDGNet net(tiny());
+TEST(UAdapterViT, ReleasedParameterNames) {
+  auto net = make(tiny());
   const auto sd = module_state_dict(*net);
   for (const char* key : {"conv_proj1.weight", "conv_proj3.bias", "class_token2", "pos_embedding3",
                           "ViT_Encoder.1.ln_1.weight", "ViT_Encoder.2.self_attention.in_proj_weight",
@@ -58,10 +60,10 @@ TEST(MMDGNet, ReleasedParameterNames) {
 
 // With zero-initialized adapters and pretrained position embeddings, each branch is exactly the
 // pretrained ViT: compare with torchvision's output on the golden input.
-TEST(MMDGNet, FreshAdaptersLeaveTheBackboneUnchangedAgainstTorchvision) {
+TEST(UAdapterViT, FreshAdaptersLeaveTheBackboneUnchangedAgainstTorchvision) {
   auto o = tiny();
-  o.pos_embedding_init = "pretrained";
-  MMDGNet net(o);
+  o.pos_embedding_init = PosEmbeddingInit::Pretrained;
+  auto net = make(o);
   net->eval();
   net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "vit_tiny");
   const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
@@ -73,9 +75,9 @@ TEST(MMDGNet, FreshAdaptersLeaveTheBackboneUnchangedAgainstTorchvision) {
   EXPECT_EQ(out.logits.sizes().vec(), (std::vector<std::int64_t>{2, 2}));
 }
 
-TEST(MMDGNet, InfraredNeverReachesDepthWithinABlock) {
+TEST(UAdapterViT, InfraredNeverReachesDepthWithinABlock) {
   torch::manual_seed(8);
-  MMDGNet net(tiny());
+  auto net = make(tiny());
   randomize_adapters(*net);
   net->eval();
   const std::int64_t B = 2, L = 17, C = 16;
@@ -95,9 +97,9 @@ TEST(MMDGNet, InfraredNeverReachesDepthWithinABlock) {
   EXPECT_TRUE(torch::equal(net->block_step(0, h).chunk(3, 0)[kIR], net->block_step(0, h_depth).chunk(3, 0)[kIR]));
 }
 
-TEST(MMDGNet, MissingModalitiesAreZeroInputs) {
+TEST(UAdapterViT, MissingModalitiesAreZeroInputs) {
   torch::manual_seed(9);
-  MMDGNet net(tiny());
+  auto net = make(tiny());
   randomize_adapters(*net);
   net->eval();
   const auto r = torch::randn({2, 3, 32, 32}), d = torch::randn({2, 3, 32, 32}), i = torch::randn({2, 3, 32, 32});
@@ -113,10 +115,10 @@ TEST(MMDGNet, MissingModalitiesAreZeroInputs) {
   }
 }
 
-TEST(MMDGNet, OutputsOfEveryKind) {
-  auto o = tiny("mc");
-  o.head = "per-modality";
-  MMDGNet net(o);
+TEST(UAdapterViT, OutputsOfEveryKind) {
+  auto o = tiny(Estimator::MC);
+  o.head = Head::PerModality;
+  auto net = make(o);
   ForwardOptions fo;
   fo.attention_maps = true;
   const auto out = net->forward(torch::randn({3, 3, 32, 32}), torch::randn({3, 3, 32, 32}), torch::randn({3, 3, 32, 32}), fo);
@@ -132,8 +134,8 @@ TEST(MMDGNet, OutputsOfEveryKind) {
   EXPECT_TRUE(torch::allclose(out.logits, (out.modality_logits[0] + out.modality_logits[1] + out.modality_logits[2]) / 3));
 }
 
-TEST(MMDGNet, GradientsReachOnlyTrainableTensors) {
-  MMDGNet net(tiny("binomial"));
+TEST(UAdapterViT, GradientsReachOnlyTrainableTensors) {
+  auto net = make(tiny(Estimator::Binomial));
   randomize_adapters(*net);
   const auto out = net->forward(torch::randn({2, 3, 32, 32}), torch::randn({2, 3, 32, 32}), torch::randn({2, 3, 32, 32}));
   out.logits.sum().backward();
@@ -146,7 +148,9 @@ TEST(MMDGNet, GradientsReachOnlyTrainableTensors) {
   EXPECT_TRUE(net->blocks[1]->ln_1->weight.requires_grad());
 }
 
-TEST(MMDGNet, BranchesAndGroups) {
+TEST(UAdapterViT, BranchesAndGroups) {
+  auto net = make(tiny());
+  const auto branch_of = [&](const std::string& name) { return net->branch_of(name); };
   EXPECT_EQ(branch_of("conv_proj2.weight"), 1);
   EXPECT_EQ(branch_of("class_token3"), 2);
   EXPECT_EQ(branch_of("pos_embedding1"), 0);
@@ -155,7 +159,6 @@ TEST(MMDGNet, BranchesAndGroups) {
   EXPECT_EQ(branch_of("fc2.0.weight"), 1);
   EXPECT_EQ(branch_of("ViT_Encoder.12.mlp.0.weight"), -1);
   EXPECT_EQ(branch_of("fc_all.0.weight"), -1);
-  MMDGNet net(tiny());
   int per_branch[3] = {0, 0, 0}, shared = 0;
   for (const auto& p : net->named_parameters()) {
     if (!p.value().requires_grad()) continue;
@@ -170,32 +173,35 @@ TEST(MMDGNet, BranchesAndGroups) {
   EXPECT_EQ(shared, 12 + 2 + 2);  // last block, final LN, head
 }
 
-TEST(MMDGNet, PretrainedWeightsOfAnotherShapeAreRefusedByName) {
+TEST(UAdapterViT, PretrainedWeightsOfAnotherShapeAreRefusedByName) {
   auto o = tiny();
-  o.hidden_dim = 32;
-  o.num_heads = 2;
-  MMDGNet net(o);
+  o.backbone.hidden_dim(32).num_heads(2);
+  auto net = make(o);
   EXPECT_MMDG_ERROR(net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "w.pth"),
                     "ViT_Encoder.1.ln_1.weight: file [16] vs model [32]");
 }
 
-TEST(MMDGOptions, ValidationAndJson) {
+TEST(NetworkOptions, ValidationAndJson) {
+  NetworkOptions back;
+  EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"estimator", "gauss"}}, "cfg.json"),
+                    "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected)");
+  EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"freeze", "all"}}, "cfg.json"),
+                    "expected one of: last-block, adapters-only");
   auto o = tiny();
-  o.estimator = "gauss";
-  EXPECT_MMDG_ERROR(o.validate(), "estimator");
-  o = tiny();
-  o.freeze = "adapters-only";
+  o.freeze = Freeze::AdaptersOnly;
   EXPECT_MMDG_ERROR(o.validate(), "pos_embedding_init");
   o = tiny();
   o.adapter_heads = 3;
   EXPECT_MMDG_ERROR(o.validate(), "adapter_heads");
   const auto j = settings::to_json(tiny());
-  MMDGOptions back;
+  EXPECT_EQ(j["freeze"], "last-block");
+  EXPECT_EQ(j["estimator"], "expected");
+  EXPECT_EQ(j["image_size"], 32);
   settings::from_json(back, j, "cfg.json");
   EXPECT_EQ(settings::to_json(back), j);
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"mc_sample", 3}}, "cfg.json"), "unknown option 'mc_sample'");
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"mc_samples", "3"}}, "cfg.json"), "wrong type");
-  EXPECT_MMDG_ERROR(MMDGOptions::preset("mmdg_huge"), "mmdg_b16");
+  EXPECT_MMDG_ERROR(NetworkOptions::preset("mmdg_huge"), "mmdg_b16");
 }
 
 TEST(ReleasedLayout, LegacyMlpNamesAreRenamed) {
@@ -205,39 +211,6 @@ TEST(ReleasedLayout, LegacyMlpNamesAreRenamed) {
   sd.insert("adapter_1_2_2.0.adapter_up.bias", torch::zeros({1}));
   EXPECT_EQ(from_released_layout(sd).keys(),
             (std::vector<std::string>{"ViT_Encoder.3.mlp.0.weight", "ViT_Encoder.3.mlp.3.bias", "adapter_1_2_2.0.adapter_up.bias"}));
-}
-
-}  // namespace
-}  // namespace mmdg::model
-
-namespace mmdg::model {
-namespace {
-
-TEST(ViTBaseline, ChannelFusionThenThePretrainedViT) {
-  auto o = MMDGOptions::preset("mmdg_tiny");
-  o.method = "vit";
-  o.pos_embedding_init = "pretrained";
-  MMDGNet net(o);
-  net->eval();
-  net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "vit_tiny");
-  const auto sd = module_state_dict(*net);
-  EXPECT_TRUE(sd.contains("fusion.weight"));
-  EXPECT_FALSE(sd.contains("conv_proj2.weight"));
-  EXPECT_FALSE(sd.contains("adapter_1_2_2.0.adapter_up.weight"));
-  EXPECT_EQ(sd["fc_all.0.weight"].sizes().vec(), (std::vector<std::int64_t>{2, 16}));
-  // the fusion starts as the mean of the modalities: three equal inputs give torchvision's features
-  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
-  const auto x = io["input"];
-  torch::NoGradGuard no_grad;
-  const auto out = net->forward(x, x, x);
-  EXPECT_TRUE(torch::allclose(out.features[0], io["tokens"].select(1, 0), 1e-5, 1e-5));
-  // missing modalities are zero channels
-  ForwardOptions fo;
-  fo.missing = {false, true, true};
-  EXPECT_TRUE(torch::allclose(net->forward(x, x, x, fo).logits, net->forward(x, torch::zeros_like(x), torch::zeros_like(x)).logits));
-  // trainable: fusion, class token, position embedding, last block, final LayerNorm, head
-  const auto counts = count_parameters(*net);
-  EXPECT_EQ(counts.trainable, (9 * 3 + 3) + 16 + 17 * 16 + (2 * 16 + 16 * 48 + 48 + 16 * 16 + 16 + 2 * 16 + 32 * 16 + 32 + 16 * 32 + 16) + 32 + (16 * 2 + 2));
 }
 
 }  // namespace

@@ -1,13 +1,29 @@
-#include "cli/common.h"
+#include "mmdg/infer/infer_options.h"
 
 #include <torch/torch.h>
 
 #include <sstream>
 
-#include "mmdg/model/mmdg_net.h"
 #include "mmdg/util/error.h"
 
-namespace mmdg::cli {
+namespace mmdg::infer {
+
+void InferOptions::validate() const {
+  if (batch_size <= 0) throw Error("option batch_size: must be positive");
+  if (workers < 0) throw Error("option workers: must be >= 0");
+  torch_device();
+  estimator_override();
+  missing_modalities();
+}
+
+torch::Device InferOptions::torch_device() const { return parse_device(device); }
+
+std::optional<model::Estimator> InferOptions::estimator_override() const {
+  if (estimator.empty()) return std::nullopt;
+  return parse_enum<model::Estimator>(estimator, "estimator");
+}
+
+std::array<bool, 3> InferOptions::missing_modalities() const { return parse_missing(missing); }
 
 std::array<bool, 3> parse_missing(const std::string& text) {
   std::array<bool, 3> missing{false, false, false};
@@ -33,4 +49,4 @@ torch::Device parse_device(const std::string& text) {
   return device;
 }
 
-}  // namespace mmdg::cli
+}  // namespace mmdg::infer

@@ -4,7 +4,8 @@
 //               train lists, select on the sources' val lists, test on the target's test list)
 //   Protocol 2: Protocol 1's models tested with depth, IR, or both missing
 //   Protocol 3: CW->PS and PS->CW
-// Output: <out>/<method>/<model>/ run directories, <out>/<method>/results_p<N>.json, and tables
+// A method is a network + a training strategy (mmdg/train/strategy.h), named by method_name.
+// Output: <out>/<method>/<model>/ run directories (train/run_dir.h), <out>/<method>/results_p<N>.json, and tables
 // merging every method found under <out>: table_p<N>.md / .csv / .json (HTER and AUC per
 // sub-protocol and their average; threshold policy stated in the caption), and one ROC figure per
 // sub-protocol with a curve per method, roc_p<N>_<sub>.png (builds with OpenCV).
@@ -14,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "mmdg/model/mmdg_options.h"
+#include "mmdg/model/network_options.h"
 #include "mmdg/train/train_options.h"
 
-namespace mmdg::eval {
+namespace mmdg::experiment {
 
 struct SubProtocol {
   std::string name;          // e.g. "CPS->W", "CPS->W (D missing)"
@@ -31,8 +32,9 @@ std::vector<SubProtocol> protocol_subs(int protocol);
 struct ProtocolArgs {
   int protocol = 1;
   std::string sub;           // "" = all; else a name or model name of one sub-protocol
-  std::string lists_dir, data_root, pretrained, out, method_name;
-  model::MMDGOptions model;
+  std::string lists_dir, data_root, pretrained, out;
+  std::string method_name;   // sub-folder of `out` and row of the tables, e.g. "mmdg"
+  model::NetworkOptions model;
   train::TrainOptions train;
 };
 
@@ -48,4 +50,4 @@ nlohmann::json run_protocol(const ProtocolArgs& args);
 // Merges <out>/*/results_p<N>.json into tables (Markdown, CSV, JSON) and returns the Markdown.
 std::string write_tables(const std::string& out, int protocol);
 
-}  // namespace mmdg::eval
+}  // namespace mmdg::experiment

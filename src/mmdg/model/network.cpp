@@ -1,0 +1,86 @@
+#include "mmdg/model/network.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <regex>
+
+#include "mmdg/model/multi_branch_vit.h"
+#include "mmdg/model/uadapter_vit.h"
+#include "mmdg/model/vit_concat.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::model {
+
+const char* modality_name(int m) {
+  static const char* names[] = {"rgb", "depth", "ir"};
+  return (m >= 0 && m < 3) ? names[m] : "?";
+}
+
+// The registry: one line per network.
+const std::vector<NetworkEntry>& network_registry() {
+  static const std::vector<NetworkEntry> entries = {
+      {"vit-concat", "channel-concatenated inputs, 1x1 conv 9->3, one ViT (Table 1's single-modal recipe)",
+       [](const NetworkOptions& o) -> Network { return std::make_shared<ViTConcatImpl>(o); }},
+      {"vit", "three ViT branches sharing the blocks, no adapters, concatenated class tokens (Table 4's ViT)",
+       [](const NetworkOptions& o) -> Network { return std::make_shared<MultiBranchViTImpl>(o); }},
+      {"vit-uadapter", "the MMDG network: three ViT branches with U-Adapters and the uncertainty module",
+       [](const NetworkOptions& o) -> Network { return std::make_shared<UAdapterViTImpl>(o); }},
+  };
+  return entries;
+}
+
+std::vector<std::string> network_names() {
+  std::vector<std::string> names;
+  for (const auto& e : network_registry()) names.push_back(e.name);
+  return names;
+}
+
+const NetworkEntry& find_network(const std::string& name) {
+  for (const auto& e : network_registry())
+    if (e.name == name) return e;
+  throw Error("option network: unknown value '" + name + "' (expected one of: " + join_names(network_names()) + ")");
+}
+
+Network make_network(const NetworkOptions& options) {
+  options.validate();
+  return find_network(options.network).make(options);
+}
+
+std::string network_of_legacy_method(const std::string& method, const std::string& context) {
+  if (method == "mmdg") return "vit-uadapter";
+  if (method == "vit") return "vit-concat";  // the Table 1 baseline was `--method vit`
+  throw Error(context + ": option method: unknown value '" + method + "' (expected mmdg or vit)");
+}
+
+ParameterCounts count_parameters(const NetworkImpl& net) {
+  ParameterCounts counts;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> groups;
+  for (const auto& p : net.named_parameters()) {
+    const auto n = p.value().numel();
+    auto& g = groups[net.group_of(p.key())];
+    g.first += n;
+    counts.total += n;
+    if (p.value().requires_grad()) {
+      g.second += n;
+      counts.trainable += n;
+    }
+  }
+  for (const char* name : {"backbone", "stems", "adapters", "head"})
+    counts.groups.emplace_back(name, groups[name].first, groups[name].second);
+  return counts;
+}
+
+io::StateDict from_released_layout(const io::StateDict& state) {
+  static const std::regex legacy(R"((ViT_Encoder\.\d+\.mlp\.)linear_([12])\.(weight|bias))");
+  io::StateDict out;
+  for (const auto& item : state) {
+    std::smatch m;
+    std::string name = item.key();
+    if (std::regex_match(name, m, legacy)) name = m[1].str() + (m[2] == "1" ? "0." : "3.") + m[3].str();
+    out.insert(name, item.value());
+  }
+  return out;
+}
+
+}  // namespace mmdg::model

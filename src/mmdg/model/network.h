@@ -1,0 +1,113 @@
+// What every network offers the rest of the library, and the registry that builds a network by
+// name. A network takes the three modalities (R = RGB, D = depth, I = infrared) and returns fused
+// logits plus what training strategies may need: per-modality class-token features, the
+// uncertainty module's reliabilities, which parameters feed which modality branch. Strategies ask
+// `capabilities()` instead of comparing network names.
+//
+// Registered networks (one file pair each):
+//   vit-concat    the paper's Table 1 recipe for single-modal methods: the three inputs
+//                 concatenated along channels, a trainable 1x1 conv 9 -> 3, one ViT (vit_concat.h)
+//   vit           three ViT branches (own patch embedding, class token, position embedding)
+//                 sharing the blocks, no adapters, head on the concatenated class tokens; Table 4's
+//                 "ViT" backbone (multi_branch_vit.h)
+//   vit-uadapter  the MMDG network: `vit` plus U-Adapters and the uncertainty module (uadapter_vit.h)
+// Letters: B batch, L tokens, C width, K classes.
+#pragma once
+#include <torch/nn/module.h>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "mmdg/io/state_dict.h"
+#include "mmdg/model/module_state.h"
+#include "mmdg/model/network_options.h"
+
+namespace mmdg::model {
+
+constexpr int kNumModalities = 3;
+enum Modality : int { kRGB = 0, kDepth = 1, kIR = 2 };
+const char* modality_name(int m);  // "rgb", "depth", "ir"
+
+struct ForwardOptions {
+  std::array<bool, 3> missing{false, false, false};  // a missing modality's input is zero
+  bool attention_maps = false;                         // keep the last block's adapter attention
+};
+
+struct NetworkOutput {
+  torch::Tensor logits;                          // (B, K), fused
+  // Class tokens after the final LayerNorm, (B, C): one per modality branch; a network without
+  // branches puts its one feature in every slot.
+  std::array<torch::Tensor, 3> features;
+  std::array<torch::Tensor, 3> modality_logits;  // per-modality heads only, (B, K)
+  // With an uncertainty module: the last block's token reliability, mean over channels, (B, L),
+  // and its class-token batch mean (scalar). Undefined otherwise.
+  std::array<torch::Tensor, 3> reliability;
+  std::array<torch::Tensor, 3> class_reliability;
+  // Last block's adapter attention maps (B, h, L, L), on request, keyed "1_2", "1_3", "2_1", "3_1".
+  std::vector<std::pair<std::string, torch::Tensor>> attention;
+};
+
+struct Capabilities {
+  bool modality_branches = false;  // features[m] differ per modality; branch_of() is meaningful
+  bool uncertainty = false;        // reliability / class_reliability are computed
+  bool adapters = false;           // cross-modal adapters (attention maps on request)
+};
+
+class NetworkImpl : public torch::nn::Module {
+ public:
+  explicit NetworkImpl(NetworkOptions options) : options_(std::move(options)) {}
+
+  // images (B, 3, S, S) each, normalized -> outputs.
+  virtual NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                const ForwardOptions& forward_options = {}) = 0;
+  virtual Capabilities capabilities() const = 0;
+  // The modality branch a parameter feeds (0 R, 1 D, 2 I) or -1 for shared ones: ReGrad's grouping.
+  virtual int branch_of(const std::string& parameter_name) const = 0;
+  // "backbone" (blocks, final LayerNorm), "stems" (patch embeddings, class tokens, position
+  // embeddings, input fusion), "adapters", "head".
+  virtual std::string group_of(const std::string& parameter_name) const = 0;
+  // Copies pretrained ViT weights (torchvision or timm names) into the backbone and stems. A head
+  // in the file is ignored; a tensor the network needs but the file lacks, or with another shape,
+  // is an error naming the tensors.
+  virtual LoadReport load_pretrained_backbone(const io::StateDict& vit_weights, const std::string& context) = 0;
+  // Switches the uncertainty estimator (a forward-time choice; weights are unchanged).
+  virtual void set_estimator(Estimator estimator) { options_.estimator = estimator; }
+
+  const NetworkOptions& options() const { return options_; }
+  std::int64_t feature_dim() const { return options_.backbone.hidden_dim(); }
+
+ protected:
+  NetworkOptions options_;
+};
+using Network = std::shared_ptr<NetworkImpl>;
+
+// ---- registry
+struct NetworkEntry {
+  std::string name, description;
+  std::function<Network(const NetworkOptions&)> make;
+};
+const std::vector<NetworkEntry>& network_registry();
+const NetworkEntry& find_network(const std::string& name);  // throws, listing the known names
+std::vector<std::string> network_names();
+// Builds options.network (validating the options first).
+Network make_network(const NetworkOptions& options);
+// The network of an older file's `method` (mmdg | vit); errors name `context`.
+std::string network_of_legacy_method(const std::string& method, const std::string& context);
+
+// ---- parameter bookkeeping
+struct ParameterCounts {
+  std::int64_t total = 0, trainable = 0;
+  std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> groups;  // (group, total, trainable)
+};
+ParameterCounts count_parameters(const NetworkImpl& net);
+
+// Renames keys of a checkpoint written by the released PyTorch code to this library's names
+// (identical except legacy torchvision MLP names `mlp.linear_1/2`).
+io::StateDict from_released_layout(const io::StateDict& state);
+
+}  // namespace mmdg::model

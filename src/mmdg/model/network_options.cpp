@@ -1,0 +1,65 @@
+#include "mmdg/model/network_options.h"
+
+#include <nlohmann/json.hpp>
+
+#include "mmdg/model/network.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/settings.h"
+
+namespace mmdg::model {
+namespace {
+
+void require(bool ok, const std::string& option, const std::string& why) {
+  if (!ok) throw Error("option " + option + ": " + why);
+}
+
+}  // namespace
+
+void NetworkOptions::validate() const {
+  find_network(network);  // throws, listing the registered networks
+  vit().validate();
+  require(adapter_dim > 0, "adapter_dim", "must be positive");
+  require(adapter_heads > 0 && adapter_dim % adapter_heads == 0, "adapter_heads", "must divide adapter_dim");
+  require(adapter_dropout >= 0 && adapter_dropout < 1, "adapter_dropout", "must be in [0, 1)");
+  require(mc_samples >= 2, "mc_samples", "must be at least 2 (a standard deviation needs two samples)");
+  require(mc_drop_rate > 0 && mc_drop_rate < 1, "mc_drop_rate", "must be in (0, 1)");
+  require(reliability_rate >= 0, "reliability_rate", "must be >= 0");
+  require(num_classes >= 2, "num_classes", "must be at least 2");
+  require(!(freeze == Freeze::AdaptersOnly && pos_embedding_init == PosEmbeddingInit::Normal), "freeze",
+          "adapters-only freezes the position embeddings, so they must start from the pretrained ones "
+          "(set pos_embedding_init = pretrained)");
+}
+
+NetworkOptions NetworkOptions::preset(const std::string& name) {
+  NetworkOptions o;
+  if (name == "mmdg_b16") return o;
+  if (name == "mmdg_mini") {
+    o.backbone = vit_config("vit_mini").num_classes(0);
+    return o;
+  }
+  if (name == "mmdg_tiny") {
+    o.backbone = vit_config("vit_tiny").num_classes(0);
+    o.adapter_dim = 4;
+    o.adapter_heads = 2;
+    o.mc_samples = 4;
+    return o;
+  }
+  throw Error("unknown model config '" + name + "' (known: " + join_names(preset_names()) + ", or a JSON file)");
+}
+
+std::vector<std::string> NetworkOptions::preset_names() { return {"mmdg_b16", "mmdg_mini", "mmdg_tiny"}; }
+
+NetworkOptions NetworkOptions::from_json(const nlohmann::json& j, const std::string& context) {
+  NetworkOptions options;
+  if (j.is_object() && j.contains("method") && j.at("method").is_string()) {
+    nlohmann::json migrated = j;
+    migrated.erase("method");
+    migrated["network"] = network_of_legacy_method(j.at("method").get<std::string>(), context);
+    settings::from_json(options, migrated, context);
+  } else {
+    settings::from_json(options, j, context);
+  }
+  return options;
+}
+
+}  // namespace mmdg::model

@@ -1,0 +1,109 @@
+// Every option of a network, declared once (name, default, help). `network` names the
+// architecture in the network registry (mmdg/model/network.h); the rest are its settings, each
+// read by the networks it applies to. Defaults are the paper's ViT-B/16 setting with the released
+// code's values where the paper is silent (REFERENCE.md).
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mmdg/model/uncertainty.h"
+#include "mmdg/model/vit.h"
+#include "mmdg/util/enum_names.h"
+
+namespace mmdg::model {
+
+// Which pretrained tensors stay frozen.
+enum class Freeze {
+  LastBlock,     // released code: blocks 0..n-2 and the patch embeddings frozen
+  AdaptersOnly,  // the paper's Fig. 3 reading: only adapters (and head, fusion conv) train
+};
+// The classifier of a multi-branch network.
+enum class Head {
+  Concat,       // one FC on the concatenated class tokens (released code)
+  PerModality,  // an FC per modality, logits averaged
+};
+// The per-modality (or single) position embeddings at initialization.
+enum class PosEmbeddingInit {
+  Normal,      // fresh normal(0.02) (released code)
+  Pretrained,  // copied from the pretrained ViT
+};
+
+struct NetworkOptions {
+  // --- which architecture: a name of the network registry (vit-concat, vit, vit-uadapter)
+  std::string network = "vit-uadapter";
+  // --- backbone (torchvision ViT structure; num_classes unused: networks add their own heads)
+  ViTOptions backbone = ViTOptions().num_classes(0);
+  // --- U-Adapter (Eq. 4)
+  std::int64_t adapter_dim = 8;
+  std::int64_t adapter_heads = 8;
+  bool use_cdc = true;
+  double cdc_theta = 0.5;
+  double adapter_dropout = 0.2;
+  bool adapter_uncertainty = true;
+  // --- uncertainty estimation module
+  Estimator estimator = Estimator::MC;
+  std::int64_t mc_samples = 20;
+  double mc_drop_rate = 0.3;
+  double reliability_rate = 2.25;
+  // --- stems, freezing, head
+  PosEmbeddingInit pos_embedding_init = PosEmbeddingInit::Normal;
+  Freeze freeze = Freeze::LastBlock;
+  Head head = Head::Concat;
+  std::int64_t num_classes = 2;
+
+  template <class V>
+  void visit(V&& v) {
+    v("network", network, "architecture: vit-concat | vit | vit-uadapter (mmdg model list)");
+    backbone.visit(v);
+    v("adapter_dim", adapter_dim, "U-Adapter bottleneck width");
+    v("adapter_heads", adapter_heads, "U-Adapter cross-attention heads");
+    v("use_cdc", use_cdc, "central difference convolution in the U-Adapter (false: plain 3x3 conv)");
+    v("cdc_theta", cdc_theta, "CDC theta: conv(x) - theta * conv_with_summed_kernel(x)");
+    v("adapter_dropout", adapter_dropout, "dropout before the U-Adapter up-projection");
+    v("adapter_uncertainty", adapter_uncertainty,
+      "scale the U-Adapter attention logits by the other modality's reliability (Table 5)");
+    v("estimator", estimator, "uncertainty estimator");
+    v("mc_samples", mc_samples, "Monte Carlo dropout samples t");
+    v("mc_drop_rate", mc_drop_rate, "Monte Carlo dropout rate p");
+    v("reliability_rate", reliability_rate, "r_e in the reliability U = exp(-r_e * std)");
+    v("pos_embedding_init", pos_embedding_init,
+      "position embeddings: fresh normal(0.02) (released code) or copied from the pretrained ViT");
+    v("freeze", freeze, "last-block (released: blocks 0..n-2 frozen) or adapters-only (paper Fig. 3)");
+    v("head", head, "concat (one FC on the concatenated class tokens, released) or per-modality FCs");
+    v("num_classes", num_classes, "head outputs (class 1 = live)");
+  }
+
+  // Throws mmdg::Error naming the option when a value is out of range.
+  void validate() const;
+  ViTOptions vit() const { return ViTOptions(backbone).num_classes(0); }  // the backbone part (no head)
+  // Named presets: "mmdg_b16" (the paper), "mmdg_mini" (embedded default), "mmdg_tiny" (tests).
+  static NetworkOptions preset(const std::string& name);
+  static std::vector<std::string> preset_names();
+  // Options from JSON (a config file, a checkpoint's metadata, a run's config.json). Older files
+  // name the network by their `method` key (mmdg | vit): it is translated. Errors name `context`.
+  static NetworkOptions from_json(const nlohmann::json& j, const std::string& context);
+};
+
+}  // namespace mmdg::model
+
+namespace mmdg {
+template <>
+struct EnumNames<model::Freeze> {
+  static constexpr std::pair<model::Freeze, const char*> values[] = {{model::Freeze::LastBlock, "last-block"},
+                                                                     {model::Freeze::AdaptersOnly, "adapters-only"}};
+};
+template <>
+struct EnumNames<model::Head> {
+  static constexpr std::pair<model::Head, const char*> values[] = {{model::Head::Concat, "concat"},
+                                                                   {model::Head::PerModality, "per-modality"}};
+};
+template <>
+struct EnumNames<model::PosEmbeddingInit> {
+  static constexpr std::pair<model::PosEmbeddingInit, const char*> values[] = {
+      {model::PosEmbeddingInit::Normal, "normal"}, {model::PosEmbeddingInit::Pretrained, "pretrained"}};
+};
+}  // namespace mmdg

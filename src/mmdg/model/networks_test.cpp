@@ -1,0 +1,108 @@
+// The network registry and the networks other than vit-uadapter (uadapter_vit_test.cpp).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mmdg/io/safetensors.h"
+#include "mmdg/io/weights_file.h"
+#include "mmdg/model/multi_branch_vit.h"
+#include "mmdg/model/network.h"
+#include "mmdg/model/uadapter_vit.h"
+#include "mmdg/model/vit_concat.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::model {
+namespace {
+
+NetworkOptions tiny(const std::string& network) {
+  auto o = NetworkOptions::preset("mmdg_tiny");
+  o.network = network;
+  o.estimator = Estimator::Expected;
+  o.pos_embedding_init = PosEmbeddingInit::Pretrained;
+  return o;
+}
+
+Network pretrained(const std::string& network) {
+  auto net = make_network(tiny(network));
+  net->eval();
+  net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "vit_tiny");
+  return net;
+}
+
+TEST(NetworkRegistry, NamesCapabilitiesAndErrors) {
+  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter"}));
+  EXPECT_MMDG_ERROR(find_network("vit-b16"), "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter)");
+  auto o = tiny("resnet");
+  EXPECT_MMDG_ERROR(o.validate(), "unknown value 'resnet'");
+  const auto concat = make_network(tiny("vit-concat"))->capabilities();
+  const auto vit = make_network(tiny("vit"))->capabilities();
+  const auto uadapter = make_network(tiny("vit-uadapter"))->capabilities();
+  EXPECT_FALSE(concat.modality_branches || concat.uncertainty || concat.adapters);
+  EXPECT_TRUE(vit.modality_branches);
+  EXPECT_FALSE(vit.uncertainty || vit.adapters);
+  EXPECT_TRUE(uadapter.modality_branches && uadapter.uncertainty && uadapter.adapters);
+  EXPECT_NE(std::dynamic_pointer_cast<UAdapterViTImpl>(make_network(tiny("vit-uadapter"))), nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<ViTConcatImpl>(make_network(tiny("vit-concat"))), nullptr);
+}
+
+// Files of earlier versions name the network by `method`: mmdg -> vit-uadapter, vit -> vit-concat.
+TEST(NetworkRegistry, LegacyMethodKey) {
+  EXPECT_EQ(NetworkOptions::from_json(nlohmann::json{{"method", "mmdg"}, {"mc_samples", 7}}, "old.json").network, "vit-uadapter");
+  const auto o = NetworkOptions::from_json(nlohmann::json{{"method", "vit"}, {"freeze", "last-block"}}, "old.json");
+  EXPECT_EQ(o.network, "vit-concat");
+  EXPECT_MMDG_ERROR(NetworkOptions::from_json(nlohmann::json{{"method", "cnn"}}, "old.json"), "old.json: option method");
+  EXPECT_EQ(NetworkOptions::from_json(nlohmann::json{{"network", "vit"}}, "new.json").network, "vit");
+}
+
+TEST(ViTConcat, ChannelFusionThenThePretrainedViT) {
+  auto net = pretrained("vit-concat");
+  const auto sd = module_state_dict(*net);
+  EXPECT_TRUE(sd.contains("fusion.weight"));
+  EXPECT_FALSE(sd.contains("conv_proj2.weight"));
+  EXPECT_FALSE(sd.contains("adapter_1_2_2.0.adapter_up.weight"));
+  EXPECT_EQ(sd["fc_all.0.weight"].sizes().vec(), (std::vector<std::int64_t>{2, 16}));
+  // the fusion starts as the mean of the modalities: three equal inputs give torchvision's features
+  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
+  const auto x = io["input"];
+  torch::NoGradGuard no_grad;
+  const auto out = net->forward(x, x, x);
+  EXPECT_TRUE(torch::allclose(out.features[0], io["tokens"].select(1, 0), 1e-5, 1e-5));
+  EXPECT_FALSE(out.class_reliability[0].defined());
+  // missing modalities are zero channels
+  ForwardOptions fo;
+  fo.missing = {false, true, true};
+  EXPECT_TRUE(torch::allclose(net->forward(x, x, x, fo).logits, net->forward(x, torch::zeros_like(x), torch::zeros_like(x)).logits));
+  // trainable: fusion, class token, position embedding, last block, final LayerNorm, head
+  const auto counts = count_parameters(*net);
+  EXPECT_EQ(counts.trainable, (9 * 3 + 3) + 16 + 17 * 16 + (2 * 16 + 16 * 48 + 48 + 16 * 16 + 16 + 2 * 16 + 32 * 16 + 32 + 16 * 32 + 16) + 32 + (16 * 2 + 2));
+  for (const auto& p : net->named_parameters()) EXPECT_EQ(net->branch_of(p.key()), -1) << p.key();  // one fused stream
+}
+
+// `vit`: each branch is the pretrained ViT on its own input (torchvision's output on the golden
+// input), the head sees the three class tokens; the U-Adapter network with fresh (zero) adapters
+// computes exactly the same function from the same weights.
+TEST(MultiBranchViT, BranchesAreThePretrainedViTAndEqualFreshUAdapters) {
+  auto vit = pretrained("vit");
+  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
+  const auto x = io["input"];
+  torch::NoGradGuard no_grad;
+  const auto out = vit->forward(x, torch::zeros_like(x), x);
+  EXPECT_TRUE(torch::allclose(out.features[kRGB], io["tokens"].select(1, 0), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(out.features[kIR], io["tokens"].select(1, 0), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(out.features[kDepth], out.features[kRGB]));
+  EXPECT_FALSE(out.reliability[0].defined());
+  const auto vit_sd = module_state_dict(*vit);
+  for (const auto& key : vit_sd.keys()) EXPECT_EQ(key.find("adapter_"), std::string::npos) << key;
+  auto uadapter = make_network(tiny("vit-uadapter"));
+  uadapter->eval();
+  load_state_dict(*uadapter, vit_sd, /*strict=*/false, "vit weights");  // all but the adapters
+  const auto want = uadapter->forward(x, torch::zeros_like(x), x);
+  EXPECT_TRUE(torch::allclose(out.logits, want.logits, 1e-6, 1e-6));
+  // every state-dict key of `vit` is a key of vit-uadapter: `vit` checkpoints are its adapter-free subset
+  const auto full = module_state_dict(*uadapter);
+  for (const auto& key : vit_sd.keys()) EXPECT_TRUE(full.contains(key)) << key;
+  EXPECT_EQ(vit->branch_of("class_token2"), 1);
+  EXPECT_EQ(vit->branch_of("ViT_Encoder.2.mlp.0.weight"), -1);
+}
+
+}  // namespace
+}  // namespace mmdg::model

@@ -1,0 +1,127 @@
+#include "mmdg/model/vit_network.h"
+
+#include <torch/torch.h>
+
+#include <regex>
+
+#include "mmdg/model/vit_weights.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::model {
+
+void ViTNetworkImpl::add_stem(int k) {
+  const auto C = options_.backbone.hidden_dim(), P = options_.backbone.patch_size();
+  const auto L = options_.vit().num_patches() + 1;
+  const std::string n = std::to_string(k + 1);
+  conv_proj[k] = register_module("conv_proj" + n, torch::nn::Conv2d(torch::nn::Conv2dOptions(3, C, P).stride(P)));
+  class_token[k] = register_parameter("class_token" + n, torch::zeros({1, 1, C}));
+  pos_embedding[k] = register_parameter("pos_embedding" + n, torch::empty({1, L, C}));
+  torch::NoGradGuard no_grad;
+  pos_embedding[k].normal_(0.0, 0.02);
+  num_stems_ = std::max(num_stems_, k + 1);
+}
+
+void ViTNetworkImpl::add_encoder() {
+  const ViTOptions vit = options_.vit();
+  auto encoder = register_module("ViT_Encoder", std::make_shared<torch::nn::Module>("Sequential"));
+  encoder_dropout = torch::nn::Dropout(vit.dropout());  // ViT_Encoder.0 in the released code (no parameters)
+  register_module("encoder_dropout", encoder_dropout);
+  for (std::int64_t i = 0; i < vit.num_layers(); ++i)
+    blocks.push_back(encoder->register_module(std::to_string(i + 1), EncoderBlock(vit)));
+  encoder_ln = encoder->register_module(
+      std::to_string(vit.num_layers() + 1),
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({vit.hidden_dim()}).eps(vit.layer_norm_eps())));
+}
+
+torch::nn::Linear ViTNetworkImpl::add_head(const std::string& name, std::int64_t in) {
+  auto seq = register_module(name, std::make_shared<torch::nn::Module>("Sequential"));
+  return seq->register_module("0", torch::nn::Linear(in, options_.num_classes));
+}
+
+void ViTNetworkImpl::check_input(const torch::Tensor& img, std::int64_t B, int m) const {
+  const auto S = options_.backbone.image_size();
+  if (img.dim() != 4 || img.size(0) != B || img.size(1) != 3 || img.size(2) != S || img.size(3) != S)
+    throw Error(options_.network + " input '" + modality_name(m) + "': expected (" + std::to_string(B) + ", 3, " +
+                std::to_string(S) + ", " + std::to_string(S) + "), got " + c10::str(img.sizes()));
+}
+
+torch::Tensor ViTNetworkImpl::embed(int k, const torch::Tensor& images) {
+  const auto B = images.size(0);
+  const auto patches = conv_proj[k](images).flatten(2).transpose(1, 2);                    // (B, N, C)
+  return torch::cat({class_token[k].expand({B, 1, -1}), patches}, 1) + pos_embedding[k];  // (B, L, C)
+}
+
+std::string ViTNetworkImpl::group_of(const std::string& name) const {
+  if (name.rfind("ViT_Encoder.", 0) == 0) return "backbone";
+  if (name.rfind("adapter_", 0) == 0) return "adapters";
+  if (name.rfind("fc", 0) == 0) return "head";
+  return "stems";
+}
+
+void ViTNetworkImpl::apply_freeze_policy() {
+  const bool adapters_only = options_.freeze == Freeze::AdaptersOnly;
+  const auto n = options_.backbone.num_layers();
+  const std::string last_block = "ViT_Encoder." + std::to_string(n) + ".";
+  const std::string final_ln = "ViT_Encoder." + std::to_string(n + 1) + ".";
+  for (auto& p : named_parameters()) {
+    const std::string& name = p.key();
+    const std::string group = group_of(name);
+    bool trainable = false;
+    if (group == "adapters" || group == "head" || name.rfind("fusion.", 0) == 0) {
+      trainable = true;
+    } else if (!adapters_only) {
+      if (group == "backbone") trainable = name.rfind(last_block, 0) == 0 || name.rfind(final_ln, 0) == 0;
+      else trainable = name.rfind("conv_proj", 0) != 0;  // class tokens, position embeddings
+    }
+    p.value().set_requires_grad(trainable);
+  }
+}
+
+LoadReport ViTNetworkImpl::load_pretrained_backbone(const io::StateDict& vit_weights, const std::string& context) {
+  const io::StateDict tv = to_torchvision_vit_names(vit_weights);
+  io::StateDict mapped;
+  const bool pretrained_pos = options_.pos_embedding_init == PosEmbeddingInit::Pretrained;
+  const std::string final_ln = "ViT_Encoder." + std::to_string(options_.backbone.num_layers() + 1) + ".";
+  static const std::regex block_key(R"(encoder\.layers\.encoder_layer_(\d+)\.(.+))");
+  std::vector<std::string> unused;
+  for (const auto& item : tv) {
+    const std::string& k = item.key();
+    std::smatch match;
+    if (k.rfind("conv_proj.", 0) == 0) {
+      for (int m = 1; m <= num_stems_; ++m) mapped.insert("conv_proj" + std::to_string(m) + k.substr(9), item.value());
+    } else if (k == "class_token") {
+      for (int m = 1; m <= num_stems_; ++m) mapped.insert("class_token" + std::to_string(m), item.value());
+    } else if (k == "encoder.pos_embedding") {
+      if (pretrained_pos)
+        for (int m = 1; m <= num_stems_; ++m) mapped.insert("pos_embedding" + std::to_string(m), item.value());
+    } else if (k.rfind("encoder.ln.", 0) == 0) {
+      mapped.insert(final_ln + k.substr(11), item.value());
+    } else if (std::regex_match(k, match, block_key)) {
+      mapped.insert("ViT_Encoder." + std::to_string(std::stoll(match[1]) + 1) + "." + match[2].str(), item.value());
+    } else if (k.rfind("heads.", 0) != 0) {
+      unused.push_back(k);
+    }
+  }
+  LoadReport report = load_state_dict(*this, mapped, /*strict=*/false, context);
+  // Only the new parts may be missing: adapters, heads, the input fusion, fresh position embeddings.
+  std::vector<std::string> missing_backbone;
+  for (const auto& name : report.missing) {
+    const std::string g = group_of(name);
+    const bool fresh = g == "adapters" || g == "head" || name.rfind("fusion.", 0) == 0 ||
+                       (name.rfind("pos_embedding", 0) == 0 && !pretrained_pos);
+    if (!fresh) missing_backbone.push_back(name);
+  }
+  report.unexpected.insert(report.unexpected.end(), unused.begin(), unused.end());
+  if (!missing_backbone.empty() || !report.mismatched.empty() || !report.unexpected.empty()) {
+    LoadReport problems;
+    problems.missing = missing_backbone;
+    problems.mismatched = report.mismatched;
+    problems.unexpected = report.unexpected;
+    throw Error(context + ": pretrained ViT weights do not fit the " + options_.network + " backbone:\n" +
+                problems.describe() +
+                "HINT: the backbone options (image_size, patch_size, num_layers, hidden_dim, ...) must match the file");
+  }
+  return report;
+}
+
+}  // namespace mmdg::model

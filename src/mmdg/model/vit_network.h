@@ -1,0 +1,56 @@
+// The parts the ViT-based networks share, under the released code's parameter names so that its
+// checkpoints load by name: the stems (per stem k = 1, 2, ...: conv_proj{k} patch embedding,
+// class_token{k}, pos_embedding{k}), the encoder (ViT_Encoder.{1..n} torchvision blocks,
+// ViT_Encoder.{n+1} final LayerNorm; ViT_Encoder.0 is the released code's parameter-free dropout),
+// heads fc_all.0 / fc{k}.0, the freeze policy and the pretrained-backbone loading. A concrete
+// network builds these in its constructor, in its own order (that order fixes the random
+// initialization for a seed), then calls apply_freeze_policy().
+// Letters: B batch, L = 1 + N tokens, N patches, C width, P patch size, S image size.
+#pragma once
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "mmdg/model/network.h"
+#include "mmdg/model/vit.h"
+
+namespace mmdg::model {
+
+class ViTNetworkImpl : public NetworkImpl {
+ public:
+  using NetworkImpl::NetworkImpl;
+
+  std::string group_of(const std::string& parameter_name) const override;
+  LoadReport load_pretrained_backbone(const io::StateDict& vit_weights, const std::string& context) override;
+
+  std::array<torch::nn::Conv2d, 3> conv_proj{nullptr, nullptr, nullptr};  // (C, 3, P, P)
+  std::array<torch::Tensor, 3> class_token, pos_embedding;                // (1, 1, C), (1, L, C)
+  torch::nn::Dropout encoder_dropout{nullptr};
+  std::vector<EncoderBlock> blocks;                                       // ViT_Encoder.{1..n}
+  torch::nn::LayerNorm encoder_ln{nullptr};                               // ViT_Encoder.{n+1}
+
+ protected:
+  // Stem k (0-based) registered as conv_proj{k+1}, class_token{k+1}, pos_embedding{k+1}.
+  void add_stem(int k);
+  int num_stems() const { return num_stems_; }
+  void add_encoder();
+  // A head `name`.0: Linear(in, num_classes).
+  torch::nn::Linear add_head(const std::string& name, std::int64_t in);
+  // (B, 3, S, S) -> (B, L, C): patch embedding of stem k, class token prepended, position embedding added.
+  torch::Tensor embed(int k, const torch::Tensor& images);
+  // Throws a shape error naming the input when an image is not (B, 3, S, S).
+  void check_input(const torch::Tensor& image, std::int64_t batch, int modality) const;
+  // Sets requires_grad by the freeze option: heads, adapters and `fusion` always train; with
+  // last-block also the last block, the final LayerNorm, class tokens and position embeddings.
+  void apply_freeze_policy();
+
+ private:
+  int num_stems_ = 0;
+};
+
+}  // namespace mmdg::model

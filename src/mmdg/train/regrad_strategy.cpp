@@ -1,0 +1,129 @@
+#include "mmdg/train/regrad_strategy.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "mmdg/data/dataset.h"
+
+namespace mmdg::train {
+namespace {
+
+Prototypes make_prototypes(const TrainOptions& o, const model::NetworkImpl& net, const StrategyContext& c) {
+  return Prototypes(1 + c.num_sources, net.feature_dim(), o.prototype_update, o.prototype_momentum);
+}
+
+// The three losses' mean and population variance (the modality balance of Fig. 6).
+std::pair<double, double> mean_and_variance(const std::array<double, 3>& v) {
+  const double mean = (v[0] + v[1] + v[2]) / 3;
+  double variance = 0;
+  for (double x : v) variance += (x - mean) * (x - mean) / 3;
+  return {mean, variance};
+}
+
+}  // namespace
+
+ReGradStrategy::ReGradStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c)
+    : options_(o),
+      context_(c),
+      uncertainty_(net.capabilities().uncertainty),
+      prototypes_{make_prototypes(o, net, c), make_prototypes(o, net, c), make_prototypes(o, net, c)},
+      tracker_(o.loss_momentum) {
+  regrad_.variant = o.regrad;
+  regrad_.uncertainty = o.regrad_uncertainty;
+  for (auto& p : net.named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    trainable_.push_back(p.value());
+    branches_.push_back(net.branch_of(p.key()));
+  }
+}
+
+void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) {
+  if (options_.prototype_update != PrototypeUpdate::Epoch || prototypes_epoch_ == epoch) return;
+  compute_prototypes(net, train_set, options_.eval_batch_size, context_.device, static_cast<int>(context_.workers),
+                     prototypes_);
+  prototypes_epoch_ = epoch;
+}
+
+StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
+  const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
+  const auto ce = torch::nn::functional::cross_entropy(out.logits, batch.labels);  // L_ce of Eq. 8
+  const auto domains = ssp_domain(batch.labels, batch.sources);
+  std::array<torch::Tensor, 3> ssp, weighted_ssp;
+  std::array<double, 3> ssp_value{}, reliability{1, 1, 1};
+  for (int m = 0; m < 3; ++m) {
+    const auto device = out.features[m].device();
+    ssp[m] = ssp_loss(out.features[m], prototypes_[m].values().to(device), prototypes_[m].valid().to(device), domains);
+    weighted_ssp[m] = ssp[m] * options_.ssp_weight;  // lambda * L_ssp_m of Eq. 8
+    ssp_value[m] = ssp[m].item<double>();
+    if (uncertainty_) reliability[m] = out.class_reliability[m].item<double>();  // u_m of Eq. 5
+  }
+  const double ce_value = ce.item<double>();
+  if (!std::isfinite(ce_value) || !std::isfinite(ssp_value[0]) || !std::isfinite(ssp_value[1]) ||
+      !std::isfinite(ssp_value[2]))
+    throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce_value) + ", ssp " + std::to_string(ssp_value[0]) +
+                        " " + std::to_string(ssp_value[1]) + " " + std::to_string(ssp_value[2]) + ")");
+  const int fast = tracker_.update(ssp_value);
+  const ReGradStats stats = regrad_backward(trainable_, branches_, weighted_ssp, ce, fast, reliability, regrad_);
+  for (int m = 0; m < 3; ++m) {
+    last_features_[m] = out.features[m].detach();
+    epoch_ssp_sum_[m] += ssp_value[m];
+  }
+  last_domains_ = domains;
+  ++epoch_steps_;
+  StepResult result;
+  result.loss = ce_value + options_.ssp_weight * (ssp_value[0] + ssp_value[1] + ssp_value[2]);
+  result.log = {{"loss_ce", ce_value},
+                {"loss_ssp", ssp_value},
+                {"running_ssp", tracker_.running()},
+                {"ssp_variance", mean_and_variance(ssp_value).second},
+                {"fast", model::modality_name(fast)},
+                {"conflict_fraction", stats.conflict_fraction},
+                {"modulated_tensors", stats.modulated},
+                {"reliability", reliability}};
+  return result;
+}
+
+void ReGradStrategy::after_step() {
+  if (options_.prototype_update != PrototypeUpdate::Ema) return;
+  for (int m = 0; m < 3; ++m) prototypes_[m].update_from_batch(last_features_[m], last_domains_);
+}
+
+nlohmann::json ReGradStrategy::end_epoch() {
+  nlohmann::json fields = {{"running_ssp", tracker_.running()}};
+  if (epoch_steps_ > 0) {  // each modality's mean SSP loss over the epoch and their variance (Fig. 6)
+    std::array<double, 3> mean_ssp{};
+    for (int m = 0; m < 3; ++m) mean_ssp[m] = epoch_ssp_sum_[m] / static_cast<double>(epoch_steps_);
+    fields["ssp_mean"] = mean_ssp;
+    fields["ssp_variance"] = mean_and_variance(mean_ssp).second;
+  }
+  epoch_ssp_sum_ = {0, 0, 0};
+  epoch_steps_ = 0;
+  return fields;
+}
+
+void ReGradStrategy::save(torch::serialize::OutputArchive& archive) const {
+  const auto& r = tracker_.running();
+  archive.write("regrad_running_ssp", torch::tensor({r[0], r[1], r[2]}, torch::kDouble));
+  archive.write("regrad_prototypes_epoch", torch::tensor({prototypes_epoch_}, torch::kLong));
+  for (int m = 0; m < 3; ++m) {
+    archive.write("prototypes_" + std::to_string(m), prototypes_[m].values());
+    archive.write("prototypes_valid_" + std::to_string(m), prototypes_[m].valid());
+  }
+}
+
+void ReGradStrategy::load(torch::serialize::InputArchive& archive) {
+  torch::Tensor running, epoch;
+  archive.read("regrad_running_ssp", running);
+  archive.read("regrad_prototypes_epoch", epoch);
+  tracker_.set_running({running[0].item<double>(), running[1].item<double>(), running[2].item<double>()});
+  prototypes_epoch_ = epoch[0].item<std::int64_t>();
+  for (int m = 0; m < 3; ++m) {
+    torch::Tensor values, valid;
+    archive.read("prototypes_" + std::to_string(m), values);
+    archive.read("prototypes_valid_" + std::to_string(m), valid);
+    prototypes_[m].load(values, valid);
+  }
+}
+
+}  // namespace mmdg::train
