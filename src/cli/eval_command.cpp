@@ -3,10 +3,8 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
-#include <iomanip>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -14,7 +12,6 @@
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
-#include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::cli {
@@ -54,13 +51,7 @@ void run_eval(const EvalArgs& a) {
     net->to(parse_device(a.device));
     std::vector<std::string> keys;
     scores = score_list(*net, a, a.list, true, &keys);
-    if (!a.out_scores.empty()) {
-      std::ostringstream csv;
-      csv << "path,label,score\n" << std::setprecision(8);
-      for (std::size_t i = 0; i < keys.size(); ++i) csv << keys[i] << "," << scores.labels[i] << "," << scores.live_probability[i] << "\n";
-      const std::string text = csv.str();
-      io::write_file_atomically(a.out_scores, [&](std::ostream& out) { out << text; });
-    }
+    if (!a.out_scores.empty()) eval::write_scores_csv(a.out_scores, scores, {{{"path", keys}}, {}});
     if (a.per_video) {
       std::vector<std::string> videos;
       for (const auto& k : keys) videos.push_back(eval::video_key(k));

@@ -7,15 +7,14 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/model_config.h"
 #include "mmdg/data/image.h"
 #include "mmdg/data/sample.h"
+#include "mmdg/eval/report.h"
 #include "mmdg/infer/predictor.h"
-#include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/viz/overlay.h"
@@ -73,8 +72,8 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const std::
                   data::Normalization norm) {
   const auto list = data::read_list(a.list);
   const auto size = predictor.options().image_size;
-  std::ostringstream csv;
-  csv << "path,label,score,rel_rgb,rel_depth,rel_ir\n" << std::setprecision(8);
+  eval::Scores scores;
+  eval::ScoresCsvColumns columns{{{"path", {}}}, {{"rel_rgb", {}}, {"rel_depth", {}}, {"rel_ir", {}}}};
   Progress progress("predict", static_cast<std::int64_t>(list.entries.size()));
   for (std::size_t start = 0; start < list.entries.size(); start += a.batch_size) {
     const std::size_t end = std::min(list.entries.size(), start + a.batch_size);
@@ -87,15 +86,15 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const std::
     for (std::size_t i = start; i < end; ++i) {
       const auto k = static_cast<std::int64_t>(i - start);
       const auto& e = list.entries[i];
-      csv << e.rgb << "," << e.label << "," << p.live_probability[k].item<double>();
-      for (int m = 0; m < 3; ++m) csv << "," << p.mean_reliability[m][k].item<double>();
-      csv << "\n";
+      columns.text[0].cells.push_back(e.rgb);
+      scores.labels.push_back(e.label);
+      scores.live_probability.push_back(p.live_probability[k].item<double>());
+      for (int m = 0; m < 3; ++m) columns.numbers[m].values.push_back(p.mean_reliability[m][k].item<double>());
     }
     progress.update(static_cast<std::int64_t>(end));
   }
   progress.finish();
-  const std::string text = csv.str();
-  io::write_file_atomically(a.out, [&](std::ostream& out) { out << text; });
+  eval::write_scores_csv(a.out, scores, columns);
   std::cout << "wrote " << a.out << " (" << list.entries.size() << " samples)\n";
 }
 
