@@ -3,70 +3,62 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
-#include <iomanip>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/model_config.h"
+#include "cli/settings_cli.h"
 #include "mmdg/data/dataset.h"
+#include "mmdg/eval/evaluate.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/infer/infer_options.h"
-#include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::cli {
 namespace {
 
 struct EvalArgs {
-  std::string scores, val_scores, checkpoint, config, list, val_list, data_root, missing, out_scores;
-  std::string device = "cpu", estimator, normalization = "imagenet";
+  std::string scores, val_scores, list, val_list, out_scores;
   double threshold = 0.5;
-  int batch_size = 32, workers = 2;
   bool per_video = false, json = false;
 };
 
-eval::Scores score_list(model::NetworkImpl& net, const EvalArgs& a, const std::string& list, bool apply_missing,
+eval::Scores score_list(model::NetworkImpl& net, const infer::InferOptions& o, const std::string& list, bool apply_missing,
                         std::vector<std::string>* keys) {
-  const data::MultiDomainDataset ds({list}, a.data_root, net.options().backbone.image_size(), parse_enum<data::Normalization>(a.normalization, "normalization"),
-                                    false, apply_missing ? infer::parse_missing(a.missing) : std::array<bool, 3>{false, false, false});
-  auto scores = eval::score_dataset(net, ds, a.batch_size, infer::parse_device(a.device), a.workers);
+  const data::MultiDomainDataset ds({list}, o.data_root, net.options().backbone.image_size(), o.normalization, false,
+                                    apply_missing ? o.missing_modalities() : std::array<bool, 3>{false, false, false});
+  auto scores = eval::score_dataset(net, ds, o.batch_size, o.torch_device(), static_cast<int>(o.workers));
   if (keys)
     for (std::size_t i = 0; i < ds.size(); ++i) keys->push_back(ds.entry(i).rgb);
   return scores;
 }
 
-void run_eval(const EvalArgs& a) {
+void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
   eval::Scores scores;
   std::optional<eval::Scores> val;
   if (!a.scores.empty()) {
-    if (!a.checkpoint.empty() || !a.list.empty()) throw Error("give either --scores or --checkpoint with --list, not both");
+    if (!o.checkpoint.empty() || !a.list.empty()) throw Error("give either --scores or --checkpoint with --list, not both");
     scores = eval::read_scores_csv(a.scores);
     if (!a.val_scores.empty()) val = eval::read_scores_csv(a.val_scores);
   } else {
-    if (a.checkpoint.empty() || a.list.empty()) throw Error("give --scores CSV, or --checkpoint CKPT with --list LIST");
+    if (o.checkpoint.empty() || a.list.empty()) throw Error("give --scores CSV, or --checkpoint CKPT with --list LIST");
+    o.validate();
     std::optional<model::NetworkOptions> fallback;
-    if (!a.config.empty()) fallback = load_model_config(a.config);
-    auto net = infer::load_checkpoint(a.checkpoint, fallback);
-    if (!a.estimator.empty()) net->set_estimator(parse_enum<model::Estimator>(a.estimator, "estimator"));
-    net->to(infer::parse_device(a.device));
+    if (!o.config.empty()) fallback = load_model_config(o.config);
+    auto net = infer::load_checkpoint(o.checkpoint, fallback);
+    if (const auto estimator = o.estimator_override()) net->set_estimator(*estimator);
+    net->to(o.torch_device());
     std::vector<std::string> keys;
-    scores = score_list(*net, a, a.list, true, &keys);
-    if (!a.out_scores.empty()) {
-      std::ostringstream csv;
-      csv << "path,label,score\n" << std::setprecision(8);
-      for (std::size_t i = 0; i < keys.size(); ++i) csv << keys[i] << "," << scores.labels[i] << "," << scores.live_probability[i] << "\n";
-      const std::string text = csv.str();
-      io::write_file_atomically(a.out_scores, [&](std::ostream& out) { out << text; });
-    }
+    scores = score_list(*net, o, a.list, true, &keys);
+    if (!a.out_scores.empty()) eval::write_scores_csv(a.out_scores, scores, {{{"path", keys}}, {}});
     if (a.per_video) {
       std::vector<std::string> videos;
       for (const auto& k : keys) videos.push_back(eval::video_key(k));
       scores = eval::average_by_video(scores, videos);
     }
-    if (!a.val_list.empty()) val = score_list(*net, a, a.val_list, false, nullptr);
+    if (!a.val_list.empty()) val = score_list(*net, o, a.val_list, false, nullptr);
   }
   const auto report = eval::make_report(scores, val, a.threshold);
   if (a.json) std::cout << eval::report_json(report).dump(1) << "\n";
@@ -81,22 +73,18 @@ void add_eval_command(CLI::App& app) {
       "eval", "AUC, EER, HTER, APCER, BPCER, ACER, TPR@FPR under every threshold policy (target-eer, source-val, fixed)");
   cmd->add_option("--scores", a->scores, "CSV with a header and columns score,label (others ignored)");
   cmd->add_option("--val-scores", a->val_scores, "source validation scores CSV for the source-val policy");
-  cmd->add_option("--checkpoint", a->checkpoint, "mmdg checkpoint to score --list with");
-  cmd->add_option("--config", a->config, "model config of a plain state dict (preset or JSON file)");
-  cmd->add_option("--list", a->list, "benchmark list to evaluate");
+  cmd->add_option("--list", a->list, "benchmark list to evaluate (with --checkpoint)");
   cmd->add_option("--val-list", a->val_list, "source validation list for the source-val policy");
-  cmd->add_option("--data-root", a->data_root, "root of the lists' relative paths");
-  cmd->add_option("--missing", a->missing, "modalities absent at test time, e.g. depth,ir (Protocol 2)");
   cmd->add_option("--out-scores", a->out_scores, "also write the per-frame scores to this CSV");
   cmd->add_option("--threshold", a->threshold, "threshold of the fixed policy")->capture_default_str();
   cmd->add_flag("--per-video", a->per_video, "average the frames of each video before the metrics");
-  cmd->add_option("--batch-size", a->batch_size, "samples per forward")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--workers", a->workers, "data-loading threads")->capture_default_str();
-  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--estimator", a->estimator, "override the uncertainty estimator: mc | binomial | expected");
-  cmd->add_option("--normalization", a->normalization, "imagenet | half")->capture_default_str();
   cmd->add_flag("--json", a->json, "machine-readable output");
-  cmd->callback([a] { run_eval(*a); });
+  auto infer = std::make_shared<SettingsOptions<infer::InferOptions>>(cmd, "Scoring");
+  cmd->callback([a, infer] {
+    infer::InferOptions o;
+    infer->apply(o);
+    run_eval(*a, o);
+  });
 }
 
 }  // namespace mmdg::cli

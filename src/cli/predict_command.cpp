@@ -7,15 +7,15 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/model_config.h"
+#include "cli/settings_cli.h"
 #include "mmdg/data/image.h"
 #include "mmdg/data/sample.h"
+#include "mmdg/eval/report.h"
 #include "mmdg/infer/infer_options.h"
 #include "mmdg/infer/predictor.h"
-#include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/viz/overlay.h"
@@ -24,14 +24,13 @@ namespace mmdg::cli {
 namespace {
 
 struct PredictArgs {
-  std::string checkpoint, config, rgb, depth, ir, missing, maps, list, data_root, out = "scores.csv";
-  std::string device = "cpu", estimator, normalization = "imagenet";
-  int batch_size = 8;
+  std::string rgb, depth, ir, maps, list, out = "scores.csv";
   bool json = false;
 };
 
-void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
-                 data::Normalization norm) {
+void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o) {
+  const auto missing = o.missing_modalities();
+  const auto norm = o.normalization;
   const auto size = predictor.options().backbone.image_size();
   std::array<torch::Tensor, 3> inputs;
   const std::array<const std::string*, 3> paths{&a.rgb, &a.depth, &a.ir};
@@ -69,33 +68,34 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const std::a
   }
 }
 
-void predict_list(infer::Predictor& predictor, const PredictArgs& a, const std::array<bool, 3>& missing,
-                  data::Normalization norm) {
+void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o) {
+  const auto missing = o.missing_modalities();
   const auto list = data::read_list(a.list);
   const auto size = predictor.options().backbone.image_size();
-  std::ostringstream csv;
-  csv << "path,label,score,rel_rgb,rel_depth,rel_ir\n" << std::setprecision(8);
+  const auto batch_size = static_cast<std::size_t>(o.batch_size);
+  eval::Scores scores;
+  eval::ScoresCsvColumns columns{{{"path", {}}}, {{"rel_rgb", {}}, {"rel_depth", {}}, {"rel_ir", {}}}};
   Progress progress("predict", static_cast<std::int64_t>(list.entries.size()));
-  for (std::size_t start = 0; start < list.entries.size(); start += a.batch_size) {
-    const std::size_t end = std::min(list.entries.size(), start + a.batch_size);
+  for (std::size_t start = 0; start < list.entries.size(); start += batch_size) {
+    const std::size_t end = std::min(list.entries.size(), start + batch_size);
     std::array<std::vector<torch::Tensor>, 3> batch;
     for (std::size_t i = start; i < end; ++i) {
-      auto sample = data::load_sample(list.entries[i], list.path, a.data_root, size, norm);
+      auto sample = data::load_sample(list.entries[i], list.path, o.data_root, size, o.normalization);
       for (int m = 0; m < 3; ++m) batch[m].push_back(sample.inputs[m]);
     }
     const auto p = predictor.predict(torch::stack(batch[0]), torch::stack(batch[1]), torch::stack(batch[2]), missing);
     for (std::size_t i = start; i < end; ++i) {
       const auto k = static_cast<std::int64_t>(i - start);
       const auto& e = list.entries[i];
-      csv << e.rgb << "," << e.label << "," << p.live_probability[k].item<double>();
-      for (int m = 0; m < 3; ++m) csv << "," << p.mean_reliability[m][k].item<double>();
-      csv << "\n";
+      columns.text[0].cells.push_back(e.rgb);
+      scores.labels.push_back(e.label);
+      scores.live_probability.push_back(p.live_probability[k].item<double>());
+      for (int m = 0; m < 3; ++m) columns.numbers[m].values.push_back(p.mean_reliability[m][k].item<double>());
     }
     progress.update(static_cast<std::int64_t>(end));
   }
   progress.finish();
-  const std::string text = csv.str();
-  io::write_file_atomically(a.out, [&](std::ostream& out) { out << text; });
+  eval::write_scores_csv(a.out, scores, columns);
   std::cout << "wrote " << a.out << " (" << list.entries.size() << " samples)\n";
 }
 
@@ -104,31 +104,24 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const std::
 void add_predict_command(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd = app.add_subcommand("predict", "Live probability and per-modality reliability of samples");
-  cmd->add_option("--checkpoint", a->checkpoint, "mmdg checkpoint (or a released-layout state dict with --config)")->required();
-  cmd->add_option("--config", a->config, "model config of a plain state dict (preset or JSON file)");
   cmd->add_option("--rgb", a->rgb, "RGB image");
   cmd->add_option("--depth", a->depth, "depth image (8- or 16-bit)");
   cmd->add_option("--ir", a->ir, "infrared image");
-  cmd->add_option("--missing", a->missing, "modalities absent at test time, e.g. depth,ir (fed as zeros)");
   cmd->add_option("--maps", a->maps, "folder for reliability-map overlays (PNG)");
   cmd->add_option("--list", a->list, "score every line of a benchmark list into a CSV instead");
-  cmd->add_option("--data-root", a->data_root, "root of the list's relative paths");
   cmd->add_option("--out", a->out, "CSV to write with --list")->capture_default_str();
-  cmd->add_option("--batch-size", a->batch_size, "samples per forward with --list")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--estimator", a->estimator, "override the uncertainty estimator: mc | binomial | expected");
-  cmd->add_option("--normalization", a->normalization, "input normalization: imagenet | half")->capture_default_str();
   cmd->add_flag("--json", a->json, "machine-readable output");
-  cmd->callback([a] {
-    const auto missing = infer::parse_missing(a->missing);
-    const auto norm = parse_enum<data::Normalization>(a->normalization, "normalization");
-    const torch::Device device = infer::parse_device(a->device);
+  auto infer = std::make_shared<SettingsOptions<infer::InferOptions>>(cmd, "Scoring");
+  cmd->callback([a, infer] {
+    infer::InferOptions o;
+    infer->apply(o);
+    if (o.checkpoint.empty()) throw Error("option --checkpoint is required");
+    o.validate();
     std::optional<model::NetworkOptions> fallback;
-    if (!a->config.empty()) fallback = load_model_config(a->config);
-    infer::Predictor predictor(a->checkpoint, device,
-                               a->estimator.empty() ? std::nullopt : std::optional(parse_enum<model::Estimator>(a->estimator, "estimator")), fallback);
-    if (!a->list.empty()) predict_list(predictor, *a, missing, norm);
-    else predict_one(predictor, *a, missing, norm);
+    if (!o.config.empty()) fallback = load_model_config(o.config);
+    infer::Predictor predictor(o.checkpoint, o.torch_device(), o.estimator_override(), fallback);
+    if (!a->list.empty()) predict_list(predictor, *a, o);
+    else predict_one(predictor, *a, o);
   });
 }
 

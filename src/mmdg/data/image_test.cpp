@@ -53,9 +53,7 @@ TEST(Image, PipelineMatchesThePythonReference) {
     EXPECT_TRUE(torch::allclose(got, want[name], 1e-5, 1e-5)) << name << " max diff "
                                                                << (got - want[name]).abs().max().item<float>();
   }
-  ListEntry e;
-  e.rgb = "padisi_stored.npz";
-  e.label = 1;
+  ListEntry e = ListEntry::padisi("padisi_stored.npz", 1);
   e.line = 1;
   const auto sample = load_sample(e, "P.txt", MMDG_TEST_DATA_DIR, 8, Normalization::ImageNet);
   EXPECT_EQ(sample.label, 1);
@@ -88,8 +86,7 @@ TEST(Image, CorruptAndMissingFilesAreNamed) {
   // a corrupt .npz names its list line too
   const std::string npz = io::read_file(test::golden("padisi_deflate.npz"));
   test::write_bytes(dir.file("cut.npz"), npz.substr(0, npz.size() / 3));
-  ListEntry p;
-  p.rgb = "cut.npz";
+  ListEntry p = ListEntry::padisi("cut.npz", 0);
   p.line = 3;
   EXPECT_MMDG_ERROR(load_sample(p, "P-test.txt", dir.file(""), 32, Normalization::ImageNet), "P-test.txt:3: ");
 }

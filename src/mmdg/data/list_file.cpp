@@ -2,11 +2,36 @@
 
 #include <algorithm>
 #include <sstream>
+#include <utility>
 
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::data {
+namespace {
+
+bool ends_with_npz(const std::string& name) {
+  return name.size() >= 4 && name.compare(name.size() - 4, 4, ".npz") == 0;
+}
+
+}  // namespace
+
+ListEntry ListEntry::images(std::string rgb, std::string depth, std::string ir, int label) {
+  ListEntry e;
+  e.rgb = std::move(rgb);
+  e.depth = std::move(depth);
+  e.ir = std::move(ir);
+  e.label = label;
+  return e;
+}
+
+ListEntry ListEntry::padisi(std::string npz, int label) {
+  ListEntry e;
+  e.format = SampleFormat::PadisiNpz;
+  e.rgb = std::move(npz);
+  e.label = label;
+  return e;
+}
 
 std::size_t BenchmarkList::count(int label) const {
   return static_cast<std::size_t>(
@@ -39,13 +64,15 @@ BenchmarkList parse_list(const std::string& text, const std::string& path) {
     e.line = line_no;
     std::string label;
     if (fields.size() == 4) {
+      e.format = SampleFormat::ThreeImages;
       e.rgb = fields[0];
       e.depth = fields[1];
       e.ir = fields[2];
       label = fields[3];
     } else if (fields.size() == 2) {
-      if (fields[0].size() < 4 || fields[0].compare(fields[0].size() - 4, 4, ".npz") != 0)
+      if (!ends_with_npz(fields[0]))
         throw Error(where + "a two-field line must name a .npz file, got '" + fields[0] + "'");
+      e.format = SampleFormat::PadisiNpz;
       e.rgb = fields[0];
       label = fields[1];
     } else {
@@ -58,6 +85,44 @@ BenchmarkList parse_list(const std::string& text, const std::string& path) {
   }
   if (list.entries.empty()) throw Error(path + ": the list is empty");
   return list;
+}
+
+std::string format_list_line(const ListEntry& e) {
+  const auto check_path = [&](const std::string& p, const char* what) {
+    if (p.empty() || p.find_first_of(" \t\r\n\v\f") != std::string::npos)
+      throw Error(std::string("list entry: the ") + what + " path '" + p + "' is empty or holds white space, which a list line cannot carry");
+  };
+  if (e.label != 0 && e.label != 1)
+    throw Error("list entry '" + e.rgb + "': label must be 0 (spoof) or 1 (live), got " + std::to_string(e.label));
+  const std::string label = std::to_string(e.label);
+  switch (e.format) {
+    case SampleFormat::PadisiNpz:
+      check_path(e.rgb, ".npz");
+      if (!ends_with_npz(e.rgb)) throw Error("list entry: a PADISI sample must name a .npz file, got '" + e.rgb + "'");
+      return e.rgb + "\t" + label;
+    case SampleFormat::ThreeImages:
+      break;
+  }
+  check_path(e.rgb, "rgb");
+  check_path(e.depth, "depth");
+  check_path(e.ir, "ir");
+  return e.rgb + " " + e.depth + " " + e.ir + " " + label;
+}
+
+std::string format_list(const std::vector<ListEntry>& entries) {
+  const bool padisi = std::all_of(entries.begin(), entries.end(), [](const ListEntry& e) { return e.is_npz(); });
+  std::string text;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    text += format_list_line(entries[i]);
+    if (padisi) text += "\n";
+    else if (i + 1 < entries.size()) text += "\r\n";
+  }
+  return text;
+}
+
+void write_list(const std::string& path, const std::vector<ListEntry>& entries) {
+  const std::string text = format_list(entries);
+  io::write_file_atomically(path, [&](std::ostream& out) { out << text; });
 }
 
 }  // namespace mmdg::data

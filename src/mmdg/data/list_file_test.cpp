@@ -53,6 +53,41 @@ TEST(ListFile, BothLineFormats) {
   EXPECT_EQ(npz.entries[1].rgb, "y.npz");
 }
 
+// The writer and the reader share the line format: entries come back with their format tag.
+TEST(ListFile, WrittenListsReadBack) {
+  const std::vector<ListEntry> images = {ListEntry::images("a/rgb/0.jpg", "a/depth/0.jpg", "a/ir/0.jpg", 1),
+                                         ListEntry::images("b/rgb/0.png", "b/depth/0.png", "b/ir/0.png", 0)};
+  const std::vector<ListEntry> npz = {ListEntry::padisi("x.npz", 1), ListEntry::padisi("y.npz", 0)};
+  // the real lists' line ends: CRLF between image lines, LF after every PADISI line
+  EXPECT_EQ(format_list(images), "a/rgb/0.jpg a/depth/0.jpg a/ir/0.jpg 1\r\nb/rgb/0.png b/depth/0.png b/ir/0.png 0");
+  EXPECT_EQ(format_list(npz), "x.npz\t1\ny.npz\t0\n");
+  for (const auto* entries : {&images, &npz}) {
+    const auto back = parse_list(format_list(*entries), "L.txt");
+    ASSERT_EQ(back.entries.size(), entries->size());
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+      const auto &want = (*entries)[i], &got = back.entries[i];
+      EXPECT_EQ(got.format, want.format);
+      EXPECT_EQ(got.rgb, want.rgb);
+      EXPECT_EQ(got.depth, want.depth);
+      EXPECT_EQ(got.ir, want.ir);
+      EXPECT_EQ(got.label, want.label);
+      EXPECT_EQ(got.line, static_cast<int>(i + 1));
+    }
+  }
+  EXPECT_TRUE(parse_list("x.npz\t1\n", "P.txt").entries[0].is_npz());
+  EXPECT_EQ(parse_list("a b c 1", "C.txt").entries[0].format, SampleFormat::ThreeImages);
+  test::TempDir dir;
+  write_list(dir.file("P.txt"), npz);
+  EXPECT_EQ(read_list(dir.file("P.txt")).count(1), 1u);
+}
+
+TEST(ListFile, UnwritableEntriesAreErrors) {
+  EXPECT_MMDG_ERROR(format_list_line(ListEntry::images("a b.jpg", "d.jpg", "i.jpg", 1)), "'a b.jpg' is empty or holds white space");
+  EXPECT_MMDG_ERROR(format_list_line(ListEntry::images("r.jpg", "", "i.jpg", 1)), "depth path");
+  EXPECT_MMDG_ERROR(format_list_line(ListEntry::padisi("x.npy", 1)), "must name a .npz file, got 'x.npy'");
+  EXPECT_MMDG_ERROR(format_list_line(ListEntry::padisi("x.npz", 2)), "label must be 0 (spoof) or 1 (live), got 2");
+}
+
 TEST(ListFile, MalformedLinesNameFileAndLine) {
   EXPECT_MMDG_ERROR(parse_list("a b c 1\r\nrgb.jpg 1\r\n", "L.txt"), "L.txt:2: a two-field line must name a .npz");
   EXPECT_MMDG_ERROR(parse_list("a b c 1\na b c d e\n", "L.txt"), "L.txt:2: expected 'rgb depth ir label'");

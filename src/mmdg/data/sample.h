@@ -7,6 +7,7 @@
 
 #include "mmdg/data/image.h"
 #include "mmdg/data/list_file.h"
+#include "mmdg/data/padisi_format.h"
 
 namespace mmdg::data {
 
@@ -14,10 +15,6 @@ struct Sample {
   std::array<at::Tensor, 3> inputs;  // rgb, depth, ir: (3, S, S), normalized
   int label = 0;
 };
-
-// A PADISI-Face .npz: array "data" (1, 22, H, W) in [0, 1]; channels 0-2 colour in BGR order,
-// 3 near infrared, 4 depth. Returns RGB, depth and IR as (3, H, W) in [0, 1].
-std::array<at::Tensor, 3> read_padisi_npz(const std::string& path);
 
 // The entry's three images as decoded, (3, H, W) in [0, 1]. Errors name the list file and line.
 std::array<at::Tensor, 3> load_raw_images(const ListEntry& entry, const std::string& list_path, const std::string& data_root);

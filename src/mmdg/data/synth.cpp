@@ -13,8 +13,9 @@
 #include <set>
 #include <sstream>
 
+#include "mmdg/data/list_file.h"
+#include "mmdg/data/padisi_format.h"
 #include "mmdg/io/file_util.h"
-#include "mmdg/io/npy.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::data {
@@ -541,24 +542,16 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
   SynthSummary summary;
   for (char domain : o.domains) {
     const Sensor& sensor = sensor_of(domain);
-    std::map<std::string, std::vector<std::string>> lines;  // split -> list lines
+    std::map<std::string, std::vector<ListEntry>> lines;  // split -> list entries
     std::set<std::string> used_names;
     for (const SynthSample& s : generate_domain(o, domain)) {
       char video_name[64];
       std::snprintf(video_name, sizeof video_name, "%s/%03d_%d_%s", s.split.c_str(), s.subject, s.video, s.kind.c_str());
-      const std::string label = std::to_string(s.label);
       if (sensor.format == "npz") {
-        // PADISI layout: data (1, 22, H, W) in [0, 1]; 0-2 BGR colour, 3 NIR, 4 depth, others unused
         const int S = s.rgb.rows;
-        torch::Tensor data = torch::zeros({1, 22, S, S});
         const auto plane = [&](const cv::Mat& m) { return torch::from_blob(m.clone().data, {S, S}, torch::kFloat).clone(); };
         std::vector<cv::Mat> rgb;
         cv::split(s.rgb, rgb);
-        data[0][0] = plane(rgb[2]);
-        data[0][1] = plane(rgb[1]);
-        data[0][2] = plane(rgb[0]);
-        data[0][3] = plane(s.ir);
-        data[0][4] = plane(s.depth);
         // PADISI-like opaque names ("zc7db0ae.npz"), unique within the domain
         char name[64];
         std::uint64_t key = seed_of(o.seed, domain, s.subject, s.video, s.frame, 2);
@@ -568,10 +561,10 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
         } while (!used_names.insert(name).second);
         // as in the real PADISI lists, the .npz names carry no folder: they sit in the data root
         fs::create_directories(root);
-        io::StateDict arrays;
-        arrays.insert("data", data);
-        io::write_npz((fs::path(root) / name).string(), arrays, /*compress=*/true);
-        lines[s.split].push_back(std::string(name) + "\t" + label);
+        // one PADISI-Face .npz per frame (padisi_format.h)
+        write_padisi_npz((fs::path(root) / name).string(), torch::stack({plane(rgb[0]), plane(rgb[1]), plane(rgb[2])}),
+                         plane(s.depth), plane(s.ir));
+        lines[s.split].push_back(ListEntry::padisi(name, s.label));
         continue;
       }
       const std::string dir = std::string(1, domain) + "/" + video_name;
@@ -595,19 +588,11 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
           f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         });
       }
-      lines[s.split].push_back(paths[0] + " " + paths[1] + " " + paths[2] + " " + label);
+      lines[s.split].push_back(ListEntry::images(paths[0], paths[1], paths[2], s.label));
     }
     for (const char* split : {"train", "val", "test"}) {
-      // the real lists' line ends: CRLF without a final newline (C, S, W), LF (P)
-      const bool padisi = sensor.format == "npz";
-      std::string text;
-      for (std::size_t i = 0; i < lines[split].size(); ++i) {
-        text += lines[split][i];
-        if (padisi) text += "\n";
-        else if (i + 1 < lines[split].size()) text += "\r\n";
-      }
       const std::string list = (fs::path(root) / (std::string(1, domain) + "-" + split + ".txt")).string();
-      io::write_file_atomically(list, [&](std::ostream& f) { f << text; });
+      write_list(list, lines[split]);  // with the real lists' line ends
       summary.lists.push_back(list);
       summary.samples += static_cast<std::int64_t>(lines[split].size());
     }

@@ -1,6 +1,8 @@
 #include "mmdg/eval/report.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iomanip>
 #include <map>
 #include <sstream>
 
@@ -8,6 +10,45 @@
 #include "mmdg/util/error.h"
 
 namespace mmdg::eval {
+namespace {
+
+// The cells of one CSV line, trimmed of spaces (and a CR); a cell starting with '"' is quoted
+// (RFC 4180: "" is a quote, commas inside are text). A comma at the end starts no new cell.
+std::vector<std::string> split_csv_line(const std::string& text) {
+  std::vector<std::string> cells;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::string quoted;
+    bool is_quoted = false;
+    if (i < text.size() && text[i] == '"') {
+      is_quoted = true;
+      for (++i; i < text.size(); ++i) {
+        if (text[i] != '"') quoted += text[i];
+        else if (i + 1 < text.size() && text[i + 1] == '"') quoted += text[++i];
+        else break;
+      }
+      ++i;  // the closing quote
+    }
+    const std::size_t comma = std::min(text.find(',', std::min(i, text.size())), text.size());
+    std::string rest = i < comma ? text.substr(i, comma - i) : std::string();
+    while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' ')) rest.pop_back();
+    cells.push_back(is_quoted ? quoted + rest : rest);
+    i = comma + 1;
+  }
+  return cells;
+}
+
+// One CSV cell: quoted when it holds a comma or a quote, or starts or ends with a space.
+std::string csv_cell(const std::string& text) {
+  if (text.find_first_of(",\"") == std::string::npos && (text.empty() || (text.front() != ' ' && text.back() != ' ')))
+    return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
 
 Report make_report(const Scores& s, const std::optional<Scores>& source_val, double fixed_threshold) {
   Report r;
@@ -57,17 +98,7 @@ Scores read_scores_csv(const std::string& path) {
   std::istringstream in(io::read_file(path));
   std::string line;
   if (!std::getline(in, line)) throw Error(path + ": empty file (expected a header with score,label)");
-  const auto split = [](const std::string& text) {
-    std::vector<std::string> cells;
-    std::stringstream ss(text);
-    for (std::string cell; std::getline(ss, cell, ',');) {
-      while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
-      while (!cell.empty() && cell.front() == ' ') cell.erase(cell.begin());
-      cells.push_back(cell);
-    }
-    return cells;
-  };
-  const auto header = split(line);
+  const auto header = split_csv_line(line);
   int score_col = -1, label_col = -1;
   for (std::size_t c = 0; c < header.size(); ++c) {
     if (header[c] == "score") score_col = static_cast<int>(c);
@@ -77,7 +108,7 @@ Scores read_scores_csv(const std::string& path) {
   Scores scores;
   for (int line_no = 2; std::getline(in, line); ++line_no) {
     if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
-    const auto cells = split(line);
+    const auto cells = split_csv_line(line);
     const std::string where = path + ":" + std::to_string(line_no) + ": ";
     if (static_cast<int>(cells.size()) <= std::max(score_col, label_col)) throw Error(where + "too few columns");
     try {
@@ -94,6 +125,48 @@ Scores read_scores_csv(const std::string& path) {
   }
   check_scores(scores.live_probability, scores.labels);
   return scores;
+}
+
+void write_scores_csv(const std::string& path, const Scores& scores, const ScoresCsvColumns& extra) {
+  const std::size_t rows = scores.live_probability.size();
+  if (scores.labels.size() != rows)
+    throw Error(path + ": cannot write " + std::to_string(rows) + " scores with " + std::to_string(scores.labels.size()) +
+                " labels");
+  std::vector<std::string> names{"label", "score"};
+  const auto check_column = [&](const std::string& name, std::size_t size) {
+    if (name.empty()) throw Error(path + ": a scores CSV column needs a name");
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      throw Error(path + ": column '" + name + "' appears twice (label and score are always written)");
+    if (name.find_first_of("\r\n") != std::string::npos) throw Error(path + ": column name '" + name + "' holds a line break");
+    if (size != rows)
+      throw Error(path + ": column '" + name + "' has " + std::to_string(size) + " cells for " + std::to_string(rows) +
+                  " scores");
+    names.push_back(name);
+  };
+  for (const auto& c : extra.text) {
+    check_column(c.name, c.cells.size());
+    for (std::size_t i = 0; i < rows; ++i)
+      if (c.cells[i].find_first_of("\r\n") != std::string::npos)
+        throw Error(path + ": column '" + c.name + "', row " + std::to_string(i + 1) +
+                    ": a line break cannot be written to a scores CSV");
+  }
+  for (const auto& c : extra.numbers) check_column(c.name, c.values.size());
+
+  std::ostringstream csv;
+  csv << std::setprecision(8);
+  const auto header = [&](const std::string& name, bool first) { csv << (first ? "" : ",") << csv_cell(name); };
+  for (std::size_t k = 0; k < extra.text.size(); ++k) header(extra.text[k].name, k == 0);
+  csv << (extra.text.empty() ? "" : ",") << "label,score";
+  for (const auto& c : extra.numbers) header(c.name, false);
+  csv << "\n";
+  for (std::size_t i = 0; i < rows; ++i) {
+    for (const auto& c : extra.text) csv << csv_cell(c.cells[i]) << ",";
+    csv << scores.labels[i] << "," << scores.live_probability[i];
+    for (const auto& c : extra.numbers) csv << "," << c.values[i];
+    csv << "\n";
+  }
+  const std::string text = csv.str();
+  io::write_file_atomically(path, [&](std::ostream& out) { out << text; });
 }
 
 std::string video_key(const std::string& path) {

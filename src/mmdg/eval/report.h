@@ -33,9 +33,31 @@ Report make_report(const Scores& scores, const std::optional<Scores>& source_val
 nlohmann::json report_json(const Report& report);
 std::string report_text(const Report& report);
 
-// Reads a CSV with a header holding at least the columns `score` and `label` (others ignored).
-// Errors name the file and line.
+// Reads a CSV with a header holding at least the columns `score` and `label` (others ignored;
+// cells may be quoted as in RFC 4180). Errors name the file and line.
 Scores read_scores_csv(const std::string& path);
+
+// Extra columns of a scores CSV, one cell per score: text columns (e.g. "path") are written before
+// `label,score`, number columns (e.g. "rel_rgb") after them.
+struct TextColumn {
+  std::string name;
+  std::vector<std::string> cells;
+};
+struct NumberColumn {
+  std::string name;
+  std::vector<double> values;
+};
+struct ScoresCsvColumns {
+  std::vector<TextColumn> text;
+  std::vector<NumberColumn> numbers;
+};
+
+// Writes the scores CSV that read_scores_csv reads, atomically: the header, then one row per score
+// `[text..,]label,score[,numbers..]`, numbers with 8 significant digits, LF line ends; a cell
+// holding a comma or a double quote is quoted (RFC 4180). Throws Error naming the file for
+// columns whose length differs from the scores', names that are empty, repeated or "label" /
+// "score", and cells holding a line break.
+void write_scores_csv(const std::string& path, const Scores& scores, const ScoresCsvColumns& extra = {});
 
 // Averages the scores of frames of the same video (`keys[i]`: the video of sample i).
 Scores average_by_video(const Scores& scores, const std::vector<std::string>& keys);

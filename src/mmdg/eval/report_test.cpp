@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
 
@@ -38,6 +41,43 @@ TEST(Report, ScoresCsvWithExtraColumnsAndErrors) {
   EXPECT_MMDG_ERROR(read_scores_csv(dir.file("nolabel.csv")), "nolabel.csv:1: the header needs");
   test::write_bytes(dir.file("onlylive.csv"), "score,label\n0.9,1\n");
   EXPECT_MMDG_ERROR(read_scores_csv(dir.file("onlylive.csv")), "need both live");
+}
+
+TEST(Report, ScoresCsvWriterRoundTrips) {
+  test::TempDir dir;
+  const Scores s{{0.9, 0.123456789, 1e-9, 0.5}, {1, 0, 0, 1}};
+  // plain label,score (the protocol's files)
+  write_scores_csv(dir.file("plain.csv"), s);
+  EXPECT_EQ(io::read_file(dir.file("plain.csv")), "label,score\n1,0.9\n0,0.12345679\n0,1e-09\n1,0.5\n");
+  auto back = read_scores_csv(dir.file("plain.csv"));
+  EXPECT_EQ(back.labels, s.labels);
+  for (std::size_t i = 0; i < s.labels.size(); ++i) EXPECT_NEAR(back.live_probability[i], s.live_probability[i], 1e-8 * s.live_probability[i]);
+  // text columns before label,score, number columns after (the layout of `mmdg predict --list`);
+  // paths with a comma, a quote or edge spaces are quoted and read back
+  const ScoresCsvColumns extra{{{"path", {"a/rgb/0.jpg", "b,c.jpg", "say \"x\".jpg", " d.jpg"}}},
+                               {{"rel_rgb", {0.25, 0.5, 0.75, 1}}, {"rel_ir", {1, 2, 3, 4}}}};
+  write_scores_csv(dir.file("extra.csv"), s, extra);
+  const std::string text = io::read_file(dir.file("extra.csv"));
+  EXPECT_EQ(text.substr(0, text.find('\n', text.find('\n') + 1) + 1), "path,label,score,rel_rgb,rel_ir\na/rgb/0.jpg,1,0.9,0.25,1\n");
+  EXPECT_NE(text.find("\n\"b,c.jpg\",0,"), std::string::npos);
+  EXPECT_NE(text.find("\n\"say \"\"x\"\".jpg\",0,1e-09,0.75,3\n"), std::string::npos);
+  back = read_scores_csv(dir.file("extra.csv"));
+  EXPECT_EQ(back.labels, s.labels);
+  for (std::size_t i = 0; i < s.labels.size(); ++i) EXPECT_NEAR(back.live_probability[i], s.live_probability[i], 1e-8 * s.live_probability[i]);
+  // bad columns are named, and nothing is written
+  EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), s, {{{"path", {"a"}}}, {}}), "bad.csv: column 'path' has 1 cells for 4 scores");
+  EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), s, {{}, {{"score", {1, 2, 3, 4}}}}), "column 'score' appears twice");
+  EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), s, {{{"p", {"a", "b\nc", "d", "e"}}}, {}}), "row 2: a line break");
+  EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), Scores{{0.5}, {1, 0}}), "1 scores with 2 labels");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad.csv")));
+}
+
+TEST(Report, ScoresCsvReaderTakesQuotedCells) {
+  test::TempDir dir;
+  test::write_bytes(dir.file("q.csv"), "\"path\",\"score\",label\n\"x,y\",0.75,1\n  \"a\"\"b\" ,0.25 , 0 \n");
+  const auto s = read_scores_csv(dir.file("q.csv"));
+  EXPECT_EQ(s.labels, (std::vector<int>{1, 0}));
+  EXPECT_EQ(s.live_probability, (std::vector<double>{0.75, 0.25}));
 }
 
 TEST(Report, PerVideoAveraging) {

@@ -3,9 +3,9 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-#include <map>
 #include <regex>
 
+#include "mmdg/io/dtype.h"
 #include "mmdg/io/zip_archive.h"
 #include "mmdg/io/zip_writer.h"
 #include "mmdg/util/error.h"
@@ -13,12 +13,8 @@
 namespace mmdg::io {
 namespace {
 
+// The dtype of a .npy descr ("<f4"): every dtype in the table that numpy has, and uint16.
 c10::ScalarType npy_dtype(const std::string& descr, const std::string& context) {
-  static const std::map<std::string, c10::ScalarType> table = {
-      {"b1", c10::ScalarType::Bool},  {"i1", c10::ScalarType::Char},   {"u1", c10::ScalarType::Byte},
-      {"i2", c10::ScalarType::Short}, {"i4", c10::ScalarType::Int},    {"i8", c10::ScalarType::Long},
-      {"f2", c10::ScalarType::Half},  {"f4", c10::ScalarType::Float},  {"f8", c10::ScalarType::Double},
-  };
   if (descr.size() < 3) throw Error(context + ": unsupported dtype '" + descr + "'");
   const char order = descr[0];
   const std::string code = descr.substr(1);
@@ -26,9 +22,9 @@ c10::ScalarType npy_dtype(const std::string& descr, const std::string& context) 
     throw Error(context + ": big-endian dtype '" + descr + "' is not supported (HINT: save with arr.astype('<" + code + "'))");
   if (order != '<' && order != '|' && order != '=') throw Error(context + ": unknown byte order in dtype '" + descr + "'");
   if (code == "u2") return c10::ScalarType::Int;  // widened below (no uint16 in LibTorch 1.13)
-  const auto it = table.find(code);
-  if (it == table.end()) throw Error(context + ": unsupported dtype '" + descr + "'");
-  return it->second;
+  const DtypeInfo* row = find_dtype_by_numpy(code);
+  if (!row) throw Error(context + ": unsupported dtype '" + descr + "'");
+  return row->type;
 }
 
 }  // namespace
@@ -109,17 +105,16 @@ StateDict read_npz(const std::string& path) {
 
 std::string make_npy(const at::Tensor& tensor) {
   const at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
-  static const std::map<c10::ScalarType, std::string> descr = {
-      {c10::ScalarType::Bool, "|b1"}, {c10::ScalarType::Char, "|i1"}, {c10::ScalarType::Byte, "|u1"},
-      {c10::ScalarType::Short, "<i2"}, {c10::ScalarType::Int, "<i4"}, {c10::ScalarType::Long, "<i8"},
-      {c10::ScalarType::Half, "<f2"}, {c10::ScalarType::Float, "<f4"}, {c10::ScalarType::Double, "<f8"}};
-  const auto it = descr.find(t.scalar_type());
-  if (it == descr.end()) throw Error(std::string("dtype ") + c10::toString(t.scalar_type()) + " cannot be written to .npy");
+  const DtypeInfo* row = find_dtype(t.scalar_type());
+  if (!row || row->numpy_kind == 0)
+    throw Error(std::string("dtype ") + c10::toString(t.scalar_type()) + " cannot be written to .npy");
+  // byte order: '|' (not applicable) for one-byte types, '<' (little-endian) otherwise
+  const std::string descr = (row->element_size == 1 ? "|" : "<") + numpy_code(*row);
   std::string shape;
   for (auto d : t.sizes()) shape += std::to_string(d) + ", ";
   if (t.dim() == 1) shape.pop_back();                        // "(a,)"
   else if (t.dim() > 1) shape.resize(shape.size() - 2);      // "(a, b)"
-  std::string header = "{'descr': '" + it->second + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
   header += '\n';
   std::string out = std::string("\x93NUMPY\x01\x00", 8);

@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "mmdg/io/dtype.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::io::pickle {
@@ -280,12 +281,11 @@ class Unpickler {
 
   ValuePtr global(const std::string& module, const std::string& name) {
     const std::string full = module + "." + name;
-    if (module == "torch") {
-      const auto dtype = storage_class_dtype(name);
-      if (dtype != c10::ScalarType::Undefined) {
+    if (module == "torch") {  // a storage class, e.g. torch.FloatStorage: any in the dtype table
+      if (const DtypeInfo* row = find_dtype_by_storage_class(name)) {
         auto v = make(Kind::StorageType);
         v->text = full;
-        v->dtype = dtype;
+        v->dtype = row->type;
         return v;
       }
     }
@@ -403,18 +403,6 @@ const char* kind_name(Kind kind) {
     case Kind::Tensor: return "tensor";
   }
   return "?";
-}
-
-c10::ScalarType storage_class_dtype(const std::string& class_name) {
-  static const std::map<std::string, c10::ScalarType> table = {
-      {"DoubleStorage", c10::ScalarType::Double}, {"FloatStorage", c10::ScalarType::Float},
-      {"HalfStorage", c10::ScalarType::Half},     {"BFloat16Storage", c10::ScalarType::BFloat16},
-      {"LongStorage", c10::ScalarType::Long},     {"IntStorage", c10::ScalarType::Int},
-      {"ShortStorage", c10::ScalarType::Short},   {"CharStorage", c10::ScalarType::Char},
-      {"ByteStorage", c10::ScalarType::Byte},     {"BoolStorage", c10::ScalarType::Bool},
-  };
-  const auto it = table.find(class_name);
-  return it == table.end() ? c10::ScalarType::Undefined : it->second;
 }
 
 ValuePtr unpickle(const std::string& bytes, const StorageLoader& load_storage,

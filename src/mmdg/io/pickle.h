@@ -44,7 +44,4 @@ using StorageLoader =
 ValuePtr unpickle(const std::string& bytes, const StorageLoader& load_storage,
                   const std::string& context);
 
-// The dtype of a torch legacy storage class name ("FloatStorage" -> Float); Undefined if unknown.
-c10::ScalarType storage_class_dtype(const std::string& class_name);
-
 }  // namespace mmdg::io::pickle

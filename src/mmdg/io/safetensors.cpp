@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "mmdg/io/dtype.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 
@@ -12,17 +13,6 @@ namespace mmdg::io {
 namespace {
 
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
-
-const std::map<std::string, c10::ScalarType>& dtype_table() {
-  static const std::map<std::string, c10::ScalarType> table = {
-      {"F64", c10::ScalarType::Double}, {"F32", c10::ScalarType::Float},
-      {"F16", c10::ScalarType::Half},   {"BF16", c10::ScalarType::BFloat16},
-      {"I64", c10::ScalarType::Long},   {"I32", c10::ScalarType::Int},
-      {"I16", c10::ScalarType::Short},  {"I8", c10::ScalarType::Char},
-      {"U8", c10::ScalarType::Byte},    {"BOOL", c10::ScalarType::Bool},
-  };
-  return table;
-}
 
 std::uint64_t get_u64(const nlohmann::json& j, const std::string& context) {
   if (!j.is_number_unsigned()) throw Error(context + " must be a non-negative integer");
@@ -87,9 +77,9 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
       throw Error(ctx + ": needs 'dtype', 'shape' and 'data_offsets'");
     if (!info["dtype"].is_string()) throw Error(ctx + ": dtype is not a string");
     const auto code = info["dtype"].get<std::string>();
-    const auto dt = dtype_table().find(code);
-    if (dt == dtype_table().end()) throw Error(ctx + ": unsupported dtype '" + code + "'");
-    Entry e{name, dt->second, {}, 0, 0};
+    const DtypeInfo* dt = find_dtype_by_safetensors(code);  // every dtype in the table that has a code
+    if (!dt) throw Error(ctx + ": unsupported dtype '" + code + "'");
+    Entry e{name, dt->type, {}, 0, 0};
     if (!info["shape"].is_array()) throw Error(ctx + ": shape is not an array");
     unsigned __int128 numel = 1;
     for (const auto& d : info["shape"]) {
@@ -119,9 +109,10 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
 }  // namespace
 
 std::string safetensors_dtype(c10::ScalarType dtype) {
-  for (const auto& [code, type] : dtype_table())
-    if (type == dtype) return code;
-  throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be stored in safetensors");
+  const DtypeInfo* row = find_dtype(dtype);
+  if (!row || row->safetensors.empty())
+    throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be stored in safetensors");
+  return std::string(row->safetensors);
 }
 
 StateDict read_safetensors(const std::string& path, Metadata* metadata) {

@@ -5,11 +5,10 @@
 
 #include <string>
 
+#include "mmdg/io/dtype.h"
+
 namespace mmdg::io {
 
 using StateDict = torch::OrderedDict<std::string, at::Tensor>;
-
-// Python-style dtype name: "float32", "float16", "bfloat16", "int64", "bool", ...
-std::string dtype_name(c10::ScalarType dtype);
 
 }  // namespace mmdg::io

@@ -1,6 +1,7 @@
 // torch.save-compatible writer: archive/data.pkl (pickle protocol 2), archive/data/<key>,
 // archive/version, archive/byteorder; entries stored uncompressed, as torch does.
 #include <ATen/ATen.h>
+#include "mmdg/io/dtype.h"
 #include "mmdg/io/torch_checkpoint.h"
 #include "mmdg/io/zip_writer.h"
 #include "mmdg/util/error.h"
@@ -8,20 +9,12 @@
 namespace mmdg::io {
 namespace {
 
+// The storage class (torch.FloatStorage, ...) of every dtype in the table that has one.
 std::string storage_class(c10::ScalarType dtype) {
-  switch (dtype) {
-    case c10::ScalarType::Double: return "DoubleStorage";
-    case c10::ScalarType::Float: return "FloatStorage";
-    case c10::ScalarType::Half: return "HalfStorage";
-    case c10::ScalarType::BFloat16: return "BFloat16Storage";
-    case c10::ScalarType::Long: return "LongStorage";
-    case c10::ScalarType::Int: return "IntStorage";
-    case c10::ScalarType::Short: return "ShortStorage";
-    case c10::ScalarType::Char: return "CharStorage";
-    case c10::ScalarType::Byte: return "ByteStorage";
-    case c10::ScalarType::Bool: return "BoolStorage";
-    default: throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be written to a .pth file");
-  }
+  const DtypeInfo* row = find_dtype(dtype);
+  if (!row || row->storage_class.empty())
+    throw Error(std::string("dtype ") + c10::toString(dtype) + " cannot be written to a .pth file");
+  return std::string(row->storage_class);
 }
 
 class PickleOut {

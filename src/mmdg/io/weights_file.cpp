@@ -9,22 +9,6 @@
 
 namespace mmdg::io {
 
-std::string dtype_name(c10::ScalarType dtype) {
-  switch (dtype) {
-    case c10::ScalarType::Double: return "float64";
-    case c10::ScalarType::Float: return "float32";
-    case c10::ScalarType::Half: return "float16";
-    case c10::ScalarType::BFloat16: return "bfloat16";
-    case c10::ScalarType::Long: return "int64";
-    case c10::ScalarType::Int: return "int32";
-    case c10::ScalarType::Short: return "int16";
-    case c10::ScalarType::Char: return "int8";
-    case c10::ScalarType::Byte: return "uint8";
-    case c10::ScalarType::Bool: return "bool";
-    default: return c10::toString(dtype);
-  }
-}
-
 WeightsFormat detect_weights_format(const std::string& path) {
   const std::string head = read_prefix(path, 16);
   if (head.size() >= 4 && head.compare(0, 4, "PK\x03\x04") == 0) return WeightsFormat::TorchZip;
