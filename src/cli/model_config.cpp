@@ -5,6 +5,7 @@
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/registry.h"
 
 namespace mmdg::cli {
 
@@ -60,8 +61,7 @@ bool ModelConfigOptions::given() const { return config_option_->count() > 0 || f
 
 MethodConfigOptions::MethodConfigOptions(CLI::App* app, const std::string& default_config)
     : model_(std::make_shared<ModelConfigOptions>(app, default_config)), method_(std::make_shared<std::string>()) {
-  std::vector<std::string> names;
-  for (const auto& m : train::method_presets()) names.push_back(m.name);
+  const auto names = registry_names(train::method_presets());
   method_option_ = app->add_option("--method", *method_,
                                    "a named network + strategy (" + join_names(names, " | ") +
                                        "; mmdg model list); --network / --strategy override it")

@@ -46,7 +46,7 @@ DemoResult run_demo(const DemoOptions& options) {
   args.train.batch_size = 16;
   args.train.lr = 2e-4;
   args.train.log_every = 5;
-  const std::pair<const char*, const char*> methods[] = {{"mmdg", "MMDG"}, {"vit", "ViT"}};
+  const std::pair<const char*, const char*> methods[] = {{train::kPaperMethod, "MMDG"}, {train::kViTBaselineMethod, "ViT"}};
   for (const auto& [method, label] : methods) {
     std::cout << "== 3/4 training and testing " << label << " on CPS->W\n";
     const auto& preset = train::find_method(method);
@@ -66,7 +66,7 @@ DemoResult run_demo(const DemoOptions& options) {
   result.table = (fs::path(args.out) / "table_p1.md").string();
   result.runs = args.out;
   viz::write_png(result.roc_figure, viz::roc_figure("CPS -> W (synthetic data)", curves));
-  viz::write_png(result.balance_figure, viz::balance_figure(train::RunDir((fs::path(args.out) / "mmdg" / "CPS-W").string()).log()));
+  viz::write_png(result.balance_figure, viz::balance_figure(train::RunDir((fs::path(args.out) / train::kPaperMethod / "CPS-W").string()).log()));
   result.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   return result;
 }

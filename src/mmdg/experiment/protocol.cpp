@@ -102,6 +102,32 @@ std::string percent(double v) {
 
 }  // namespace
 
+namespace {
+
+// Scores the sub-protocol's target test list (and the sources' val lists, for the source-val
+// policy) with the run's best model; writes the scores CSV; returns the report as JSON.
+nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std::string& run) {
+  const torch::Device device(a.train.device);
+  auto net = infer::load_checkpoint(train::RunDir(run).best());
+  net->to(device);
+  const auto score = [&](const std::string& domains, const std::string& split) {
+    const data::MultiDomainDataset set(lists_of(a.lists_dir, domains, split), a.data_root, net->options().backbone.image_size(),
+                                       a.train.normalization, false, sub.missing);
+    return eval::score_dataset(*net, set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
+  };
+  const auto scores = score(sub.targets, "test");
+  const auto report = eval::make_report(scores, score(sub.sources, "val"), 0.5);
+  const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
+  eval::write_scores_csv(scores_path, scores);
+  std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent(report.policies[0].metrics.hter) << " %, AUC "
+            << percent(report.auc) << " % (target-eer)\n";
+  auto json = eval::report_json(report);
+  json["scores"] = scores_path;
+  return json;
+}
+
+}  // namespace
+
 nlohmann::json run_protocol(const ProtocolArgs& a) {
   const auto subs = protocol_subs(a.protocol);
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
@@ -110,29 +136,7 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
   for (const auto& sub : subs) {
     if (!a.sub.empty() && a.sub != sub.name && a.sub != sub.model) continue;
     any = true;
-    const std::string run = ensure_trained(a, sub);
-    auto net = infer::load_checkpoint(train::RunDir(run).best());
-    net->to(torch::Device(a.train.device));
-    const data::MultiDomainDataset target(lists_of(a.lists_dir, sub.targets, "test"), a.data_root, net->options().backbone.image_size(),
-                                          a.train.normalization, false, sub.missing);
-    const auto scores = eval::score_dataset(*net, target, a.train.eval_batch_size, torch::Device(a.train.device),
-                                      static_cast<int>(a.train.workers));
-    // source validation scores give the deployable source-val policy too
-    const data::MultiDomainDataset val(lists_of(a.lists_dir, sub.sources, "val"), a.data_root, net->options().backbone.image_size(),
-                                       a.train.normalization, false, sub.missing);
-    const auto val_scores = eval::score_dataset(*net, val, a.train.eval_batch_size, torch::Device(a.train.device),
-                                          static_cast<int>(a.train.workers));
-    const auto report = eval::make_report(scores, val_scores, 0.5);
-    std::ostringstream csv;
-    csv << "label,score\n" << std::setprecision(8);
-    for (std::size_t i = 0; i < scores.labels.size(); ++i) csv << scores.labels[i] << "," << scores.live_probability[i] << "\n";
-    const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
-    const std::string text = csv.str();
-    io::write_file_atomically(scores_path, [&](std::ostream& out) { out << text; });
-    results[sub.name] = eval::report_json(report);
-    results[sub.name]["scores"] = scores_path;
-    std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent(report.policies[0].metrics.hter) << " %, AUC "
-              << percent(report.auc) << " % (target-eer)\n";
+    results[sub.name] = test_sub(a, sub, ensure_trained(a, sub));
     io::write_file_atomically(results_path, [&](std::ostream& out) { out << results.dump(1) << "\n"; });
   }
   if (!any) throw Error("option --sub: '" + a.sub + "' is not a sub-protocol of protocol " + std::to_string(a.protocol));

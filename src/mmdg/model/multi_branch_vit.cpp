@@ -23,12 +23,6 @@ void MultiBranchViTImpl::add_heads() {
   }
 }
 
-Capabilities MultiBranchViTImpl::capabilities() const {
-  Capabilities c;
-  c.modality_branches = true;
-  return c;
-}
-
 int MultiBranchViTImpl::branch_of(const std::string& name) const {
   static const std::regex stem(R"((conv_proj|class_token|pos_embedding)([123])(\..*)?)");
   static const std::regex adapter(R"(adapter_([123])_[123]_2\..*)");

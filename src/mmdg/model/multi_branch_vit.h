@@ -17,7 +17,6 @@ class MultiBranchViTImpl : public ViTNetworkImpl {
   // (B, 3, S, S) each -> outputs.
   NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                         const ForwardOptions& forward_options = {}) override;
-  Capabilities capabilities() const override;
   int branch_of(const std::string& parameter_name) const override;
 
   // Block i on the stacked streams h (3B, L, C) -> (3B, L, C). `token_reliability` receives the

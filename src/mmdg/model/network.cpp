@@ -9,6 +9,7 @@
 #include "mmdg/model/uadapter_vit.h"
 #include "mmdg/model/vit_concat.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/registry.h"
 
 namespace mmdg::model {
 
@@ -17,30 +18,24 @@ const char* modality_name(int m) {
   return (m >= 0 && m < 3) ? names[m] : "?";
 }
 
-// The registry: one line per network.
+// The registry: one entry per network (capabilities: modality branches, uncertainty, adapters).
 const std::vector<NetworkEntry>& network_registry() {
   static const std::vector<NetworkEntry> entries = {
       {"vit-concat", "channel-concatenated inputs, 1x1 conv 9->3, one ViT (Table 1's single-modal recipe)",
-       [](const NetworkOptions& o) -> Network { return std::make_shared<ViTConcatImpl>(o); }},
+       {false, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<ViTConcatImpl>(o); }},
       {"vit", "three ViT branches sharing the blocks, no adapters, concatenated class tokens (Table 4's ViT)",
-       [](const NetworkOptions& o) -> Network { return std::make_shared<MultiBranchViTImpl>(o); }},
+       {true, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<MultiBranchViTImpl>(o); }},
       {"vit-uadapter", "the MMDG network: three ViT branches with U-Adapters and the uncertainty module",
-       [](const NetworkOptions& o) -> Network { return std::make_shared<UAdapterViTImpl>(o); }},
+       {true, true, true}, [](const NetworkOptions& o) -> Network { return std::make_shared<UAdapterViTImpl>(o); }},
   };
   return entries;
 }
 
-std::vector<std::string> network_names() {
-  std::vector<std::string> names;
-  for (const auto& e : network_registry()) names.push_back(e.name);
-  return names;
-}
+Capabilities NetworkImpl::capabilities() const { return find_network(options_.network).capabilities; }
 
-const NetworkEntry& find_network(const std::string& name) {
-  for (const auto& e : network_registry())
-    if (e.name == name) return e;
-  throw Error("option network: unknown value '" + name + "' (expected one of: " + join_names(network_names()) + ")");
-}
+std::vector<std::string> network_names() { return registry_names(network_registry()); }
+
+const NetworkEntry& find_network(const std::string& name) { return registry_find(network_registry(), name, "network"); }
 
 Network make_network(const NetworkOptions& options) {
   options.validate();

@@ -65,7 +65,7 @@ class NetworkImpl : public torch::nn::Module {
   // images (B, 3, S, S) each, normalized -> outputs.
   virtual NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                 const ForwardOptions& forward_options = {}) = 0;
-  virtual Capabilities capabilities() const = 0;
+  Capabilities capabilities() const;  // its registry entry's
   // The modality branch a parameter feeds (0 R, 1 D, 2 I) or -1 for shared ones: ReGrad's grouping.
   virtual int branch_of(const std::string& parameter_name) const = 0;
   // "backbone" (blocks, final LayerNorm), "stems" (patch embeddings, class tokens, position
@@ -89,6 +89,7 @@ using Network = std::shared_ptr<NetworkImpl>;
 // ---- registry
 struct NetworkEntry {
   std::string name, description;
+  Capabilities capabilities;
   std::function<Network(const NetworkOptions&)> make;
 };
 const std::vector<NetworkEntry>& network_registry();

@@ -44,6 +44,28 @@ TEST(NetworkRegistry, NamesCapabilitiesAndErrors) {
   EXPECT_NE(std::dynamic_pointer_cast<ViTConcatImpl>(make_network(tiny("vit-concat"))), nullptr);
 }
 
+// What each registered network declares is what its forward delivers.
+TEST(NetworkRegistry, DeclaredCapabilitiesMatchTheOutputs) {
+  torch::manual_seed(3);
+  const auto x = [] { return torch::randn({2, 3, 32, 32}); };
+  for (const auto& entry : network_registry()) {
+    auto net = make_network(tiny(entry.name));
+    net->eval();
+    ForwardOptions fo;
+    fo.attention_maps = true;
+    torch::NoGradGuard no_grad;
+    const auto out = net->forward(x(), x(), x(), fo);
+    const auto c = net->capabilities();
+    EXPECT_EQ(out.logits.sizes().vec(), (std::vector<std::int64_t>{2, 2})) << entry.name;
+    EXPECT_EQ(!torch::equal(out.features[0], out.features[1]), c.modality_branches) << entry.name;
+    for (int m = 0; m < 3; ++m) EXPECT_EQ(out.class_reliability[m].defined(), c.uncertainty) << entry.name;
+    EXPECT_EQ(!out.attention.empty(), c.adapters) << entry.name;
+    bool any_branch = false;
+    for (const auto& p : net->named_parameters()) any_branch = any_branch || net->branch_of(p.key()) >= 0;
+    EXPECT_EQ(any_branch, c.modality_branches) << entry.name;
+  }
+}
+
 // Files of earlier versions name the network by `method`: mmdg -> vit-uadapter, vit -> vit-concat.
 TEST(NetworkRegistry, LegacyMethodKey) {
   EXPECT_EQ(NetworkOptions::from_json(nlohmann::json{{"method", "mmdg"}, {"mc_samples", 7}}, "old.json").network, "vit-uadapter");

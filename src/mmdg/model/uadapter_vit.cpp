@@ -31,13 +31,6 @@ UAdapterViTImpl::UAdapterViTImpl(const NetworkOptions& o) : MultiBranchViTImpl(o
   apply_freeze_policy();
 }
 
-Capabilities UAdapterViTImpl::capabilities() const {
-  Capabilities c = MultiBranchViTImpl::capabilities();
-  c.uncertainty = true;
-  c.adapters = true;
-  return c;
-}
-
 void UAdapterViTImpl::set_estimator(Estimator estimator) {
   MultiBranchViTImpl::set_estimator(estimator);
   uncertainty_.estimator = estimator;
@@ -58,11 +51,11 @@ torch::Tensor UAdapterViTImpl::block_step(std::size_t i, const torch::Tensor& h,
   std::array<torch::Tensor, 4> maps;
   const auto map = [&](int k) { return attention ? &maps[k] : nullptr; };
   const auto to_r = adapter_1_2[i](ys[kRGB], ys[kDepth], u(kDepth), map(0)) +
-                    adapter_1_3[i](ys[kRGB], ys[kIR], u(kIR), map(1));     // R <- D, R <- I
-  const auto to_d = adapter_2_1[i](ys[kDepth], ys[kRGB], u(kRGB), map(2));  // D <- R
-  const auto to_i = adapter_3_1[i](ys[kIR], ys[kRGB], u(kRGB), map(3));     // I <- R
+                    adapter_1_3[i](ys[kRGB], ys[kIR], u(kIR), map(1));     // R <- D, R <- I (Eq. 1's adapters)
+  const auto to_d = adapter_2_1[i](ys[kDepth], ys[kRGB], u(kRGB), map(2));  // D <- R (Eq. 2)
+  const auto to_i = adapter_3_1[i](ys[kIR], ys[kRGB], u(kRGB), map(3));     // I <- R (Eq. 3)
   if (attention) *attention = {{"1_2", maps[0]}, {"1_3", maps[1]}, {"2_1", maps[2]}, {"3_1", maps[3]}};
-  return x_a + mlp + torch::cat({to_r, to_d, to_i}, 0);                    // (3B, L, C)
+  return x_a + mlp + torch::cat({to_r, to_d, to_i}, 0);                    // Eq. 1-3: x^out_m, (3B, L, C)
 }
 
 }  // namespace mmdg::model

@@ -19,7 +19,6 @@ class UAdapterViTImpl : public MultiBranchViTImpl {
  public:
   explicit UAdapterViTImpl(const NetworkOptions& options);
 
-  Capabilities capabilities() const override;
   void set_estimator(Estimator estimator) override;
 
   // One block on the stacked streams h (3B, L, C) -> (3B, L, C): MHSA, uncertainty, MLP and the

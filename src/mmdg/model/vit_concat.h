@@ -15,7 +15,6 @@ class ViTConcatImpl : public ViTNetworkImpl {
   // (B, 3, S, S) each -> logits (B, K); features[m] = the one class token (B, C) for every m.
   NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                         const ForwardOptions& forward_options = {}) override;
-  Capabilities capabilities() const override { return {}; }
   int branch_of(const std::string&) const override { return -1; }
 
   torch::nn::Conv2d fusion{nullptr};  // (3, 9, 1, 1)

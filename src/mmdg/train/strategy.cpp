@@ -2,67 +2,65 @@
 
 #include "mmdg/train/ce_strategy.h"
 #include "mmdg/train/regrad_strategy.h"
+#include "mmdg/util/registry.h"
 
 namespace mmdg::train {
-namespace {
-
-void require_branches(const model::NetworkImpl& net, const std::string& strategy) {
-  if (!net.capabilities().modality_branches)
-    throw Error("option strategy: " + strategy + " needs per-modality branches, which network " + net.options().network +
-                " does not have (networks with them: vit, vit-uadapter)");
-}
-
-}  // namespace
-
 // The registry: one line per strategy.
 const std::vector<StrategyEntry>& strategy_registry() {
   static const std::vector<StrategyEntry> entries = {
-      {"ce", "cross-entropy on the fused logits",
+      {"ce", "cross-entropy on the fused logits", {},
        [](const TrainOptions&, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
          return std::make_unique<CEStrategy>(net);
        }},
-      {"regrad", "CE + lambda * per-modality SSP losses, combined by ReGrad (the paper's Eq. 5-8)",
+      {"regrad", "CE + lambda * per-modality SSP losses, combined by ReGrad (the paper's Eq. 5-8)", {true, false, false},
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
-         require_branches(net, "regrad");
          return std::make_unique<ReGradStrategy>(o, net, c);
        }},
   };
   return entries;
 }
 
-std::vector<std::string> strategy_names() {
-  std::vector<std::string> names;
-  for (const auto& e : strategy_registry()) names.push_back(e.name);
-  return names;
-}
+std::vector<std::string> strategy_names() { return registry_names(strategy_registry()); }
 
-const StrategyEntry& find_strategy(const std::string& name) {
-  for (const auto& e : strategy_registry())
-    if (e.name == name) return e;
-  throw Error("option strategy: unknown value '" + name + "' (expected one of: " + join_names(strategy_names()) + ")");
+const StrategyEntry& find_strategy(const std::string& name) { return registry_find(strategy_registry(), name, "strategy"); }
+
+void check_compatible(const std::string& strategy, const std::string& network) {
+  const auto& needs = find_strategy(strategy).needs;
+  const auto& has = model::find_network(network).capabilities;
+  std::vector<std::string> capable;
+  for (const auto& e : model::network_registry())
+    if ((!needs.modality_branches || e.capabilities.modality_branches) && (!needs.uncertainty || e.capabilities.uncertainty) &&
+        (!needs.adapters || e.capabilities.adapters))
+      capable.push_back(e.name);
+  const auto require = [&](bool ok, const std::string& what) {
+    if (!ok)
+      throw Error("option strategy: " + strategy + " needs " + what + ", which network " + network +
+                  " does not have (networks with what it needs: " + join_names(capable) + ")");
+  };
+  require(!needs.modality_branches || has.modality_branches, "per-modality branches");
+  require(!needs.uncertainty || has.uncertainty, "an uncertainty module");
+  require(!needs.adapters || has.adapters, "cross-modal adapters");
 }
 
 std::unique_ptr<Strategy> make_strategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context) {
+  check_compatible(options.strategy, net.options().network);
   return find_strategy(options.strategy).make(options, net, context);
 }
+
+const char* const kPaperMethod = "mmdg";
+const char* const kViTBaselineMethod = "vit";
 
 // The method presets: one line per named (network, strategy) pair.
 const std::vector<MethodPreset>& method_presets() {
   static const std::vector<MethodPreset> presets = {
-      {"mmdg", "vit-uadapter", "regrad", "the paper's method (U-Adapters, SSP loss, ReGrad)"},
-      {"vit", "vit-concat", "ce", "Table 1's ViT baseline: channel-concatenated inputs, one ViT, CE"},
+      {kPaperMethod, "vit-uadapter", "regrad", "the paper's method (U-Adapters, SSP loss, ReGrad)"},
+      {kViTBaselineMethod, "vit-concat", "ce", "Table 1's ViT baseline: channel-concatenated inputs, one ViT, CE"},
   };
   return presets;
 }
 
 const MethodPreset& find_method(const std::string& name) {
-  std::vector<std::string> names;
-  for (const auto& m : method_presets()) {
-    if (m.name == name) return m;
-    names.push_back(m.name);
-  }
-  throw Error("option method: unknown value '" + name + "' (expected one of: " + join_names(names) +
-              "; or give --network and --strategy)");
+  return registry_find(method_presets(), name, "method", "; or give --network and --strategy");
 }
 
 std::string method_name(const std::string& network, const std::string& strategy) {

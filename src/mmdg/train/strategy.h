@@ -80,12 +80,15 @@ class Strategy {
 // ---- registry
 struct StrategyEntry {
   std::string name, description;
+  model::Capabilities needs;  // what the network must have (true = required)
   std::function<std::unique_ptr<Strategy>(const TrainOptions&, model::NetworkImpl&, const StrategyContext&)> make;
 };
 const std::vector<StrategyEntry>& strategy_registry();
 const StrategyEntry& find_strategy(const std::string& name);  // throws, listing the known names
 std::vector<std::string> strategy_names();
-// Builds options.strategy for `net`; errors when the network lacks a capability it needs.
+// Throws mmdg::Error when network `network` lacks a capability strategy `strategy` needs.
+void check_compatible(const std::string& strategy, const std::string& network);
+// Builds options.strategy for `net` (checked with check_compatible).
 std::unique_ptr<Strategy> make_strategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
 
 // ---- methods: named (network, strategy) pairs
@@ -93,6 +96,9 @@ struct MethodPreset {
   std::string name, network, strategy, description;
 };
 const std::vector<MethodPreset>& method_presets();
+// The presets other code names: the paper's method and Table 1's ViT baseline (the demo's pair).
+extern const char* const kPaperMethod;
+extern const char* const kViTBaselineMethod;
 const MethodPreset& find_method(const std::string& name);  // throws, listing the known names
 // The preset's name for (network, strategy), or "network+strategy" when no preset matches.
 std::string method_name(const std::string& network, const std::string& strategy);

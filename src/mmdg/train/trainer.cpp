@@ -314,6 +314,7 @@ Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData da
     : config_{std::move(model), std::move(options), std::move(data)}, run_dir_(std::move(run_dir)) {
   config_.model.validate();
   config_.train.validate();
+  check_compatible(config_.train.strategy, config_.model.network);
   if (config_.data.train_lists.empty()) throw Error("option --train: give at least one training list (one per source domain)");
   if (RunDir(run_dir_).has_run())
     throw Error(run_dir_ + " already holds a run. HINT: continue it with --resume " + run_dir_ + ", or choose another --out");

@@ -181,7 +181,9 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   o.strategy = "regrad";
   auto concat = model();
   concat.network = "vit-concat";
-  EXPECT_MMDG_ERROR(Trainer(concat, o, data(), runs.file("t")).run(), "regrad needs per-modality branches");
+  EXPECT_MMDG_ERROR(Trainer(concat, o, data(), runs.file("t")),
+                    "regrad needs per-modality branches, which network vit-concat does not have (networks with what it needs: vit, vit-uadapter)");
+  EXPECT_FALSE(std::filesystem::exists(runs.file("t")));  // refused before anything was written
   EXPECT_MMDG_ERROR(Trainer::resume(runs.file("nothing")), "no run to resume");
 }
 
