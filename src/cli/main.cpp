@@ -9,6 +9,7 @@
 #include "mmdg/util/runtime.h"
 
 int main(int argc, char** argv) {
+  mmdg::use_passive_openmp_wait(argv);  // may re-execute the program once (OMP_WAIT_POLICY)
   CLI::App app{
       "mmdg: multi-modal domain-generalized face anti-spoofing (MMDG, \"Suppress and Rebalance\", "
       "CVPR 2024) in C++ / LibTorch"};
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_train_command(app);
   mmdg::cli::add_eval_command(app);
   mmdg::cli::add_protocol_command(app);
+  mmdg::cli::add_bench_command(app);
 #ifdef MMDG_HAVE_OPENCV
   mmdg::cli::add_predict_command(app);
   mmdg::cli::add_synth_command(app);

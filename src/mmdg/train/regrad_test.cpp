@@ -65,6 +65,62 @@ TEST(ReGrad, VariantsAndUncertaintySwitch) {
   EXPECT_MMDG_ERROR(parse_enum<ReGradVariant>("half", "regrad"), "option regrad: unknown value 'half' (expected one of: full, conflicted-only, unconflicted-only, none)");
 }
 
+// apply_regrad (flattened buffers, segmented dot products, one host sync) against the plain
+// per-tensor rule (regrad_slow / regrad_fast), for every variant, with and without uncertainty,
+// undefined gradients and a zero-gradient tensor among random ones.
+TEST(ReGrad, VectorizedEqualsThePerTensorRule) {
+  torch::manual_seed(5);
+  const std::vector<std::vector<std::int64_t>> shapes{{3, 4}, {7}, {2, 2, 2}, {5}, {1}, {6, 2}, {4}};
+  const std::vector<int> branches{0, 1, 2, -1, 0, 1, 2};
+  const std::array<double, 3> reliability{0.9, 0.4, 0.7};
+  for (const auto variant : {ReGradVariant::Full, ReGradVariant::ConflictedOnly, ReGradVariant::UnconflictedOnly, ReGradVariant::None})
+    for (const bool uncertainty : {true, false})
+      for (int fast = 0; fast < 3; ++fast) {
+        ReGradOptions o;
+        o.variant = variant;
+        o.uncertainty = uncertainty;
+        std::vector<torch::Tensor> params, ce;
+        std::array<std::vector<torch::Tensor>, 3> ssp;
+        for (std::size_t p = 0; p < shapes.size(); ++p) {
+          params.push_back(torch::zeros(shapes[p]));
+          ce.push_back(p == 1 ? torch::Tensor() : torch::randn(shapes[p]));
+          for (int m = 0; m < 3; ++m)
+            ssp[m].push_back(p == 2 && m == 1 ? torch::Tensor() : p == 5 ? torch::zeros(shapes[p]) : torch::randn(shapes[p]));
+        }
+        const auto stats = apply_regrad(params, ssp, ce, branches, fast, reliability, o);
+        std::int64_t conflicts = 0;
+        for (std::size_t p = 0; p < shapes.size(); ++p) {
+          std::array<torch::Tensor, 3> g;
+          for (int m = 0; m < 3; ++m) g[m] = ssp[m][p].defined() ? ssp[m][p] : torch::zeros(shapes[p]);
+          const int i = branches[p];
+          torch::Tensor want;
+          bool conflict = false;
+          if (i < 0) {
+            want = g[0] + g[1] + g[2];
+          } else if (i == fast) {
+            torch::Tensor g_o = torch::zeros(shapes[p]);
+            for (int j = 0; j < 3; ++j)
+              if (j != i) g_o = g_o + g[j];
+            want = regrad_fast(g[i], g_o, reliability[i], o, &conflict);
+          } else {
+            std::vector<std::pair<torch::Tensor, double>> others;
+            for (int j = 0; j < 3; ++j)
+              if (j != i) others.emplace_back(g[j], reliability[j]);
+            want = regrad_slow(g[i], others, o, &conflict);
+          }
+          if (ce[p].defined()) want = want + ce[p];
+          conflicts += conflict ? 1 : 0;
+          EXPECT_TRUE(torch::allclose(params[p].grad(), want, 1e-5, 1e-6))
+              << enum_name(variant) << " uncertainty " << uncertainty << " fast " << fast << " tensor " << p << "\n"
+              << params[p].grad() << "\n" << want;
+          EXPECT_EQ(params[p].grad().sizes(), params[p].sizes());
+        }
+        EXPECT_EQ(stats.modulated, 6);
+        EXPECT_EQ(stats.shared, 1);
+        EXPECT_DOUBLE_EQ(stats.conflict_fraction, static_cast<double>(conflicts) / 6.0);
+      }
+}
+
 // The running SSP losses pick the fast modality (Eq. 5): the first step takes the losses, then
 // running <- m * running + (1 - m) * loss.
 TEST(ReGrad, FastModalityTracker) {

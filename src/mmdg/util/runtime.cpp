@@ -1,6 +1,7 @@
 #include "mmdg/util/runtime.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -17,6 +18,33 @@ int set_threads(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return n;
+}
+
+void use_passive_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("MMDG_KEEP_OMP_DEFAULT") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || setenv("MMDG_SET_OMP_WAIT_POLICY", "1", 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: continue with the default policy
+}
+
+namespace {
+// OpenBLAS's own thread count, when the BLAS in use is OpenBLAS (0 otherwise).
+int openblas_threads() {
+  using Getter = int (*)();
+  const auto get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get ? get() : 0;
+}
+}  // namespace
+
+std::string threading_summary() {
+  std::ostringstream out;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  out << "intra-op threads: " << torch::get_num_threads() << "\n"
+      << "OpenMP wait policy: " << (policy ? policy : "default (spinning)")
+      << (std::getenv("MMDG_SET_OMP_WAIT_POLICY") ? " (set by mmdg at start)" : policy ? " (from the environment)" : "")
+      << "\n";
+  const int blas = openblas_threads();
+  out << "BLAS threads: " << (blas > 0 ? std::to_string(blas) : std::string("unknown (not OpenBLAS)"));
+  return out.str();
 }
 
 std::string blas_library() {
@@ -38,7 +66,7 @@ std::string runtime_summary() {
   std::ostringstream out;
   out << "mmdg " << MMDG_VERSION_STRING << " (" << MMDG_GIT_DESCRIBE << ")\n"
       << "LibTorch " << TORCH_VERSION << "\n"
-      << "intra-op threads: " << torch::get_num_threads() << "\n";
+      << threading_summary() << "\n";
   const std::string blas = blas_library();
   out << "BLAS (sgemm_): " << (blas.empty() ? "not found" : blas);
   if (blas_is_reference())

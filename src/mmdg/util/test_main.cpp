@@ -4,7 +4,10 @@
 
 #include <torch/torch.h>
 
+#include "mmdg/util/runtime.h"
+
 int main(int argc, char** argv) {
+  mmdg::use_passive_openmp_wait(argv);  // as the mmdg program runs (OMP_WAIT_POLICY=PASSIVE)
   ::testing::InitGoogleTest(&argc, argv);
   torch::manual_seed(0);
   torch::set_num_threads(2);

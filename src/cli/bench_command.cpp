@@ -1,0 +1,37 @@
+// `mmdg bench`: speed and memory of a configuration on this machine (mmdg/experiment/benchmark.h).
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/model_config.h"
+#include "mmdg/experiment/benchmark.h"
+#include "mmdg/util/runtime.h"
+
+namespace mmdg::cli {
+
+void add_bench_command(CLI::App& app) {
+  auto options = std::make_shared<experiment::BenchOptions>();
+  auto threads = std::make_shared<int>(0);
+  auto json = std::make_shared<bool>(false);
+  auto no_train = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "bench", "Inference and training-step time per sample, peak memory and GFLOP/s against this machine's GEMM peak");
+  cmd->add_option("--batch", options->batch, "samples per batch")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--threads", *threads, "LibTorch intra-op threads (0: the global --threads)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--repeats", options->repeats, "timed repetitions")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--warmup", options->warmup, "untimed repetitions first")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_flag("--no-train", *no_train, "inference only");
+  cmd->add_flag("--json", *json, "machine-readable output");
+  auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_mini");
+  cmd->callback([=] {
+    if (*threads > 0) set_threads(*threads);
+    options->network = model->resolve();
+    options->train = !*no_train;
+    const auto result = experiment::run_benchmark(*options);
+    if (*json) std::cout << result.to_json().dump(1) << "\n";
+    else std::cout << result.to_text();
+  });
+}
+
+}  // namespace mmdg::cli

@@ -1,0 +1,175 @@
+#include "mmdg/experiment/benchmark.h"
+
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+#include "mmdg/model/network.h"
+#include "mmdg/train/strategy.h"
+#include "mmdg/util/runtime.h"
+
+namespace mmdg::experiment {
+namespace {
+
+// Median, min and max seconds of `repeats` calls after `warmup` untimed ones.
+Timing time_it(const std::string& name, std::int64_t warmup, std::int64_t repeats, const std::function<void()>& fn) {
+  for (std::int64_t i = 0; i < warmup; ++i) fn();
+  std::vector<double> seconds;
+  for (std::int64_t i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  Timing t;
+  t.name = name;
+  t.min_s = seconds.front();
+  t.max_s = seconds.back();
+  const auto n = seconds.size();
+  t.median_s = n % 2 ? seconds[n / 2] : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
+  return t;
+}
+
+double gemm_peak_gflops() {
+  torch::NoGradGuard no_grad;
+  const std::int64_t n = 1024;
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  const auto t = time_it("gemm", 1, 5, [&] { torch::mm(a, b); });
+  return 2.0 * n * n * n / t.median_s / 1e9;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: kilobytes
+}
+
+}  // namespace
+
+double forward_flops(const model::NetworkOptions& o) {
+  const auto vit = o.vit();
+  const double C = static_cast<double>(vit.hidden_dim()), M = static_cast<double>(vit.mlp_dim());
+  const double N = static_cast<double>(vit.num_patches()), L = N + 1, P = static_cast<double>(vit.patch_size());
+  const double layers = static_cast<double>(vit.num_layers());
+  const double patch = 2 * N * C * 3 * P * P;                                  // conv_proj
+  const double block = 2 * L * C * 3 * C + 2 * 2 * L * L * C + 2 * L * C * C + 2 * 2 * L * C * M;  // qkv, QK^T and AV, out, MLP
+  const auto& caps = model::find_network(o.network).capabilities;
+  const double streams = caps.modality_branches ? 3 : 1;
+  double flops = streams * (patch + layers * block);
+  if (!caps.modality_branches) flops += 2 * 9 * 3 * static_cast<double>(vit.image_size() * vit.image_size());  // fusion 1x1 conv
+  if (caps.adapters) {  // 4 adapters per block: two down-projections, q/k/v/proj, 3x3 conv, up-projection
+    const double d = static_cast<double>(o.adapter_dim);
+    const double adapter = 2 * 2 * L * C * d + 4 * 2 * L * d * d + 2 * 2 * L * L * d + 2 * L * d * d * 9 + 2 * L * d * C;
+    flops += 4 * layers * adapter;
+  }
+  return flops;
+}
+
+BenchResult run_benchmark(const BenchOptions& options) {
+  BenchResult result;
+  const auto& o = options.network;
+  const auto B = options.batch, S = o.backbone.image_size();
+  const double batch = static_cast<double>(B);
+  result.forward_gflop_per_sample = forward_flops(o) / 1e9;
+  result.gemm_peak_gflops = gemm_peak_gflops();
+  torch::manual_seed(0);
+  const auto x = torch::randn({B, 3, S, S});
+  const auto add = [&](Timing t, double flops_per_sample) {
+    t.s_per_sample = t.median_s / batch;
+    t.gflops = flops_per_sample * batch / t.median_s / 1e9;
+    result.timings.push_back(t);
+    return t;
+  };
+  // inference: each estimator (the others only matter for networks with an uncertainty module)
+  const bool uncertainty = model::find_network(o.network).capabilities.uncertainty;
+  for (const auto estimator : {model::Estimator::MC, model::Estimator::Binomial, model::Estimator::Expected}) {
+    if (!uncertainty && estimator != o.estimator) continue;
+    auto net = model::make_network(o);
+    net->set_estimator(estimator);
+    net->eval();
+    torch::NoGradGuard no_grad;
+    const auto t = add(time_it(std::string("infer/") + enum_name(estimator), options.warmup, options.repeats,
+                               [&] { net->forward(x, x, x); }),
+                       forward_flops(o));
+    if (estimator == o.estimator) result.infer_s_per_sample = t.s_per_sample;
+  }
+  // training: each strategy the network can take; regrad in each variant
+  if (options.train) {
+    const train::TrainBatch data{x, x, x, torch::arange(B, torch::kLong) % 2, torch::arange(B, torch::kLong) / 2 % 2};
+    for (const auto& entry : train::strategy_registry()) {
+      const auto& needs = entry.needs;
+      const auto& has = model::find_network(o.network).capabilities;
+      if ((needs.modality_branches && !has.modality_branches) || (needs.uncertainty && !has.uncertainty)) continue;
+      std::vector<train::ReGradVariant> variants{train::ReGradVariant::Full};
+      if (entry.name == "regrad")
+        variants = {train::ReGradVariant::Full, train::ReGradVariant::ConflictedOnly, train::ReGradVariant::UnconflictedOnly,
+                    train::ReGradVariant::None};
+      for (const auto variant : variants) {
+        auto net = model::make_network(o);
+        net->train();
+        train::TrainOptions t;
+        t.strategy = entry.name;
+        t.regrad = variant;
+        t.prototype_update = train::PrototypeUpdate::Ema;  // prototypes exist from the second step on
+        train::StrategyContext context;
+        context.num_sources = 2;
+        auto strategy = train::make_strategy(t, *net, context);
+        std::vector<torch::Tensor> trainable;
+        for (auto& p : net->parameters())
+          if (p.requires_grad()) trainable.push_back(p);
+        torch::optim::Adam adam(trainable, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+        const auto step = [&] {
+          strategy->step(*net, data);
+          adam.step();
+          strategy->after_step();
+        };
+        step();  // the prototypes' first batch
+        const std::string name =
+            "train/" + entry.name + (entry.name == "regrad" ? std::string("-") + enum_name(variant) : std::string());
+        // FLOPs: a forward, and per backward pass about twice a forward (regrad: 4 passes, else 1)
+        const double passes = entry.name == "regrad" && variant != train::ReGradVariant::None ? 4 : 1;
+        const auto timing = add(time_it(name, options.warmup, options.repeats, step), forward_flops(o) * (1 + 2 * passes));
+        if (entry.name == "regrad" && variant == train::ReGradVariant::Full) result.train_s_per_sample = timing.s_per_sample;
+        if (result.train_s_per_sample == 0) result.train_s_per_sample = timing.s_per_sample;
+      }
+    }
+  }
+  result.peak_rss_mb = peak_rss_mb();
+  return result;
+}
+
+nlohmann::json BenchResult::to_json() const {
+  nlohmann::json timings_json = nlohmann::json::array();
+  for (const auto& t : timings)
+    timings_json.push_back({{"name", t.name}, {"median_s", t.median_s}, {"min_s", t.min_s}, {"max_s", t.max_s},
+                            {"s_per_sample", t.s_per_sample}, {"gflops", t.gflops}});
+  return {{"infer_s_per_sample", infer_s_per_sample}, {"train_s_per_sample", train_s_per_sample},
+          {"peak_rss_mb", peak_rss_mb}, {"gemm_peak_gflops", gemm_peak_gflops},
+          {"forward_gflop_per_sample", forward_gflop_per_sample}, {"threading", threading_summary()},
+          {"timings", timings_json}};
+}
+
+std::string BenchResult::to_text() const {
+  std::ostringstream out;
+  char line[200];
+  std::snprintf(line, sizeof line, "%-30s %12s %12s %12s %10s %8s\n", "measurement", "s/sample", "min s/batch",
+                "max s/batch", "GFLOP/s", "of peak");
+  out << line;
+  for (const auto& t : timings) {
+    std::snprintf(line, sizeof line, "%-30s %12.5f %12.5f %12.5f %10.1f %7.1f%%\n", t.name.c_str(), t.s_per_sample, t.min_s,
+                  t.max_s, t.gflops, 100 * t.gflops / gemm_peak_gflops);
+    out << line;
+  }
+  std::snprintf(line, sizeof line,
+                "GEMM peak (1024^3 float32 matmul): %.1f GFLOP/s; forward: %.3f GFLOP per sample (counted); peak RSS %.0f MB\n",
+                gemm_peak_gflops, forward_gflop_per_sample, peak_rss_mb);
+  out << line << threading_summary() << "\n";
+  return out.str();
+}
+
+}  // namespace mmdg::experiment

@@ -1,0 +1,47 @@
+// `mmdg bench`: speed and memory of a network configuration on this machine, measured after a
+// warm-up over several repetitions (median and spread): inference per sample for each uncertainty
+// estimator, the training step per sample for each ReGrad variant and each strategy, the peak
+// resident memory, and the achieved GFLOP/s (FLOPs counted from the configuration) next to this
+// machine's measured GEMM peak, so that the distance to the hardware limit is printed, not guessed.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mmdg/model/network_options.h"
+
+namespace mmdg::experiment {
+
+struct BenchOptions {
+  model::NetworkOptions network = model::NetworkOptions::preset("mmdg_mini");
+  std::int64_t batch = 8;
+  std::int64_t warmup = 1;   // untimed repetitions before the timed ones
+  std::int64_t repeats = 5;  // timed repetitions (median and spread reported)
+  bool train = true;         // also the training steps
+};
+
+struct Timing {
+  std::string name;             // e.g. "infer/binomial", "train/regrad-full"
+  double median_s = 0, min_s = 0, max_s = 0;  // per repetition (one batch)
+  double s_per_sample = 0;      // median / batch
+  double gflops = 0;            // counted FLOPs / median time
+};
+
+struct BenchResult {
+  std::vector<Timing> timings;
+  double gemm_peak_gflops = 0;  // a large float32 matrix product on this machine, same threads
+  double infer_s_per_sample = 0, train_s_per_sample = 0;  // the configured estimator, regrad full
+  double peak_rss_mb = 0;
+  double forward_gflop_per_sample = 0;  // counted FLOPs of one forward of three modalities
+  nlohmann::json to_json() const;
+  std::string to_text() const;
+};
+
+// Multiply-adds x 2 of one forward of one sample (three modalities) through the network's
+// matrix products (patch embeddings, attention, MLPs, the adapters; the heads are negligible).
+double forward_flops(const model::NetworkOptions& options);
+
+BenchResult run_benchmark(const BenchOptions& options);
+
+}  // namespace mmdg::experiment
