@@ -26,12 +26,19 @@ struct Timing {
   double median_s = 0, min_s = 0, max_s = 0;  // per repetition (one batch)
   double s_per_sample = 0;      // median / batch
   double gflops = 0;            // counted FLOPs / median time
+  double x_floor = 0;           // s_per_sample / the floor's
+  // regrad steps: mean seconds per batch of the parts (forward and losses, the backward passes,
+  // Eq. 5's combination); the rest of a step is Adam
+  double forward_s = 0, backward_s = 0, regrad_s = 0;
 };
 
 struct BenchResult {
   std::vector<Timing> timings;
-  double gemm_peak_gflops = 0;  // a large float32 matrix product on this machine, same threads
+  double gemm_peak_gflops = 0;  // the best of several 2048^3 float32 matrix products, same threads
   double infer_s_per_sample = 0, train_s_per_sample = 0;  // the configured estimator, regrad full
+  // The floor: the plain ViT backbone on the three modalities as one batch of 3B images (no
+  // grad), per sample; every measurement is also printed as a multiple of it.
+  double floor_s_per_sample = 0;
   double peak_rss_mb = 0;
   double forward_gflop_per_sample = 0;  // counted FLOPs of one forward of three modalities
   nlohmann::json to_json() const;

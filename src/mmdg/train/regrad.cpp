@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
+
 #include "mmdg/util/error.h"
 
 namespace mmdg::train {
@@ -169,6 +171,9 @@ ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::arra
 ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vector<int>& branches,
                             const std::array<torch::Tensor, 3>& weighted_ssp, const torch::Tensor& ce, int fast,
                             const std::array<double, 3>& reliability, const ReGradOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  const auto start = Clock::now();
   for (auto& p : params)
     if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
   if (options.variant == ReGradVariant::None) {
@@ -178,6 +183,7 @@ ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vecto
     for (int b : branches) (b < 0 ? stats.shared : stats.modulated)++;
     for (auto& p : params)
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    stats.backward_seconds = seconds(start, Clock::now());
     return stats;
   }
   std::array<std::vector<torch::Tensor>, 3> ssp_grads;
@@ -186,7 +192,11 @@ ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vecto
                                          /*allow_unused=*/true);
   const auto ce_grads = torch::autograd::grad({ce}, params, {}, /*retain_graph=*/false, /*create_graph=*/false,
                                               /*allow_unused=*/true);
-  return apply_regrad(params, ssp_grads, ce_grads, branches, fast, reliability, options);
+  const auto backward_end = Clock::now();
+  ReGradStats stats = apply_regrad(params, ssp_grads, ce_grads, branches, fast, reliability, options);
+  stats.backward_seconds = seconds(start, backward_end);
+  stats.combine_seconds = seconds(backward_end, Clock::now());
+  return stats;
 }
 
 int FastModalityTracker::update(const std::array<double, 3>& ssp) {

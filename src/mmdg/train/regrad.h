@@ -47,6 +47,8 @@ torch::Tensor regrad_fast(const torch::Tensor& g_i, const torch::Tensor& g_o, do
 
 struct ReGradStats {
   int fast = -1;
+  double backward_seconds = 0;  // the backward passes (regrad_backward)
+  double combine_seconds = 0;   // Eq. 5's combination (apply_regrad)
   std::int64_t modulated = 0;  // branch tensors that went through Eq. 5
   std::int64_t shared = 0;     // tensors given the plain sum
   double conflict_fraction = 0;  // of the modulated tensors

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "mmdg/data/dataset.h"
@@ -46,6 +47,7 @@ void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomai
 }
 
 StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
+  const auto start = std::chrono::steady_clock::now();
   const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
   const auto ce = torch::nn::functional::cross_entropy(out.logits, batch.labels);  // L_ce of Eq. 8
   const auto domains = ssp_domain(batch.labels, batch.sources);
@@ -63,6 +65,7 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
       !std::isfinite(ssp_value[2]))
     throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce_value) + ", ssp " + std::to_string(ssp_value[0]) +
                         " " + std::to_string(ssp_value[1]) + " " + std::to_string(ssp_value[2]) + ")");
+  const double forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const int fast = tracker_.update(ssp_value);
   const ReGradStats stats = regrad_backward(trainable_, branches_, weighted_ssp, ce, fast, reliability, regrad_);
   for (int m = 0; m < 3; ++m) {
@@ -80,7 +83,10 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
                 {"fast", model::modality_name(fast)},
                 {"conflict_fraction", stats.conflict_fraction},
                 {"modulated_tensors", stats.modulated},
-                {"reliability", reliability}};
+                {"reliability", reliability},
+                {"seconds_forward", forward_seconds},  // forward and losses (CPU; with CUDA, includes the queue's wait)
+                {"seconds_backward", stats.backward_seconds},
+                {"seconds_regrad", stats.combine_seconds}};
   return result;
 }
 
