@@ -31,6 +31,8 @@ class SettingsOptions {
         text = enum_name(field);
         // checked by apply() (settings::from_json), whose error lists the valid names
         option = app->add_option(flag, text, help + std::string(" (") + join_names(enum_names<T>(), " | ") + ")");
+      } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        option = app->add_option(flag, field, help + std::string(" (comma-separated)"))->delimiter(',');
       } else {
         option = app->add_option(flag, field, help);
       }

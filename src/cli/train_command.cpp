@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/model_config.h"
@@ -12,31 +11,14 @@
 #include "mmdg/util/error.h"
 
 namespace mmdg::cli {
-namespace {
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-}  // namespace
 
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a method (MMDG by default) on source domains (or --resume an interrupted run)");
-  auto train_lists = std::make_shared<std::string>();
-  auto val_lists = std::make_shared<std::string>();
-  auto data = std::make_shared<train::TrainData>();
   auto out = std::make_shared<std::string>();
   auto resume = std::make_shared<std::string>();
-  cmd->add_option("--train", *train_lists, "training lists, comma-separated, one per source domain");
-  cmd->add_option("--val", *val_lists, "held-out lists (comma-separated) for per-epoch evaluation and best-model selection");
-  cmd->add_option("--data-root", data->data_root, "root of the lists' relative paths");
-  cmd->add_option("--pretrained", data->pretrained, "ViT weights for the backbone (.pth or .safetensors)");
   cmd->add_option("--out", *out, "run directory to create");
   cmd->add_option("--resume", *resume, "continue the run in this directory with its saved options");
+  auto data = std::make_shared<SettingsOptions<train::TrainData>>(cmd, "Data");
   auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   const auto report = [](const train::TrainResult& result, const std::string& run_dir) {
     if (!result.completed) throw Error("interrupted; continue with --resume " + run_dir);
@@ -46,18 +28,18 @@ void add_train_command(CLI::App& app) {
   cmd->callback([=] {
     train::install_interrupt_handlers();
     if (!resume->empty()) {
-      if (!out->empty() || !train_lists->empty() || !val_lists->empty() || config->given())
+      if (!out->empty() || data->any_given() || config->given())
         throw Error("--resume continues a run with its saved options; give no other options");
       report(train::Trainer::resume(*resume).run(), *resume);
       return;
     }
     if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");
-    data->train_lists = split_commas(*train_lists);
-    data->val_lists = split_commas(*val_lists);
+    train::TrainData lists;
+    data->apply(lists);
     const auto resolved = config->resolve();
     std::cout << "method " << resolved.method_name << " = network " << resolved.model.network << " + strategy "
               << resolved.train.strategy << "\n";
-    report(train::Trainer(resolved.model, resolved.train, *data, *out).run(), *out);
+    report(train::Trainer(resolved.model, resolved.train, lists, *out).run(), *out);
   });
 }
 

@@ -270,25 +270,8 @@ void TrainOptions::validate() const {
   augment.validate();
 }
 
-nlohmann::json to_json(const TrainData& d) {
-  return {{"train", d.train_lists}, {"val", d.val_lists}, {"data_root", d.data_root}, {"pretrained", d.pretrained}};
-}
-
-TrainData train_data_from_json(const nlohmann::json& d, const std::string& context) {
-  TrainData data;
-  try {
-    data.train_lists = d.at("train").get<std::vector<std::string>>();
-    data.val_lists = d.at("val").get<std::vector<std::string>>();
-    data.data_root = d.at("data_root").get<std::string>();
-    data.pretrained = d.at("pretrained").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(context + ": malformed \"data\" section: " + e.what());
-  }
-  return data;
-}
-
 nlohmann::json RunConfig::to_json() const {
-  return {{"model", settings::to_json(model)}, {"train", settings::to_json(train)}, {"data", train::to_json(data)}};
+  return {{"model", settings::to_json(model)}, {"train", settings::to_json(train)}, {"data", settings::to_json(data)}};
 }
 
 RunConfig RunConfig::read(const std::string& path) {
@@ -306,7 +289,7 @@ RunConfig RunConfig::read(const std::string& path) {
   if (!train.contains("strategy") && j["model"].contains("method") && j["model"]["method"].is_string())
     train["strategy"] = strategy_of_legacy_method(j["model"]["method"].get<std::string>());  // earlier versions
   settings::from_json(c.train, train, path + " (train)");
-  c.data = train_data_from_json(j["data"], path);
+  settings::from_json(c.data, j["data"], path + " (data)");
   return c;
 }
 
@@ -337,7 +320,7 @@ TrainResult Trainer::run() {
   if (!resuming_) io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << config_.to_json().dump(1) << "\n"; });
   std::cout << "run " << run_dir_ << (resuming_ ? " (resumed)" : "") << "\nmodel options:\n"
             << settings::describe(config_.model) << "training options:\n" << settings::describe(config_.train)
-            << "data: " << to_json(config_.data).dump() << "\n";
+            << "data:\n" << settings::describe(config_.data);
   Session session(config_, dir, resuming_);
   return session.run();
 }

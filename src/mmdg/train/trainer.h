@@ -13,14 +13,22 @@
 
 namespace mmdg::train {
 
+// The data of a run, declared once (mmdg/util/settings.h): in config.json under "data" and on the
+// command line as --train, --val, --data-root, --pretrained.
 struct TrainData {
   std::vector<std::string> train_lists;  // one per source domain
   std::vector<std::string> val_lists;    // held-out lists for model selection (none: the last epoch is kept)
   std::string data_root;
   std::string pretrained;                // ViT weights for the backbone ("" = random init)
+
+  template <class V>
+  void visit(V&& v) {
+    v("train", train_lists, "training lists, one per source domain");
+    v("val", val_lists, "held-out lists for per-epoch evaluation and best-model selection");
+    v("data_root", data_root, "root of the lists' relative paths");
+    v("pretrained", pretrained, "ViT weights for the backbone (.pth or .safetensors)");
+  }
 };
-nlohmann::json to_json(const TrainData& data);
-TrainData train_data_from_json(const nlohmann::json& j, const std::string& context);
 
 struct TrainResult {
   bool completed = false;    // false: interrupted (resumable)

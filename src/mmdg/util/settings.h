@@ -2,8 +2,8 @@
 //
 //   template <class V> void visit(V&& v) { v("mc_samples", mc_samples, "help ..."); ... }
 //
-// (types: std::int64_t, double, bool, std::string, or an enum with EnumNames, written as its
-// name), and everything else is derived from that one
+// (types: std::int64_t, double, bool, std::string, std::vector<std::string> (a JSON array; on the
+// command line comma-separated), or an enum with EnumNames, written as its name), and everything else is derived from that one
 // list: JSON (saved next to / inside every checkpoint), the printed resolved config, and the
 // command-line options (src/cli/settings_cli.h).
 #pragma once
@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "mmdg/util/enum_names.h"
 #include "mmdg/util/error.h"
@@ -42,8 +43,15 @@ void from_json(S& s, const nlohmann::json& j, const std::string& context) {
     if (!j.contains(name)) return;
     using T = std::decay_t<decltype(field)>;
     const auto& value = j.at(name);
+    const auto strings = [&] {
+      if (!value.is_array()) return false;
+      for (const auto& item : value)
+        if (!item.is_string()) return false;
+      return true;
+    };
     const bool ok = std::is_same_v<T, bool>                                 ? value.is_boolean()
                     : std::is_same_v<T, std::string> || std::is_enum_v<T> ? value.is_string()
+                    : std::is_same_v<T, std::vector<std::string>>         ? strings()
                     : std::is_integral_v<T>          ? value.is_number_integer()
                                                      : value.is_number();
     if (!ok) throw Error(context + ": option '" + name + "' has the wrong type (" + value.dump() + ")");
