@@ -120,10 +120,18 @@ void ReGradStrategy::save(torch::serialize::OutputArchive& archive) const {
 
 void ReGradStrategy::load(torch::serialize::InputArchive& archive) {
   torch::Tensor running, epoch;
-  archive.read("regrad_running_ssp", running);
-  archive.read("regrad_prototypes_epoch", epoch);
-  tracker_.set_running({running[0].item<double>(), running[1].item<double>(), running[2].item<double>()});
-  prototypes_epoch_ = epoch[0].item<std::int64_t>();
+  if (archive.try_read("regrad_running_ssp", running)) {
+    archive.read("regrad_prototypes_epoch", epoch);
+    tracker_.set_running({running[0].item<double>(), running[1].item<double>(), running[2].item<double>()});
+    prototypes_epoch_ = epoch[0].item<std::int64_t>();
+  } else {  // resume.pt of earlier versions: floats = (best HTER, best AUC, running SSP x 3),
+            // counters = (epoch, step, global step, best epoch, prototypes' epoch)
+    torch::Tensor floats, counters;
+    archive.read("floats", floats);
+    archive.read("counters", counters);
+    tracker_.set_running({floats[2].item<double>(), floats[3].item<double>(), floats[4].item<double>()});
+    prototypes_epoch_ = counters[4].item<std::int64_t>();
+  }
   for (int m = 0; m < 3; ++m) {
     torch::Tensor values, valid;
     archive.read("prototypes_" + std::to_string(m), values);
