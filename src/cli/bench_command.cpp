@@ -22,12 +22,15 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--repeats", options->repeats, "timed repetitions")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--warmup", options->warmup, "untimed repetitions first")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--no-train", *no_train, "inference only");
+  auto precision = std::make_shared<std::string>("fp32");
+  cmd->add_option("--precision", *precision, "forward arithmetic: fp32 | bf16 (autocast)")->capture_default_str();
   cmd->add_flag("--json", *json, "machine-readable output");
   auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_mini");
   cmd->callback([=] {
     if (*threads > 0) set_threads(*threads);
     options->network = model->resolve();
     options->train = !*no_train;
+    options->precision = parse_enum<model::Precision>(*precision, "precision");
     const auto result = experiment::run_benchmark(*options);
     if (*json) std::cout << result.to_json().dump(1) << "\n";
     else std::cout << result.to_text();

@@ -50,6 +50,7 @@ void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
     auto net = infer::load_checkpoint(o.checkpoint, fallback);
     if (const auto estimator = o.estimator_override()) net->set_estimator(*estimator);
     net->to(o.torch_device());
+    net->set_precision(o.precision);
     std::vector<std::string> keys;
     scores = score_list(*net, o, a.list, true, &keys);
     if (!a.out_scores.empty()) eval::write_scores_csv(a.out_scores, scores, {{{"path", keys}}, {}});

@@ -119,7 +119,7 @@ void add_predict_command(CLI::App& app) {
     o.validate();
     std::optional<model::NetworkOptions> fallback;
     if (!o.config.empty()) fallback = load_model_config(o.config);
-    infer::Predictor predictor(o.checkpoint, o.torch_device(), o.estimator_override(), fallback);
+    infer::Predictor predictor(o.checkpoint, o.torch_device(), o.estimator_override(), fallback, o.precision);
     if (!a->list.empty()) predict_list(predictor, *a, o);
     else predict_one(predictor, *a, o);
   });

@@ -36,9 +36,10 @@ Timing time_it(const std::string& name, std::int64_t warmup, std::int64_t repeat
   return t;
 }
 
-// The best of several 2048^3 float32 matrix products: the machine's practical peak.
-double gemm_peak_gflops() {
+// The best of several 2048^3 matrix products at `precision`: the machine's practical peak.
+double gemm_peak_gflops(model::Precision precision) {
   torch::NoGradGuard no_grad;
+  model::PrecisionGuard guard(precision);
   const std::int64_t n = 2048;
   const auto a = torch::randn({n, n}), b = torch::randn({n, n});
   const auto t = time_it("gemm", 1, 7, [&] { torch::mm(a, b); });
@@ -78,7 +79,8 @@ BenchResult run_benchmark(const BenchOptions& options) {
   const auto B = options.batch, S = o.backbone.image_size();
   const double batch = static_cast<double>(B);
   result.forward_gflop_per_sample = forward_flops(o) / 1e9;
-  result.gemm_peak_gflops = gemm_peak_gflops();
+  result.precision = enum_name(options.precision);
+  result.gemm_peak_gflops = gemm_peak_gflops(options.precision);
   torch::manual_seed(0);
   const auto x = torch::randn({B, 3, S, S});
   {  // the floor: three backbone forwards as one batch
@@ -86,6 +88,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
     vit->eval();
     const auto x3 = torch::randn({3 * B, 3, S, S});
     torch::NoGradGuard no_grad;
+    model::PrecisionGuard precision(options.precision);  // the floor at the same precision
     result.floor_s_per_sample = time_it("floor", options.warmup, options.repeats, [&] { vit->forward(x3); }).median_s / batch;
   }
   const auto add = [&](Timing t, double flops_per_sample) {
@@ -101,6 +104,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
     if (!uncertainty && estimator != o.estimator) continue;
     auto net = model::make_network(o);
     net->set_estimator(estimator);
+    net->set_precision(options.precision);
     net->eval();
     torch::NoGradGuard no_grad;
     const auto t = add(time_it(std::string("infer/") + enum_name(estimator), options.warmup, options.repeats,
@@ -121,6 +125,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
                     train::ReGradVariant::None};
       for (const auto variant : variants) {
         auto net = model::make_network(o);
+        net->set_precision(options.precision);
         net->train();
         train::TrainOptions t;
         t.strategy = entry.name;
@@ -177,7 +182,7 @@ nlohmann::json BenchResult::to_json() const {
   return {{"infer_s_per_sample", infer_s_per_sample}, {"train_s_per_sample", train_s_per_sample},
           {"floor_s_per_sample", floor_s_per_sample},
           {"peak_rss_mb", peak_rss_mb}, {"gemm_peak_gflops", gemm_peak_gflops},
-          {"forward_gflop_per_sample", forward_gflop_per_sample}, {"threading", threading_summary()},
+          {"forward_gflop_per_sample", forward_gflop_per_sample}, {"precision", precision}, {"threading", threading_summary()},
           {"timings", timings_json}};
 }
 
@@ -200,10 +205,10 @@ std::string BenchResult::to_text() const {
     out << line;
   }
   std::snprintf(line, sizeof line,
-                "floor (plain ViT, 3 modalities as one batch): %.5f s/sample; GEMM peak (best 2048^3 float32 matmul): %.1f GFLOP/s;\n"
+                "floor (plain ViT, 3 modalities as one batch): %.5f s/sample; GEMM peak (best 2048^3 matmul, same precision): %.1f GFLOP/s;\n"
                 "forward: %.3f GFLOP per sample (counted); peak RSS %.0f MB\n",
                 floor_s_per_sample, gemm_peak_gflops, forward_gflop_per_sample, peak_rss_mb);
-  out << line << threading_summary() << "\n";
+  out << line << "precision: " << precision << "\n" << threading_summary() << "\n";
   return out.str();
 }
 

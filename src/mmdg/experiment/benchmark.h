@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mmdg/model/network_options.h"
+#include "mmdg/model/precision.h"
 
 namespace mmdg::experiment {
 
@@ -19,6 +20,7 @@ struct BenchOptions {
   std::int64_t warmup = 1;   // untimed repetitions before the timed ones
   std::int64_t repeats = 5;  // timed repetitions (median and spread reported)
   bool train = true;         // also the training steps
+  model::Precision precision = model::Precision::Float32;
 };
 
 struct Timing {
@@ -34,13 +36,14 @@ struct Timing {
 
 struct BenchResult {
   std::vector<Timing> timings;
-  double gemm_peak_gflops = 0;  // the best of several 2048^3 float32 matrix products, same threads
+  double gemm_peak_gflops = 0;  // the best of several 2048^3 matrix products, same threads and precision
   double infer_s_per_sample = 0, train_s_per_sample = 0;  // the configured estimator, regrad full
   // The floor: the plain ViT backbone on the three modalities as one batch of 3B images (no
   // grad), per sample; every measurement is also printed as a multiple of it.
   double floor_s_per_sample = 0;
   double peak_rss_mb = 0;
   double forward_gflop_per_sample = 0;  // counted FLOPs of one forward of three modalities
+  std::string precision;                // fp32 | bf16
   nlohmann::json to_json() const;
   std::string to_text() const;
 };

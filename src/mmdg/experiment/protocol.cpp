@@ -110,6 +110,7 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
   const torch::Device device(a.train.device);
   auto net = infer::load_checkpoint(train::RunDir(run).best());
   net->to(device);
+  net->set_precision(a.train.precision);
   const auto score = [&](const std::string& domains, const std::string& split) {
     const data::MultiDomainDataset set(lists_of(a.lists_dir, domains, split), a.data_root, net->options().backbone.image_size(),
                                        a.train.normalization, false, sub.missing);

@@ -19,6 +19,7 @@ struct InferOptions {
   std::string data_root;
   std::string device = "cpu";
   std::string estimator;  // "" = the checkpoint's
+  model::Precision precision = model::Precision::Float32;
   data::Normalization normalization = data::Normalization::ImageNet;
   std::int64_t batch_size = 32;
   std::int64_t workers = 2;
@@ -31,6 +32,7 @@ struct InferOptions {
     v("data_root", data_root, "root of the lists' relative paths");
     v("device", device, "cpu, cuda or cuda:N");
     v("estimator", estimator, "override the uncertainty estimator: mc | binomial | expected (default: the checkpoint's)");
+    v("precision", precision, "forward arithmetic: fp32, or bf16 (autocast)");
     v("normalization", normalization, "input normalization");
     v("batch_size", batch_size, "samples per forward");
     v("workers", workers, "data-loading threads");

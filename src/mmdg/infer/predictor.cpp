@@ -8,9 +8,10 @@
 namespace mmdg::infer {
 
 Predictor::Predictor(const std::string& checkpoint, torch::Device device, const std::optional<model::Estimator>& estimator,
-                     const std::optional<model::NetworkOptions>& fallback)
+                     const std::optional<model::NetworkOptions>& fallback, model::Precision precision)
     : device_(device) {
   net_ = load_checkpoint(checkpoint, fallback);
+  net_->set_precision(precision);
   if (estimator) net_->set_estimator(*estimator);
   net_->to(device_);
   net_->eval();

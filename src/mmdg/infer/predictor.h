@@ -24,7 +24,8 @@ class Predictor {
   // `estimator` overrides the checkpoint's uncertainty estimator (e.g. "expected" for
   // deterministic scores); `fallback` gives the options of a plain released-layout state dict.
   Predictor(const std::string& checkpoint, torch::Device device, const std::optional<model::Estimator>& estimator = std::nullopt,
-            const std::optional<model::NetworkOptions>& fallback = std::nullopt);
+            const std::optional<model::NetworkOptions>& fallback = std::nullopt,
+            model::Precision precision = model::Precision::Float32);
 
   // Inputs (B, 3, S, S), normalized; missing modalities are replaced by zeros.
   Prediction predict(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,

@@ -38,7 +38,7 @@ torch::Tensor MultiBranchViTImpl::block_step(std::size_t i, const torch::Tensor&
   return blocks.at(i)(h);
 }
 
-NetworkOutput MultiBranchViTImpl::forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+NetworkOutput MultiBranchViTImpl::forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                           const ForwardOptions& fo) {
   const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
   const auto B = rgb.size(0);

@@ -14,9 +14,9 @@ class MultiBranchViTImpl : public ViTNetworkImpl {
  public:
   explicit MultiBranchViTImpl(const NetworkOptions& options) : MultiBranchViTImpl(options, /*complete=*/true) {}
 
-  // (B, 3, S, S) each -> outputs.
-  NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
-                        const ForwardOptions& forward_options = {}) override;
+  // (B, 3, S, S) each -> outputs (called by NetworkImpl::forward).
+  NetworkOutput forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                             const ForwardOptions& forward_options) override;
   int branch_of(const std::string& parameter_name) const override;
 
   // Block i on the stacked streams h (3B, L, C) -> (3B, L, C). `token_reliability` receives the

@@ -31,6 +31,28 @@ const std::vector<NetworkEntry>& network_registry() {
   return entries;
 }
 
+NetworkOutput NetworkImpl::forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                   const ForwardOptions& fo) {
+  NetworkOutput out;
+  {
+    PrecisionGuard guard(precision_);
+    out = forward_impl(rgb, depth, ir, fo);
+  }
+  if (precision_ == Precision::Float32) return out;
+  const auto to_float = [](torch::Tensor& t) {
+    if (t.defined() && t.scalar_type() != torch::kFloat) t = t.to(torch::kFloat);
+  };
+  to_float(out.logits);
+  for (int m = 0; m < kNumModalities; ++m) {
+    to_float(out.features[m]);
+    to_float(out.modality_logits[m]);
+    to_float(out.reliability[m]);
+    to_float(out.class_reliability[m]);
+  }
+  for (auto& item : out.attention) to_float(item.second);
+  return out;
+}
+
 Capabilities NetworkImpl::capabilities() const { return find_network(options_.network).capabilities; }
 
 std::vector<std::string> network_names() { return registry_names(network_registry()); }

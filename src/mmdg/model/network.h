@@ -26,6 +26,7 @@
 #include "mmdg/io/state_dict.h"
 #include "mmdg/model/module_state.h"
 #include "mmdg/model/network_options.h"
+#include "mmdg/model/precision.h"
 
 namespace mmdg::model {
 
@@ -62,9 +63,10 @@ class NetworkImpl : public torch::nn::Module {
  public:
   explicit NetworkImpl(NetworkOptions options) : options_(std::move(options)) {}
 
-  // images (B, 3, S, S) each, normalized -> outputs.
-  virtual NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
-                                const ForwardOptions& forward_options = {}) = 0;
+  // images (B, 3, S, S) each, normalized -> outputs, at the network's precision (set_precision);
+  // every output tensor is float32 whatever the precision.
+  NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                        const ForwardOptions& forward_options = {});
   Capabilities capabilities() const;  // its registry entry's
   // The modality branch a parameter feeds (0 R, 1 D, 2 I) or -1 for shared ones: ReGrad's grouping.
   virtual int branch_of(const std::string& parameter_name) const = 0;
@@ -77,12 +79,19 @@ class NetworkImpl : public torch::nn::Module {
   virtual LoadReport load_pretrained_backbone(const io::StateDict& vit_weights, const std::string& context) = 0;
   // Switches the uncertainty estimator (a forward-time choice; weights are unchanged).
   virtual void set_estimator(Estimator estimator) { options_.estimator = estimator; }
+  // Switches the forward's arithmetic (precision.h); weights stay float32.
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
 
   const NetworkOptions& options() const { return options_; }
   std::int64_t feature_dim() const { return options_.backbone.hidden_dim(); }
 
  protected:
+  // The network itself, called by forward() inside the precision's autocast region.
+  virtual NetworkOutput forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                     const ForwardOptions& forward_options) = 0;
   NetworkOptions options_;
+  Precision precision_ = Precision::Float32;
 };
 using Network = std::shared_ptr<NetworkImpl>;
 

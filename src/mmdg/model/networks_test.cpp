@@ -1,5 +1,6 @@
 // The network registry and the networks other than vit-uadapter (uadapter_vit_test.cpp).
 #include <gtest/gtest.h>
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "mmdg/io/safetensors.h"
@@ -63,6 +64,31 @@ TEST(NetworkRegistry, DeclaredCapabilitiesMatchTheOutputs) {
     bool any_branch = false;
     for (const auto& p : net->named_parameters()) any_branch = any_branch || net->branch_of(p.key()) >= 0;
     EXPECT_EQ(any_branch, c.modality_branches) << entry.name;
+  }
+}
+
+// bf16 runs the matrix products in bfloat16 (autocast): the outputs are float32, close to the
+// float32 forward but not equal to it, and the autocast state is restored afterwards.
+TEST(Precision, BFloat16ForwardIsCloseToFloat32) {
+  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
+  const auto x = io["input"];
+  for (const auto& entry : network_registry()) {
+    auto net = pretrained(entry.name);
+    torch::NoGradGuard no_grad;
+    const auto fp32 = net->forward(x, x.flip(3), x.flip(2));
+    net->set_precision(Precision::BFloat16);
+    const auto bf16 = net->forward(x, x.flip(3), x.flip(2));
+    EXPECT_FALSE(at::autocast::is_cpu_enabled()) << entry.name;
+    EXPECT_EQ(bf16.logits.scalar_type(), torch::kFloat) << entry.name;
+    EXPECT_EQ(bf16.features[0].scalar_type(), torch::kFloat) << entry.name;
+    const double diff = (bf16.features[0] - fp32.features[0]).abs().max().item<double>();
+    const double scale = fp32.features[0].abs().max().item<double>();
+    EXPECT_GT(diff, 0.0) << entry.name << ": bf16 changed nothing";
+    EXPECT_LT(diff, 0.05 * scale) << entry.name;  // bfloat16 has an 8-bit mantissa
+    if (net->capabilities().uncertainty) {
+      EXPECT_EQ(bf16.reliability[0].scalar_type(), torch::kFloat);
+      EXPECT_LT((bf16.reliability[0] - fp32.reliability[0]).abs().max().item<double>(), 0.05);
+    }
   }
 }
 

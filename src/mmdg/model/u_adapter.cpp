@@ -61,7 +61,8 @@ torch::Tensor UAdapterImpl::forward(const torch::Tensor& own, const torch::Tenso
   const auto own_down = quick_gelu(adapter_down_1(own));      // (B, L, d)
   const auto other_down = quick_gelu(adapter_down_2(other));  // (B, L, d)
   const auto cross = cross_attention(other_down, own_down, other_reliability, attention);  // (B, L, d)
-  const auto z = ln_before(cross + own_down);                 // (B, L, d)
+  // LayerNorm's kernel needs its input in the weights' dtype (bfloat16 under bf16 autocast)
+  const auto z = ln_before((cross + own_down).to(ln_before->weight.scalar_type()));  // (B, L, d)
   const auto patches = z.slice(1, 1).reshape({B, g, g, d}).permute({0, 3, 1, 2});  // (B, d, g, g)
   const auto patches_out = adapter_conv(patches).permute({0, 2, 3, 1}).reshape({B, g * g, d});
   const auto cls_out = adapter_conv(z.slice(1, 0, 1).reshape({B, 1, 1, d}).permute({0, 3, 1, 2}))

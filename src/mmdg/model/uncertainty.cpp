@@ -11,7 +11,7 @@ namespace mmdg::model {
 
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
   torch::NoGradGuard no_grad;
-  const at::Tensor x = x_in.detach();
+  const at::Tensor x = x_in.detach().to(torch::kFloat);  // float32 also under bf16 autocast (the sampler's tables)
   const double p = o.drop_rate, t = static_cast<double>(o.samples);
   switch (o.estimator) {
     case Estimator::MC: {

@@ -19,7 +19,7 @@ ViTConcatImpl::ViTConcatImpl(const NetworkOptions& o) : ViTNetworkImpl(o) {
   apply_freeze_policy();
 }
 
-NetworkOutput ViTConcatImpl::forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+NetworkOutput ViTConcatImpl::forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                      const ForwardOptions& fo) {
   const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
   std::vector<torch::Tensor> channels;

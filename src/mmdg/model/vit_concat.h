@@ -13,8 +13,8 @@ class ViTConcatImpl : public ViTNetworkImpl {
   explicit ViTConcatImpl(const NetworkOptions& options);
 
   // (B, 3, S, S) each -> logits (B, K); features[m] = the one class token (B, C) for every m.
-  NetworkOutput forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
-                        const ForwardOptions& forward_options = {}) override;
+  NetworkOutput forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                             const ForwardOptions& forward_options) override;
   int branch_of(const std::string&) const override { return -1; }
 
   torch::nn::Conv2d fusion{nullptr};  // (3, 9, 1, 1)

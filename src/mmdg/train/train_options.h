@@ -7,6 +7,7 @@
 
 #include "mmdg/data/augment.h"
 #include "mmdg/data/image.h"
+#include "mmdg/model/precision.h"
 #include "mmdg/train/regrad.h"
 #include "mmdg/train/ssp_loss.h"
 
@@ -31,6 +32,7 @@ struct TrainOptions {
   bool cache = false;
   data::Normalization normalization = data::Normalization::ImageNet;
   std::string device = "cpu";
+  model::Precision precision = model::Precision::Float32;
   std::int64_t steps_per_epoch = 0;
   std::int64_t log_every = 10;
   std::int64_t eval_batch_size = 32;
@@ -57,6 +59,7 @@ struct TrainOptions {
     v("cache", cache, "keep decoded, resized images in memory");
     v("normalization", normalization, "input normalization");
     v("device", device, "cpu, cuda or cuda:N");
+    v("precision", precision, "forward arithmetic: fp32, or bf16 (autocast; weights, optimizer and losses in float32)");
     v("steps_per_epoch", steps_per_epoch, "cap on steps per epoch (0 = a full pass)");
     v("log_every", log_every, "steps between step lines in the log");
     v("eval_batch_size", eval_batch_size, "samples per forward when evaluating");

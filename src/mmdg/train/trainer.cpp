@@ -87,6 +87,7 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
   if (!resuming && !config.data.pretrained.empty())
     net_->load_pretrained_backbone(io::read_weights(config.data.pretrained), config.data.pretrained);
   net_->to(device_);
+  net_->set_precision(o_.precision);
   const auto S = config.model.backbone.image_size();
   train_set_ = std::make_unique<data::MultiDomainDataset>(config.data.train_lists, config.data.data_root, S,
                                                           o_.normalization, o_.cache);

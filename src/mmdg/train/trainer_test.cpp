@@ -128,6 +128,27 @@ TEST_F(TrainerTest, TheViTBaselineTrainsWithCrossEntropy) {
   EXPECT_LT(losses.back(), losses.front());
 }
 
+// Mixed precision: the forward in bfloat16 (autocast), weights, Adam and losses in float32.
+TEST_F(TrainerTest, TrainsInBFloat16) {
+  test::TempDir runs;
+  auto o = options();
+  o.precision = model::Precision::BFloat16;
+  o.epochs = 3;
+  o.steps_per_epoch = 4;
+  o.lr = 2e-3;
+  EXPECT_TRUE(Trainer(model(), o, data(), runs.file("r")).run().completed);
+  std::ifstream log(runs.file("r/log.jsonl"));
+  std::vector<double> losses;
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "epoch") losses.push_back(j["loss"].get<double>());
+  }
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_LT(losses.back(), losses.front());
+  const auto w = weights(runs.file("r"));
+  EXPECT_EQ(w["fc_all.0.weight"].scalar_type(), torch::kFloat);  // master weights stay float32
+}
+
 // Table 4's "ViT + ReGrad": the three-branch ViT without adapters trains with SSP + ReGrad; only
 // its stems' trainable tensors (class tokens, position embeddings) are modality branches, and
 // without an uncertainty module the reliabilities are 1.
