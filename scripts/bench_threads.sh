@@ -4,11 +4,11 @@
 # default (MMDG_KEEP_OMP_DEFAULT=1: its workers spin between parallel regions), and one thread.
 # Usage: scripts/bench_threads.sh [BENCH ARGS...]   (default: --config mmdg_mini --batch 8)
 # Prints one line per setup (inference with the configured estimator and the regrad training
-# step, seconds per sample); keeps each run's JSON in $OUT_DIR (default bench_threads/).
+# step, seconds per sample); keeps each run's JSON in $OUT_DIR (default build/bench_threads/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mmdg=${MMDG:-build/mmdg}
-out=${OUT_DIR:-bench_threads}
+out=${OUT_DIR:-build/bench_threads}
 mkdir -p "$out"
 args=("$@")
 [[ ${#args[@]} -eq 0 ]] && args=(--config mmdg_mini --batch 8)
