@@ -4,20 +4,22 @@
 
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
+#include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/registry.h"
 
 namespace mmdg::cli {
 
+namespace {
+// --config names a JSON file (else a preset).
+bool is_config_file(const std::string& name_or_file) {
+  return name_or_file.size() > 5 && name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0;
+}
+}  // namespace
+
 model::NetworkOptions load_model_config(const std::string& name_or_file) {
-  const bool is_file = name_or_file.size() > 5 && name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0;
-  if (!is_file) return model::NetworkOptions::preset(name_or_file);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_file(name_or_file));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(name_or_file + ": not valid JSON: " + e.what());
-  }
+  if (!is_config_file(name_or_file)) return model::NetworkOptions::preset(name_or_file);
+  const nlohmann::json j = train::read_config_json(name_or_file);
   // A config file may hold the model options at the top level or under "model" (a run's config.json).
   return model::NetworkOptions::from_json(j.is_object() && j.contains("model") ? j["model"] : j, name_or_file);
 }
@@ -25,15 +27,9 @@ model::NetworkOptions load_model_config(const std::string& name_or_file) {
 namespace {
 // The training options of a run's config.json given as --config; defaults otherwise.
 train::TrainOptions load_train_config(const std::string& name_or_file) {
-  train::TrainOptions options;
-  if (name_or_file.size() <= 5 || name_or_file.compare(name_or_file.size() - 5, 5, ".json") != 0) return options;
-  const auto j = nlohmann::json::parse(io::read_file(name_or_file));  // valid: load_model_config parsed it
-  if (!j.is_object() || !j.contains("train")) return options;
-  nlohmann::json train = j["train"];
-  if (!train.contains("strategy") && j.contains("model") && j["model"].contains("method"))
-    train["strategy"] = train::strategy_of_legacy_method(j["model"]["method"].get<std::string>());
-  train.erase("interrupt_after_steps");
-  settings::from_json(options, train, name_or_file + " (train)");
+  if (!is_config_file(name_or_file)) return {};
+  auto options = train::train_options_from_config(train::read_config_json(name_or_file), name_or_file);
+  options.interrupt_after_steps = 0;  // a testing aid of the run the file came from only
   return options;
 }
 }  // namespace
@@ -79,9 +75,7 @@ MethodConfigOptions::Resolved MethodConfigOptions::resolve() const {
   if (preset) r.train.strategy = preset->strategy;
   train_fields_->apply(r.train);
   r.train.validate();
-  r.method_name = preset && preset->network == r.model.network && preset->strategy == r.train.strategy
-                      ? preset->name
-                      : train::method_name(r.model.network, r.train.strategy);
+  r.method_name = train::method_name(r.model.network, r.train.strategy);
   return r;
 }
 

@@ -40,7 +40,7 @@ class MethodConfigOptions {
   struct Resolved {
     model::NetworkOptions model;
     train::TrainOptions train;
-    std::string method_name;  // --method, or the preset matching (network, strategy), or "network+strategy"
+    std::string method_name;  // the preset matching (network, strategy), or "network+strategy"
   };
   Resolved resolve() const;
   bool given() const;

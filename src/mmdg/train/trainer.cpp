@@ -275,21 +275,32 @@ nlohmann::json RunConfig::to_json() const {
   return {{"model", settings::to_json(model)}, {"train", settings::to_json(train)}, {"data", settings::to_json(data)}};
 }
 
-RunConfig RunConfig::read(const std::string& path) {
-  nlohmann::json j;
+nlohmann::json read_config_json(const std::string& path) {
   try {
-    j = nlohmann::json::parse(io::read_file(path));
+    return nlohmann::json::parse(io::read_file(path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON: " + e.what());
   }
+}
+
+TrainOptions train_options_from_config(const nlohmann::json& j, const std::string& context) {
+  TrainOptions options;
+  if (!j.is_object() || !j.contains("train")) return options;
+  nlohmann::json train = j["train"];
+  const bool legacy = !train.contains("strategy") && j.contains("model") && j["model"].is_object() &&
+                      j["model"].contains("method") && j["model"]["method"].is_string();
+  if (legacy) train["strategy"] = strategy_of_legacy_method(j["model"]["method"].get<std::string>());
+  settings::from_json(options, train, context + " (train)");
+  return options;
+}
+
+RunConfig RunConfig::read(const std::string& path) {
+  const nlohmann::json j = read_config_json(path);
   if (!j.is_object() || !j.contains("model") || !j.contains("train") || !j.contains("data"))
     throw Error(path + ": not a run's config.json (expected \"model\", \"train\" and \"data\")");
   RunConfig c;
   c.model = model::NetworkOptions::from_json(j["model"], path + " (model)");
-  nlohmann::json train = j["train"];
-  if (!train.contains("strategy") && j["model"].contains("method") && j["model"]["method"].is_string())
-    train["strategy"] = strategy_of_legacy_method(j["model"]["method"].get<std::string>());  // earlier versions
-  settings::from_json(c.train, train, path + " (train)");
+  c.train = train_options_from_config(j, path);
   settings::from_json(c.data, j["data"], path + " (data)");
   return c;
 }

@@ -38,6 +38,13 @@ struct TrainResult {
   double last_loss = 0.0;
 };
 
+// A JSON file of options (a config file, a run's config.json); errors name the file.
+nlohmann::json read_config_json(const std::string& path);
+
+// The training options under "train" of such a file's JSON (defaults where absent); in files of
+// earlier versions, which have no `strategy`, the model's `method` names it. Errors name `context`.
+TrainOptions train_options_from_config(const nlohmann::json& config, const std::string& context);
+
 // A run's config.json: {"model": ..., "train": ..., "data": ...}. Reading accepts the files of
 // earlier versions (their `method` names the network and strategy).
 struct RunConfig {
