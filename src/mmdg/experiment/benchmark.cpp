@@ -98,8 +98,9 @@ BenchResult run_benchmark(const BenchOptions& options) {
     result.timings.push_back(t);
     return t;
   };
+  const auto& caps = model::find_network(o.network).capabilities;
   // inference: each estimator (the others only matter for networks with an uncertainty module)
-  const bool uncertainty = model::find_network(o.network).capabilities.uncertainty;
+  const bool uncertainty = caps.uncertainty;
   for (const auto estimator : {model::Estimator::MC, model::Estimator::Binomial, model::Estimator::Expected}) {
     if (!uncertainty && estimator != o.estimator) continue;
     auto net = model::make_network(o);
@@ -116,9 +117,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
   if (options.train) {
     const train::TrainBatch data{x, x, x, torch::arange(B, torch::kLong) % 2, torch::arange(B, torch::kLong).div(2, "floor").remainder(2)};
     for (const auto& entry : train::strategy_registry()) {
-      const auto& needs = entry.needs;
-      const auto& has = model::find_network(o.network).capabilities;
-      if ((needs.modality_branches && !has.modality_branches) || (needs.uncertainty && !has.uncertainty)) continue;
+      if (!caps.covers(entry.needs)) continue;
       std::vector<train::ReGradVariant> variants{train::ReGradVariant::Full};
       if (entry.name == "regrad")
         variants = {train::ReGradVariant::Full, train::ReGradVariant::ConflictedOnly, train::ReGradVariant::UnconflictedOnly,

@@ -57,6 +57,11 @@ struct Capabilities {
   bool modality_branches = false;  // features[m] differ per modality; branch_of() is meaningful
   bool uncertainty = false;        // reliability / class_reliability are computed
   bool adapters = false;           // cross-modal adapters (attention maps on request)
+  // True when every capability `needs` asks for is here.
+  bool covers(const Capabilities& needs) const {
+    return (!needs.modality_branches || modality_branches) && (!needs.uncertainty || uncertainty) &&
+           (!needs.adapters || adapters);
+  }
 };
 
 class NetworkImpl : public torch::nn::Module {

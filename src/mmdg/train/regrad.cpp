@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::train {
@@ -174,15 +175,11 @@ ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vecto
   using Clock = std::chrono::steady_clock;
   const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   const auto start = Clock::now();
-  for (auto& p : params)
-    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
   if (options.variant == ReGradVariant::None) {
-    (ce + (weighted_ssp[0] + weighted_ssp[1] + weighted_ssp[2])).backward();
+    backward_replacing_grads(ce + (weighted_ssp[0] + weighted_ssp[1] + weighted_ssp[2]), params);
     ReGradStats stats;
     stats.fast = fast;
     for (int b : branches) (b < 0 ? stats.shared : stats.modulated)++;
-    for (auto& p : params)
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     stats.backward_seconds = seconds(start, Clock::now());
     return stats;
   }

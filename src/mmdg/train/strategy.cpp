@@ -1,10 +1,21 @@
 #include "mmdg/train/strategy.h"
 
+#include <torch/torch.h>
+
 #include "mmdg/train/ce_strategy.h"
 #include "mmdg/train/regrad_strategy.h"
 #include "mmdg/util/registry.h"
 
 namespace mmdg::train {
+
+void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tensor>& params) {
+  for (auto& p : params)
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  loss.backward();
+  for (auto& p : params)
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+}
+
 // The registry: one line per strategy.
 const std::vector<StrategyEntry>& strategy_registry() {
   static const std::vector<StrategyEntry> entries = {
@@ -29,9 +40,7 @@ void check_compatible(const std::string& strategy, const std::string& network) {
   const auto& has = model::find_network(network).capabilities;
   std::vector<std::string> capable;
   for (const auto& e : model::network_registry())
-    if ((!needs.modality_branches || e.capabilities.modality_branches) && (!needs.uncertainty || e.capabilities.uncertainty) &&
-        (!needs.adapters || e.capabilities.adapters))
-      capable.push_back(e.name);
+    if (e.capabilities.covers(needs)) capable.push_back(e.name);
   const auto require = [&](bool ok, const std::string& what) {
     if (!ok)
       throw Error("option strategy: " + strategy + " needs " + what + ", which network " + network +

@@ -77,6 +77,10 @@ class Strategy {
   virtual void load(torch::serialize::InputArchive&) {}
 };
 
+// loss.backward() into `params`' .grad, replacing what was there; a tensor the loss does not reach
+// gets a zero gradient, so Adam still applies its weight decay to it (one plain training step).
+void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tensor>& params);
+
 // ---- registry
 struct StrategyEntry {
   std::string name, description;
