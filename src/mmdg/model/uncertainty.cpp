@@ -11,7 +11,8 @@ namespace mmdg::model {
 
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
   torch::NoGradGuard no_grad;
-  const at::Tensor x = x_in.detach().to(torch::kFloat);  // float32 also under bf16 autocast (the sampler's tables)
+  // bfloat16 / half inputs (autocast) are sampled in float32 (the sampler's tables); others as given
+  const at::Tensor x = x_in.element_size() < 4 ? x_in.detach().to(torch::kFloat) : x_in.detach();
   const double p = o.drop_rate, t = static_cast<double>(o.samples);
   switch (o.estimator) {
     case Estimator::MC: {
