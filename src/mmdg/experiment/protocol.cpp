@@ -12,6 +12,7 @@
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
+#include "mmdg/infer/infer_options.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/trainer.h"
@@ -107,7 +108,7 @@ namespace {
 // Scores the sub-protocol's target test list (and the sources' val lists, for the source-val
 // policy) with the run's best model; writes the scores CSV; returns the report as JSON.
 nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std::string& run) {
-  const torch::Device device(a.train.device);
+  const torch::Device device = infer::parse_device(a.train.device);
   auto net = infer::load_checkpoint(train::RunDir(run).best());
   net->to(device);
   net->set_precision(a.train.precision);

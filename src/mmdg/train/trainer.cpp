@@ -14,6 +14,7 @@
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/infer/checkpoint.h"
+#include "mmdg/infer/infer_options.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
@@ -81,7 +82,7 @@ class Session {
 };
 
 Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
-    : config_(config), o_(config.train), dir_(dir), device_(o_.device) {
+    : config_(config), o_(config.train), dir_(dir), device_(infer::parse_device(o_.device)) {
   torch::manual_seed(static_cast<std::uint64_t>(o_.seed));
   net_ = model::make_network(config.model);
   if (!resuming && !config.data.pretrained.empty())
