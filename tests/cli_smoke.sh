@@ -70,9 +70,10 @@ if "$mmdg" --help | grep -q synth; then
   check "train rejects a bad option value" 1 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
   check "train the ViT baseline" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --method vit --out "$tmp/vit" --epochs 1 --steps-per-epoch 2
   check "predict with the ViT baseline" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/vit/best.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png"
-  check "train the three-branch ViT with ReGrad" 0 "method vit\+regrad = network vit \+ strategy regrad" -- "$mmdg" train "${tiny_train[@]}" --network vit --strategy regrad --out "$tmp/vit3" --epochs 1 --steps-per-epoch 1
-  check "train a new run from a run's config.json" 0 "method vit = network vit-concat \+ strategy ce" -- "$mmdg" train --config "$tmp/vit/config.json" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --data-root "$tmp/synth" --out "$tmp/vit_again" --epochs 1 --steps-per-epoch 1
-  check "train names an unknown method" 1 "option method: unknown value 'ssdg'" -- "$mmdg" train "${tiny_train[@]}" --method ssdg --out "$tmp/bad"
+  check "train the three-branch ViT with ReGrad" 0 "method vit\+regrad \(ViT / ReGrad\) = network vit \+ strategy regrad" -- "$mmdg" train "${tiny_train[@]}" --network vit --strategy regrad --out "$tmp/vit3" --epochs 1 --steps-per-epoch 1
+  check "train a new run from a run's config.json" 0 "method vit \(ViT\) = network vit-concat \+ strategy ce" -- "$mmdg" train --config "$tmp/vit/config.json" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --data-root "$tmp/synth" --out "$tmp/vit_again" --epochs 1 --steps-per-epoch 1
+  check "train names an unknown method" 1 "unknown method 'sgd' \(known: mmdg, vit, ssdg" -- "$mmdg" train "${tiny_train[@]}" --method sgd --out "$tmp/bad"
+  check "train refuses a strategy the network cannot serve" 1 "option strategy: pmr needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-concat+pmr --out "$tmp/bad"
   check "regrad needs modality branches" 1 "regrad needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --network vit-concat --out "$tmp/bad2" --epochs 1 --steps-per-epoch 1
   check "eval a checkpoint on a list" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --val-list "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --out-scores "$tmp/w.csv"
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json

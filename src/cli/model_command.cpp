@@ -59,7 +59,8 @@ void add_model_command(CLI::App& app) {
       for (const auto& e : train::strategy_registry()) std::printf("  %-14s %s\n", e.name.c_str(), e.description.c_str());
       std::cout << "methods (--method = network + strategy):\n";
       for (const auto& m : train::method_presets())
-        std::printf("  %-14s %s + %s\n", m.name.c_str(), m.network.c_str(), m.strategy.c_str());
+        std::printf("  %-14s %s + %s (%s)\n", m.name.c_str(), m.network.c_str(), m.strategy.c_str(), m.title.c_str());
+      std::cout << "  or any network+strategy the strategy can train, e.g. vit-uadapter+ssdg\n";
     });
   }
 

@@ -1,6 +1,7 @@
 #include "cli/model_config.h"
 
 #include <fstream>
+#include <optional>
 
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
@@ -60,13 +61,15 @@ MethodConfigOptions::MethodConfigOptions(CLI::App* app, const std::string& defau
   const auto names = registry_names(train::method_presets());
   method_option_ = app->add_option("--method", *method_,
                                    "a named network + strategy (" + join_names(names, " | ") +
-                                       "; mmdg model list); --network / --strategy override it")
+                                       ", or network+strategy, e.g. vit-uadapter+ssdg; mmdg model list); "
+                                       "--network / --strategy override it; protocol takes a comma-separated list")
                        ->group("Model");
   train_fields_ = std::make_shared<SettingsOptions<train::TrainOptions>>(app, "Training");
 }
 
-MethodConfigOptions::Resolved MethodConfigOptions::resolve() const {
-  const train::MethodPreset* preset = method_->empty() ? nullptr : &train::find_method(*method_);
+MethodConfigOptions::Resolved MethodConfigOptions::resolve(const std::string& method) const {
+  std::optional<train::MethodPreset> preset;
+  if (!method.empty()) preset = train::resolve_method(method);
   Resolved r;
   r.model = model_->resolve([&](model::NetworkOptions& o) {
     if (preset) o.network = preset->network;
@@ -75,8 +78,26 @@ MethodConfigOptions::Resolved MethodConfigOptions::resolve() const {
   if (preset) r.train.strategy = preset->strategy;
   train_fields_->apply(r.train);
   r.train.validate();
-  r.method_name = train::method_name(r.model.network, r.train.strategy);
+  r.method_name = train::method_name(r.model, r.train.strategy);
+  r.method_title = train::method_title(r.model, r.train.strategy);
   return r;
+}
+
+MethodConfigOptions::Resolved MethodConfigOptions::resolve() const {
+  if (method_->find(',') != std::string::npos)
+    throw Error("option --method: this command trains one method (got '" + *method_ + "')");
+  return resolve(*method_);
+}
+
+std::vector<MethodConfigOptions::Resolved> MethodConfigOptions::resolve_methods() const {
+  std::vector<Resolved> all;
+  std::string rest = *method_;
+  do {
+    const auto comma = rest.find(',');
+    all.push_back(resolve(rest.substr(0, comma)));
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+  } while (!rest.empty());
+  return all;
 }
 
 bool MethodConfigOptions::given() const {

@@ -40,9 +40,13 @@ class MethodConfigOptions {
   struct Resolved {
     model::NetworkOptions model;
     train::TrainOptions train;
-    std::string method_name;  // the preset matching (network, strategy), or "network+strategy"
+    std::string method_name;   // the preset matching (network, strategy), or "network+strategy"
+    std::string method_title;  // as the paper's tables print it
   };
+  // The one method of the command line (an error when --method lists several).
   Resolved resolve() const;
+  // Every method --method lists (comma-separated), each with the options given applied.
+  std::vector<Resolved> resolve_methods() const;
   bool given() const;
 
  private:
@@ -50,6 +54,7 @@ class MethodConfigOptions {
   std::shared_ptr<std::string> method_;
   CLI::Option* method_option_ = nullptr;
   std::shared_ptr<SettingsOptions<train::TrainOptions>> train_fields_;
+  Resolved resolve(const std::string& method) const;
 };
 
 }  // namespace mmdg::cli

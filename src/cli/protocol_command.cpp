@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 void add_protocol_command(CLI::App& app) {
   auto a = std::make_shared<experiment::ProtocolArgs>();
-  auto* cmd = app.add_subcommand("protocol", "Run a benchmark protocol (1, 2 or 3) for one method (network + strategy); resumable; writes tables");
+  auto* cmd = app.add_subcommand("protocol", "Run a benchmark protocol (1, 2 or 3) for one or more methods (network + strategy); resumable; writes tables");
   cmd->add_option("--protocol", a->protocol, "1: leave one out; 2: 1 with missing modalities; 3: CW->PS, PS->CW")->capture_default_str();
   cmd->add_option("--sub", a->sub, "run one sub-protocol only, e.g. CPS->W or CPS-W");
   cmd->add_option("--lists", a->lists_dir, "folder of {C,P,S,W}-{train,val,test}.txt")->required();
@@ -26,12 +26,14 @@ void add_protocol_command(CLI::App& app) {
   auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   cmd->callback([=] {
     train::install_interrupt_handlers();
-    experiment::ProtocolArgs args = *a;
-    const auto resolved = config->resolve();
-    args.model = resolved.model;
-    args.train = resolved.train;
-    args.method_name = resolved.method_name;
-    experiment::run_protocol(args);
+    for (const auto& resolved : config->resolve_methods()) {  // every method listed, in order; each resumes
+      experiment::ProtocolArgs args = *a;
+      args.model = resolved.model;
+      args.train = resolved.train;
+      args.method_name = resolved.method_name;
+      args.method_title = resolved.method_title;
+      experiment::run_protocol(args);
+    }
   });
 }
 

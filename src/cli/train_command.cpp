@@ -37,7 +37,7 @@ void add_train_command(CLI::App& app) {
     train::TrainData lists;
     data->apply(lists);
     const auto resolved = config->resolve();
-    std::cout << "method " << resolved.method_name << " = network " << resolved.model.network << " + strategy "
+    std::cout << "method " << resolved.method_name << " (" << resolved.method_title << ") = network " << resolved.model.network << " + strategy "
               << resolved.train.strategy << "\n";
     report(train::Trainer(resolved.model, resolved.train, lists, *out).run(), *out);
   });

@@ -49,10 +49,11 @@ DemoResult run_demo(const DemoOptions& options) {
   const std::pair<const char*, const char*> methods[] = {{train::kPaperMethod, "MMDG"}, {train::kViTBaselineMethod, "ViT"}};
   for (const auto& [method, label] : methods) {
     std::cout << "== 3/4 training and testing " << label << " on CPS->W\n";
-    const auto& preset = train::find_method(method);
+    const auto preset = train::resolve_method(method);
     args.model.network = preset.network;
     args.train.strategy = preset.strategy;
     args.method_name = preset.name;
+    args.method_title = preset.title;
     run_protocol(args);
   }
   // 4. figures

@@ -134,6 +134,10 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
   const auto subs = protocol_subs(a.protocol);
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
   nlohmann::json results = fs::exists(results_path) ? nlohmann::json::parse(io::read_file(results_path)) : nlohmann::json::object();
+  results["method"] = {{"name", a.method_name},
+                       {"title", a.method_title.empty() ? a.method_name : a.method_title},
+                       {"network", a.model.network},
+                       {"strategy", a.train.strategy}};
   bool any = false;
   for (const auto& sub : subs) {
     if (!a.sub.empty() && a.sub != sub.name && a.sub != sub.model) continue;
@@ -149,10 +153,15 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
 std::string write_tables(const std::string& out, int protocol) {
   const auto subs = protocol_subs(protocol);
   const std::string name = "results_p" + std::to_string(protocol) + ".json";
+  // (row title, results) per method folder; results of earlier versions have no title: the folder name
   std::vector<std::pair<std::string, nlohmann::json>> methods;
   for (const auto& entry : fs::directory_iterator(out))
-    if (entry.is_directory() && fs::exists(entry.path() / name))
-      methods.emplace_back(entry.path().filename().string(), nlohmann::json::parse(io::read_file((entry.path() / name).string())));
+    if (entry.is_directory() && fs::exists(entry.path() / name)) {
+      auto results = nlohmann::json::parse(io::read_file((entry.path() / name).string()));
+      std::string title = entry.path().filename().string();
+      if (results.contains("method") && results["method"].contains("title")) title = results["method"]["title"].get<std::string>();
+      methods.emplace_back(title, std::move(results));
+    }
   std::sort(methods.begin(), methods.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   const std::string caption = "Protocol " + std::to_string(protocol) +
                               ": HTER (%) and AUC (%) per sub-protocol; threshold policy target-eer (the threshold at "

@@ -55,7 +55,7 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   a.sub = "PS->CW";
   const train::TrainOptions defaults = a.train;
   for (const char* method : {"mmdg", "vit"}) {
-    const auto& preset = train::find_method(method);
+    const auto preset = train::resolve_method(method);
     a.model.network = preset.network;
     a.train.strategy = preset.strategy;
     a.method_name = method;
@@ -87,7 +87,8 @@ TEST(Protocol, AllThreeProtocolsAtATinySize) {
   for (int protocol : {1, 2, 3}) {
     a.protocol = protocol;
     const auto results = run_protocol(a);
-    EXPECT_EQ(results.size(), protocol_subs(protocol).size()) << protocol;
+    EXPECT_EQ(results.size(), protocol_subs(protocol).size() + 1) << protocol;  // + the "method" record
+    EXPECT_EQ(results["method"]["strategy"], "regrad");
     const auto table = nlohmann::json::parse(io::read_file(dir.file("out/table_p" + std::to_string(protocol) + ".json")));
     EXPECT_EQ(table["rows"]["mmdg"].size(), protocol_subs(protocol).size());
     const std::string md = io::read_file(dir.file("out/table_p" + std::to_string(protocol) + ".md"));

@@ -53,6 +53,7 @@ NetworkOutput MultiBranchViTImpl::forward_impl(const torch::Tensor& rgb, const t
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const bool keep = fo.attention_maps && i + 1 == blocks.size();
     h = block_step(i, h, &token_reliability, keep ? &out.attention : nullptr);
+    if (fo.after_block) h = fo.after_block(i, h);
   }
   const auto cls = encoder_ln(h).select(1, 0).chunk(kNumModalities, 0);  // 3 x (B, C)
   for (int m = 0; m < kNumModalities; ++m) out.features[m] = cls[m];
@@ -64,9 +65,18 @@ NetworkOutput MultiBranchViTImpl::forward_impl(const torch::Tensor& rgb, const t
     }
   }
   if (fc_all) {
-    out.logits = fc_all(torch::cat({cls[0], cls[1], cls[2]}, 1));  // (B, K)
+    auto head = classify(fc_all, {cls[0], cls[1], cls[2]});
+    out.logits = head.logits;  // (B, K)
+    out.embedding = head.embedding;
+    for (int m = 0; m < kNumModalities; ++m) out.modality_logits[m] = head.shares[m];
   } else {
-    for (int m = 0; m < kNumModalities; ++m) out.modality_logits[m] = fc[m](cls[m]);
+    std::vector<torch::Tensor> embeddings;
+    for (int m = 0; m < kNumModalities; ++m) {
+      auto head = classify(fc[m], {cls[m]});
+      out.modality_logits[m] = head.logits;
+      embeddings.push_back(head.embedding);
+    }
+    out.embedding = torch::cat(embeddings, 1);
     out.logits = (out.modality_logits[0] + out.modality_logits[1] + out.modality_logits[2]) / 3.0;
   }
   return out;

@@ -8,6 +8,7 @@
 #include "mmdg/model/multi_branch_vit.h"
 #include "mmdg/model/uadapter_vit.h"
 #include "mmdg/model/vit_concat.h"
+#include "mmdg/model/vit_single.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/registry.h"
 
@@ -21,12 +22,14 @@ const char* modality_name(int m) {
 // The registry: one entry per network (capabilities: modality branches, uncertainty, adapters).
 const std::vector<NetworkEntry>& network_registry() {
   static const std::vector<NetworkEntry> entries = {
-      {"vit-concat", "channel-concatenated inputs, 1x1 conv 9->3, one ViT (Table 1's single-modal recipe)",
+      {"vit-concat", "ViT (concat)", "channel-concatenated inputs, 1x1 conv 9->3, one ViT (Table 1's single-modal recipe)",
        {false, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<ViTConcatImpl>(o); }},
-      {"vit", "three ViT branches sharing the blocks, no adapters, concatenated class tokens (Table 4's ViT)",
+      {"vit", "ViT", "three ViT branches sharing the blocks, no adapters, concatenated class tokens (Table 4's ViT)",
        {true, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<MultiBranchViTImpl>(o); }},
-      {"vit-uadapter", "the MMDG network: three ViT branches with U-Adapters and the uncertainty module",
+      {"vit-uadapter", "ViT + U-Adapter", "the MMDG network: three ViT branches with U-Adapters and the uncertainty module",
        {true, true, true}, [](const NetworkOptions& o) -> Network { return std::make_shared<UAdapterViTImpl>(o); }},
+      {"vit-single", "ViT (one modality)", "one ViT on one modality (option modality), the others ignored (Fig. 1(c)'s unimodal setting)",
+       {false, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<ViTSingleImpl>(o); }},
   };
   return entries;
 }
@@ -43,6 +46,7 @@ NetworkOutput NetworkImpl::forward(const torch::Tensor& rgb, const torch::Tensor
     if (t.defined() && t.scalar_type() != torch::kFloat) t = t.to(torch::kFloat);
   };
   to_float(out.logits);
+  to_float(out.embedding);
   for (int m = 0; m < kNumModalities; ++m) {
     to_float(out.features[m]);
     to_float(out.modality_logits[m]);
@@ -58,6 +62,16 @@ Capabilities NetworkImpl::capabilities() const { return find_network(options_.ne
 std::vector<std::string> network_names() { return registry_names(network_registry()); }
 
 const NetworkEntry& find_network(const std::string& name) { return registry_find(network_registry(), name, "network"); }
+
+std::string network_label(const NetworkOptions& o) {
+  if (o.network == "vit-single") return o.network + "-" + enum_name(o.modality);
+  return o.network;
+}
+
+std::string network_title(const NetworkOptions& o) {
+  if (o.network == "vit-single") return std::string("ViT (") + enum_name(o.modality) + ")";
+  return find_network(o.network).title;
+}
 
 Network make_network(const NetworkOptions& options) {
   options.validate();

@@ -11,6 +11,8 @@
 //                 sharing the blocks, no adapters, head on the concatenated class tokens; Table 4's
 //                 "ViT" backbone (multi_branch_vit.h)
 //   vit-uadapter  the MMDG network: `vit` plus U-Adapters and the uncertainty module (uadapter_vit.h)
+//   vit-single    one ViT on one modality (option `modality`), the others ignored; Fig. 1(c)'s
+//                 unimodal setting (vit_single.h)
 // Letters: B batch, L tokens, C width, K classes.
 #pragma once
 #include <torch/nn/module.h>
@@ -37,6 +39,10 @@ const char* modality_name(int m);  // "rgb", "depth", "ir"
 struct ForwardOptions {
   std::array<bool, 3> missing{false, false, false};  // a missing modality's input is zero
   bool attention_maps = false;                         // keep the last block's adapter attention
+  // A training strategy's access to the token streams (SSAN's style assembly, IADG's whitening):
+  // called after block i (0-based) with the tokens h (nB, L, C), n = 3 stacked modality streams
+  // (R, D, I) for networks with branches and 1 otherwise; returns the tokens block i + 1 gets.
+  std::function<torch::Tensor(std::size_t block, const torch::Tensor& h)> after_block;
 };
 
 struct NetworkOutput {
@@ -44,7 +50,13 @@ struct NetworkOutput {
   // Class tokens after the final LayerNorm, (B, C): one per modality branch; a network without
   // branches puts its one feature in every slot.
   std::array<torch::Tensor, 3> features;
-  std::array<torch::Tensor, 3> modality_logits;  // per-modality heads only, (B, K)
+  // What the fused head classifies, (B, D): the class tokens (concatenated over the branches of a
+  // head on their concatenation), after the head's normalization where it has one (normalized_head).
+  torch::Tensor embedding;
+  // Networks with branches: each modality's share of the fused logits (B, K). With per-modality
+  // heads their logits; with one head on the concatenated tokens W_m e_m + b / 3 (W_m the head's
+  // columns of modality m), so that the three sum to the fused logits (OGM-GE's split).
+  std::array<torch::Tensor, 3> modality_logits;
   // With an uncertainty module: the last block's token reliability, mean over channels, (B, L),
   // and its class-token batch mean (scalar). Undefined otherwise.
   std::array<torch::Tensor, 3> reliability;
@@ -90,6 +102,8 @@ class NetworkImpl : public torch::nn::Module {
 
   const NetworkOptions& options() const { return options_; }
   std::int64_t feature_dim() const { return options_.backbone.hidden_dim(); }
+  // Width of NetworkOutput::embedding: C, or 3C for the branch networks.
+  std::int64_t embedding_dim() const { return capabilities().modality_branches ? kNumModalities * feature_dim() : feature_dim(); }
 
  protected:
   // The network itself, called by forward() inside the precision's autocast region.
@@ -102,13 +116,17 @@ using Network = std::shared_ptr<NetworkImpl>;
 
 // ---- registry
 struct NetworkEntry {
-  std::string name, description;
+  std::string name, title, description;  // title: the name the paper's tables print (e.g. "ViT + U-Adapter")
   Capabilities capabilities;
   std::function<Network(const NetworkOptions&)> make;
 };
 const std::vector<NetworkEntry>& network_registry();
 const NetworkEntry& find_network(const std::string& name);  // throws, listing the known names
 std::vector<std::string> network_names();
+// The network as a file-name part and as a table prints it: its registry name and title, with
+// vit-single's modality ("vit-single-depth", "ViT (depth)").
+std::string network_label(const NetworkOptions& options);
+std::string network_title(const NetworkOptions& options);
 // Builds options.network (validating the options first).
 Network make_network(const NetworkOptions& options);
 // The network of an older file's `method` (mmdg | vit); errors name `context`.

@@ -26,6 +26,8 @@ enum class Head {
   Concat,       // one FC on the concatenated class tokens (released code)
   PerModality,  // an FC per modality, logits averaged
 };
+// The input of network vit-single.
+enum class SingleModality { RGB, Depth, IR };
 // The per-modality (or single) position embeddings at initialization.
 enum class PosEmbeddingInit {
   Normal,      // fresh normal(0.02) (released code)
@@ -53,11 +55,13 @@ struct NetworkOptions {
   PosEmbeddingInit pos_embedding_init = PosEmbeddingInit::Normal;
   Freeze freeze = Freeze::LastBlock;
   Head head = Head::Concat;
+  bool normalized_head = false;
   std::int64_t num_classes = 2;
+  SingleModality modality = SingleModality::RGB;
 
   template <class V>
   void visit(V&& v) {
-    v("network", network, "architecture: vit-concat | vit | vit-uadapter (mmdg model list)");
+    v("network", network, "architecture: vit-concat | vit | vit-uadapter | vit-single (mmdg model list)");
     backbone.visit(v);
     v("adapter_dim", adapter_dim, "U-Adapter bottleneck width");
     v("adapter_heads", adapter_heads, "U-Adapter cross-attention heads");
@@ -74,7 +78,10 @@ struct NetworkOptions {
       "position embeddings: fresh normal(0.02) (released code) or copied from the pretrained ViT");
     v("freeze", freeze, "last-block (released: blocks 0..n-2 frozen) or adapters-only (paper Fig. 3)");
     v("head", head, "concat (one FC on the concatenated class tokens, released) or per-modality FCs");
+    v("normalized_head", normalized_head,
+      "SSDG's normalized classifier: the head's input e scaled to e / sqrt(2 |e|), its weight columns to unit norm");
     v("num_classes", num_classes, "head outputs (class 1 = live)");
+    v("modality", modality, "the input of network vit-single");
   }
 
   // Throws mmdg::Error naming the option when a value is out of range.
@@ -100,6 +107,11 @@ template <>
 struct EnumNames<model::Head> {
   static constexpr std::pair<model::Head, const char*> values[] = {{model::Head::Concat, "concat"},
                                                                    {model::Head::PerModality, "per-modality"}};
+};
+template <>
+struct EnumNames<model::SingleModality> {
+  static constexpr std::pair<model::SingleModality, const char*> values[] = {
+      {model::SingleModality::RGB, "rgb"}, {model::SingleModality::Depth, "depth"}, {model::SingleModality::IR, "ir"}};
 };
 template <>
 struct EnumNames<model::PosEmbeddingInit> {

@@ -30,8 +30,9 @@ Network pretrained(const std::string& network) {
 }
 
 TEST(NetworkRegistry, NamesCapabilitiesAndErrors) {
-  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter"}));
-  EXPECT_MMDG_ERROR(find_network("vit-b16"), "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter)");
+  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter", "vit-single"}));
+  EXPECT_MMDG_ERROR(find_network("vit-b16"),
+                    "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter, vit-single)");
   auto o = tiny("resnet");
   EXPECT_MMDG_ERROR(o.validate(), "unknown value 'resnet'");
   const auto concat = make_network(tiny("vit-concat"))->capabilities();
@@ -150,6 +151,86 @@ TEST(MultiBranchViT, BranchesAreThePretrainedViTAndEqualFreshUAdapters) {
   for (const auto& key : vit_sd.keys()) EXPECT_TRUE(full.contains(key)) << key;
   EXPECT_EQ(vit->branch_of("class_token2"), 1);
   EXPECT_EQ(vit->branch_of("ViT_Encoder.2.mlp.0.weight"), -1);
+}
+
+}  // namespace
+}  // namespace mmdg::model
+
+namespace mmdg::model {
+namespace {
+
+// `vit-single`: the pretrained ViT on the chosen modality (torchvision's output on the golden
+// input); the other inputs do not matter.
+TEST(ViTSingle, ThePretrainedViTOnOneModality) {
+  auto o = tiny("vit-single");
+  o.modality = SingleModality::Depth;
+  auto net = make_network(o);
+  net->eval();
+  net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "vit_tiny");
+  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
+  const auto x = io["input"];
+  torch::NoGradGuard no_grad;
+  const auto out = net->forward(torch::randn_like(x), x, torch::randn_like(x));
+  EXPECT_TRUE(torch::allclose(out.features[0], io["tokens"].select(1, 0), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(out.logits, net->forward(torch::zeros_like(x), x, torch::zeros_like(x)).logits));
+  EXPECT_FALSE(module_state_dict(*net).contains("conv_proj2.weight"));
+  EXPECT_EQ(network_label(o), "vit-single-depth");
+  EXPECT_EQ(network_title(o), "ViT (depth)");
+  ForwardOptions fo;
+  fo.missing = {false, true, false};  // its own modality missing: zero input
+  EXPECT_TRUE(torch::allclose(net->forward(x, x, x, fo).logits, net->forward(x, torch::zeros_like(x), x).logits));
+}
+
+// The head's parts: each modality's share W_m e_m + b / 3 sums to the fused logits; SSDG's
+// normalized head computes W' e' + b with e' = e / sqrt(2 |e|) and unit-norm columns of W.
+TEST(NetworkHead, SharesSumToTheLogitsAndTheNormalizedHeadIsSSDGs) {
+  torch::manual_seed(5);
+  const auto x = [] { return torch::randn({3, 3, 32, 32}); };
+  const auto a = x(), b = x(), c = x();
+  for (bool normalized : {false, true}) {
+    auto o = tiny("vit");
+    o.normalized_head = normalized;
+    auto net = std::dynamic_pointer_cast<MultiBranchViTImpl>(make_network(o));
+    net->eval();
+    torch::NoGradGuard no_grad;
+    const auto out = net->forward(a, b, c);
+    EXPECT_TRUE(torch::allclose(out.modality_logits[0] + out.modality_logits[1] + out.modality_logits[2], out.logits, 1e-5, 1e-6));
+    auto e = torch::cat({out.features[0], out.features[1], out.features[2]}, 1);  // (B, 3C)
+    auto w = net->fc_all->weight.clone();                                          // (K, 3C)
+    if (normalized) {
+      for (std::int64_t i = 0; i < e.size(0); ++i) e[i] /= std::sqrt(2 * e[i].norm().item<double>());
+      for (std::int64_t j = 0; j < w.size(1); ++j) w.select(1, j) /= w.select(1, j).norm();
+    }
+    EXPECT_TRUE(torch::allclose(out.embedding, e, 1e-5, 1e-6)) << normalized;
+    EXPECT_TRUE(torch::allclose(out.logits, torch::mm(e, w.t()) + net->fc_all->bias, 1e-5, 1e-6)) << normalized;
+  }
+}
+
+// The strategies' hook sees every block's tokens ((3B, L, C) for branch networks, (B, L, C)
+// otherwise); returning them unchanged changes nothing, changing them changes the output.
+TEST(NetworkHook, AfterBlockSeesEveryBlockAndCanReplaceTheTokens) {
+  torch::manual_seed(6);
+  const auto x = torch::randn({2, 3, 32, 32});
+  for (const auto& entry : network_registry()) {
+    auto net = make_network(tiny(entry.name));
+    net->eval();
+    torch::NoGradGuard no_grad;
+    const auto plain = net->forward(x, x.flip(3), x.flip(2));
+    std::vector<std::size_t> seen;
+    std::int64_t rows = 0;
+    ForwardOptions fo;
+    fo.after_block = [&](std::size_t i, const torch::Tensor& h) {
+      seen.push_back(i);
+      rows = h.size(0);
+      return h;
+    };
+    const auto hooked = net->forward(x, x.flip(3), x.flip(2), fo);
+    EXPECT_TRUE(torch::equal(plain.logits, hooked.logits)) << entry.name;
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(net->options().backbone.num_layers())) << entry.name;
+    EXPECT_EQ(rows, entry.capabilities.modality_branches ? 6 : 2) << entry.name;
+    fo.after_block = [](std::size_t i, const torch::Tensor& h) { return i == 0 ? h * 2 : h; };
+    EXPECT_FALSE(torch::allclose(plain.logits, net->forward(x, x.flip(3), x.flip(2), fo).logits)) << entry.name;
+  }
 }
 
 }  // namespace

@@ -38,6 +38,27 @@ torch::nn::Linear ViTNetworkImpl::add_head(const std::string& name, std::int64_t
   return seq->register_module("0", torch::nn::Linear(in, options_.num_classes));
 }
 
+ViTNetworkImpl::HeadOutput ViTNetworkImpl::classify(const torch::nn::Linear& fc,
+                                                    const std::vector<torch::Tensor>& parts) const {
+  HeadOutput out;
+  auto e = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);  // (B, D)
+  auto w = fc->weight;                                             // (K, D)
+  if (options_.normalized_head) {
+    // SSDG's embedder and classifier with norm_flag: e / (|e|^0.5 * 2^0.5), weight / its column norms
+    e = e / (e.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12).sqrt() * std::sqrt(2.0));
+    w = w / w.norm(2, 0, /*keepdim=*/true).clamp_min(1e-12);
+  }
+  out.embedding = e;
+  out.logits = torch::nn::functional::linear(e, w, fc->bias);  // (B, K)
+  const auto n = static_cast<std::int64_t>(parts.size());
+  if (n > 1) {
+    const auto es = e.chunk(n, 1), ws = w.chunk(n, 1);
+    for (std::int64_t m = 0; m < n; ++m)
+      out.shares.push_back(torch::nn::functional::linear(es[m], ws[m]) + fc->bias / static_cast<double>(n));
+  }
+  return out;
+}
+
 void ViTNetworkImpl::check_input(const torch::Tensor& img, std::int64_t B, int m) const {
   const auto S = options_.backbone.image_size();
   if (img.dim() != 4 || img.size(0) != B || img.size(1) != 3 || img.size(2) != S || img.size(3) != S)

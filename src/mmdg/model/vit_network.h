@@ -43,6 +43,14 @@ class ViTNetworkImpl : public NetworkImpl {
   torch::nn::Linear add_head(const std::string& name, std::int64_t in);
   // (B, 3, S, S) -> (B, L, C): patch embedding of stem k, class token prepended, position embedding added.
   torch::Tensor embed(int k, const torch::Tensor& images);
+  // The head `fc` on the class tokens `parts` ((B, C) each) concatenated into e (B, D): logits
+  // W e + b (B, K), with normalized_head on e / sqrt(2 |e|) and unit-norm weight columns (SSDG);
+  // with several parts also each part's share W_m e_m + b / n (NetworkOutput::modality_logits).
+  struct HeadOutput {
+    torch::Tensor logits, embedding;
+    std::vector<torch::Tensor> shares;
+  };
+  HeadOutput classify(const torch::nn::Linear& fc, const std::vector<torch::Tensor>& parts) const;
   // Throws a shape error naming the input when an image is not (B, 3, S, S).
   void check_input(const torch::Tensor& image, std::int64_t batch, int modality) const;
   // Sets requires_grad by the freeze option: heads, adapters and `fusion` always train; with

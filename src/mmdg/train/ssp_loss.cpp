@@ -60,23 +60,30 @@ void Prototypes::load(const torch::Tensor& values, const torch::Tensor& valid) {
   valid_ = valid.to(torch::kCPU, torch::kBool).clone();
 }
 
-void compute_prototypes(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t batch_size,
-                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes) {
+FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDomainDataset& train_set,
+                                  const std::vector<std::vector<std::size_t>>& batches, std::int64_t num_groups,
+                                  const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& group,
+                                  torch::Device device, int workers) {
   torch::NoGradGuard no_grad;
   net.eval();
-  const auto num_domains = prototypes[0].values().size(0);
-  std::array<torch::Tensor, 3> sums;
-  for (auto& s : sums) s = torch::zeros({num_domains, net.feature_dim()});
-  torch::Tensor counts = torch::zeros({num_domains}, torch::kLong);
-  data::DataLoader loader(train_set, data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(batch_size), false).epoch(0),
-                          workers);
+  FeatureSums result;
+  for (auto& s : result.sums) s = torch::zeros({num_groups, net.feature_dim()});
+  result.counts = torch::zeros({num_groups}, torch::kLong);
+  data::DataLoader loader(train_set, batches, workers);
   while (auto batch = loader.next()) {
     const auto out = net.forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device));
-    const auto domains = ssp_domain(batch->label, batch->domain);
-    for (int m = 0; m < 3; ++m) sums[m].index_add_(0, domains, out.features[m].to(torch::kCPU));
-    counts.index_add_(0, domains, torch::ones_like(domains));
+    const auto groups = group(batch->label, batch->domain);
+    for (int m = 0; m < 3; ++m) result.sums[m].index_add_(0, groups, out.features[m].to(torch::kCPU));
+    result.counts.index_add_(0, groups, torch::ones_like(groups));
   }
-  for (int m = 0; m < 3; ++m) prototypes[m].set_from_sums(sums[m], counts);
+  return result;
+}
+
+void compute_prototypes(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t batch_size,
+                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes) {
+  const auto batches = data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(batch_size), false).epoch(0);
+  const auto sums = sum_features_by_group(net, train_set, batches, prototypes[0].values().size(0), ssp_domain, device, workers);
+  for (int m = 0; m < 3; ++m) prototypes[m].set_from_sums(sums.sums[m], sums.counts);
 }
 
 }  // namespace mmdg::train

@@ -10,7 +10,9 @@
 #include <torch/types.h>
 
 #include <array>
+#include <functional>
 #include <string>
+#include <vector>
 #include <utility>
 
 #include "mmdg/util/enum_names.h"
@@ -57,6 +59,17 @@ class Prototypes {
   PrototypeUpdate update_;
   double momentum_;
 };
+
+// Per modality, the sums of the class-token features (G, C) of `batches` of the training set grouped
+// by group(labels, sources) -> (B) int64 in [0, G), and the group counts (G): eval mode, no gradient.
+struct FeatureSums {
+  std::array<torch::Tensor, 3> sums;
+  torch::Tensor counts;
+};
+FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDomainDataset& train_set,
+                                  const std::vector<std::vector<std::size_t>>& batches, std::int64_t num_groups,
+                                  const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& group,
+                                  torch::Device device, int workers);
 
 // Eq. 7's prototypes of every modality from one pass over the training set (the `epoch` update):
 // per SSP domain, the mean class-token feature (eval mode, no gradient, batches in dataset order).

@@ -3,7 +3,13 @@
 #include <torch/torch.h>
 
 #include "mmdg/train/ce_strategy.h"
+#include "mmdg/train/cmfl_strategy.h"
+#include "mmdg/train/iadg_strategy.h"
+#include "mmdg/train/ogm_ge_strategy.h"
+#include "mmdg/train/pmr_strategy.h"
 #include "mmdg/train/regrad_strategy.h"
+#include "mmdg/train/ssan_strategy.h"
+#include "mmdg/train/ssdg_strategy.h"
 #include "mmdg/util/registry.h"
 
 namespace mmdg::train {
@@ -16,17 +22,90 @@ void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tens
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
 }
 
+void save_module(torch::serialize::OutputArchive& archive, const torch::nn::Module& module) {
+  for (const auto& p : module.named_parameters()) archive.write("strategy." + p.key(), p.value());
+  for (const auto& b : module.named_buffers()) archive.write("strategy." + b.key(), b.value(), /*is_buffer=*/true);
+}
+
+void load_module(torch::serialize::InputArchive& archive, torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  const auto copy_into = [&](const std::string& key, torch::Tensor& t) {
+    torch::Tensor saved;
+    archive.read("strategy." + key, saved);
+    if (saved.sizes() != t.sizes())
+      throw Error("strategy tensor " + key + ": saved shape " + c10::str(saved.sizes()) + ", expected " +
+                  c10::str(t.sizes()));
+    t.copy_(saved);
+  };
+  for (auto& p : module.named_parameters()) copy_into(p.key(), p.value());
+  for (auto& b : module.named_buffers()) copy_into(b.key(), b.value());
+}
+
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module.parameters())
+    if (p.requires_grad()) out.push_back(p);
+  return out;
+}
+
+bool in_first_fraction(std::int64_t epoch, double fraction, std::int64_t epochs) {
+  return fraction > 0 && static_cast<double>(epoch) < std::max(1.0, std::ceil(fraction * static_cast<double>(epochs)));
+}
+
+std::vector<torch::Tensor> trainable_tensors(model::NetworkImpl& net, const std::vector<torch::Tensor>& extra) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : net.parameters())
+    if (p.requires_grad()) out.push_back(p);
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
 // The registry: one line per strategy.
 const std::vector<StrategyEntry>& strategy_registry() {
+  const model::Capabilities any{}, branches{true, false, false};
   static const std::vector<StrategyEntry> entries = {
-      {"ce", "cross-entropy on the fused logits", {},
+      {"ce", "none", "cross-entropy on the fused logits", any,
        [](const TrainOptions&, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
          return std::make_unique<CEStrategy>(net);
-       }},
-      {"regrad", "CE + lambda * per-modality SSP losses, combined by ReGrad (the paper's Eq. 5-8)", {true, false, false},
+       },
+       nullptr},
+      {"regrad", "ReGrad", "CE + lambda * per-modality SSP losses, combined by ReGrad (the paper's Eq. 5-8)", branches,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<ReGradStrategy>(o, net, c);
-       }},
+       },
+       nullptr},
+      {"ssdg", "SSDG", "single-side adversarial learning + asymmetric triplet loss, normalized head (Jia et al. 2020)", any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
+         return std::make_unique<SSDGStrategy>(o, net, c);
+       },
+       [](model::NetworkOptions& n) { n.normalized_head = true; }},
+      {"ssan", "SSAN", "shuffled style assembly on tokens, contrastive + adversarial content losses (Wang et al. 2022)", any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
+         return std::make_unique<SSANStrategy>(o, net, c);
+       },
+       nullptr},
+      {"iadg", "IADG", "categorical style assembly + asymmetric instance adaptive whitening on tokens (Zhou et al. 2023)",
+       any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
+         return std::make_unique<IADGStrategy>(o, net, c);
+       },
+       nullptr},
+      {"pmr", "PMR", "prototypical cross-entropy for slow modalities, entropy for fast ones (Fan et al. 2023)", branches,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
+         return std::make_unique<PMRStrategy>(o, net, c);
+       },
+       nullptr},
+      {"ogm-ge", "OGM-GE", "dominant modality's branch gradients scaled down, plus Gaussian noise (Peng et al. 2022)",
+       branches,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
+         return std::make_unique<OGMGEStrategy>(o, net, c);
+       },
+       nullptr},
+      {"cmfl", "CMFL", "per-modality heads with the cross-modal focal loss + joint CE (George & Marcel 2021)", branches,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
+         return std::make_unique<CMFLStrategy>(o, net, c);
+       },
+       nullptr},
   };
   return entries;
 }
@@ -59,23 +138,46 @@ std::unique_ptr<Strategy> make_strategy(const TrainOptions& options, model::Netw
 const char* const kPaperMethod = "mmdg";
 const char* const kViTBaselineMethod = "vit";
 
-// The method presets: one line per named (network, strategy) pair.
+// The method presets: one line per named (network, strategy) pair, titled as the paper's tables.
 const std::vector<MethodPreset>& method_presets() {
   static const std::vector<MethodPreset> presets = {
-      {kPaperMethod, "vit-uadapter", "regrad", "the paper's method (U-Adapters, SSP loss, ReGrad)"},
-      {kViTBaselineMethod, "vit-concat", "ce", "Table 1's ViT baseline: channel-concatenated inputs, one ViT, CE"},
+      {kPaperMethod, "vit-uadapter", "regrad", "MMDG", "the paper's method (U-Adapters, SSP loss, ReGrad)"},
+      {kViTBaselineMethod, "vit-concat", "ce", "ViT", "Table 1's ViT baseline: channel-concatenated inputs, one ViT, CE"},
+      {"ssdg", "vit-concat", "ssdg", "SSDG", "Table 1's SSDG: channel-concatenated inputs (Sec. 4.2), one ViT"},
+      {"ssan", "vit-concat", "ssan", "SSAN", "Table 1's SSAN: channel-concatenated inputs (Sec. 4.2), one ViT"},
+      {"iadg", "vit-concat", "iadg", "IADG", "Table 1's IADG: channel-concatenated inputs (Sec. 4.2), one ViT"},
+      {"cmfl", "vit", "cmfl", "CMFL", "Table 1's CMFL: three ViT branches (its streams), joint + per-modality heads"},
   };
   return presets;
 }
 
-const MethodPreset& find_method(const std::string& name) {
-  return registry_find(method_presets(), name, "method", "; or give --network and --strategy");
+MethodPreset resolve_method(const std::string& name) {
+  for (const auto& m : method_presets())
+    if (m.name == name) return m;
+  const auto plus = name.find('+');
+  if (plus == std::string::npos)
+    throw Error("unknown method '" + name + "' (known: " + join_names(registry_names(method_presets())) +
+                ", or network+strategy, e.g. vit-uadapter+ssdg)");
+  MethodPreset m;
+  m.network = name.substr(0, plus);
+  m.strategy = name.substr(plus + 1);
+  model::find_network(m.network);
+  find_strategy(m.strategy);
+  check_compatible(m.strategy, m.network);
+  m.name = name;
+  return m;
 }
 
-std::string method_name(const std::string& network, const std::string& strategy) {
+std::string method_name(const model::NetworkOptions& network, const std::string& strategy) {
   for (const auto& m : method_presets())
-    if (m.network == network && m.strategy == strategy) return m.name;
-  return network + "+" + strategy;
+    if (m.network == network.network && m.strategy == strategy) return m.name;
+  return model::network_label(network) + "+" + strategy;
+}
+
+std::string method_title(const model::NetworkOptions& network, const std::string& strategy) {
+  for (const auto& m : method_presets())
+    if (m.network == network.network && m.strategy == strategy) return m.title;
+  return model::network_title(network) + " / " + find_strategy(strategy).title;
 }
 
 std::string strategy_of_legacy_method(const std::string& method) {

@@ -7,8 +7,13 @@
 //   ce      cross-entropy on the fused logits, one backward pass (ce_strategy.h)
 //   regrad  the paper's: CE + lambda * per-modality SSP losses (Eq. 6-7) combined by ReGrad (Eq. 5)
 //           (regrad_strategy.h)
+//   ssdg    SSDG (ssdg_strategy.h)          ssan    SSAN (ssan_strategy.h)
+//   iadg    IADG (iadg_strategy.h)          pmr     PMR (pmr_strategy.h)
+//   ogm-ge  OGM-GE (ogm_ge_strategy.h)      cmfl    CMFL (cmfl_strategy.h)
 // Method presets (`--method`): mmdg = vit-uadapter + regrad (the paper); vit = vit-concat + ce
-// (Table 1's ViT baseline, `--method vit` of earlier versions).
+// (Table 1's ViT baseline, `--method vit` of earlier versions); ssdg, ssan, iadg = vit-concat + the
+// strategy (Table 1's channel-concatenation re-implementation, Sec. 4.2); cmfl = vit + cmfl. Any
+// other pair is named network+strategy.
 #pragma once
 #include <torch/types.h>
 
@@ -38,6 +43,8 @@ struct TrainBatch {
   torch::Tensor rgb, depth, ir;  // (B, 3, S, S) each, normalized
   torch::Tensor labels;          // (B) int64, 1 = live
   torch::Tensor sources;         // (B) int64, source domain index (order of the training lists)
+  std::int64_t epoch = 0;        // 0-based
+  double progress = 0;           // fraction of the run's steps done before this one, in [0, 1)
 };
 
 struct StepResult {
@@ -77,15 +84,31 @@ class Strategy {
   virtual void load(torch::serialize::InputArchive&) {}
 };
 
+// A strategy's own modules (discriminators, heads) in resume.pt, under "strategy.<parameter name>".
+void save_module(torch::serialize::OutputArchive& archive, const torch::nn::Module& module);
+void load_module(torch::serialize::InputArchive& archive, torch::nn::Module& module);
+// The trainable tensors of a strategy's module (Strategy::parameters()).
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module);
+
+// Whether 0-based `epoch` lies in the first `fraction` of `epochs` (at least the first epoch when
+// fraction > 0): the modulation windows of OGM-GE and PMR.
+bool in_first_fraction(std::int64_t epoch, double fraction, std::int64_t epochs);
+
+// The trainable tensors of the network, then those of the strategy's modules.
+std::vector<torch::Tensor> trainable_tensors(model::NetworkImpl& net, const std::vector<torch::Tensor>& extra = {});
+
 // loss.backward() into `params`' .grad, replacing what was there; a tensor the loss does not reach
 // gets a zero gradient, so Adam still applies its weight decay to it (one plain training step).
 void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tensor>& params);
 
 // ---- registry
 struct StrategyEntry {
-  std::string name, description;
+  std::string name, title, description;  // title: the name the paper's tables print (e.g. "SSDG")
   model::Capabilities needs;  // what the network must have (true = required)
   std::function<std::unique_ptr<Strategy>(const TrainOptions&, model::NetworkImpl&, const StrategyContext&)> make;
+  // Network settings the strategy's method prescribes (SSDG's normalized head), applied to a new
+  // run's network options (and so saved with its checkpoints); none when empty.
+  std::function<void(model::NetworkOptions&)> configure_network;
 };
 const std::vector<StrategyEntry>& strategy_registry();
 const StrategyEntry& find_strategy(const std::string& name);  // throws, listing the known names
@@ -97,15 +120,21 @@ std::unique_ptr<Strategy> make_strategy(const TrainOptions& options, model::Netw
 
 // ---- methods: named (network, strategy) pairs
 struct MethodPreset {
-  std::string name, network, strategy, description;
+  std::string name, network, strategy, title, description;  // title: as the paper's tables print it
 };
 const std::vector<MethodPreset>& method_presets();
 // The presets other code names: the paper's method and Table 1's ViT baseline (the demo's pair).
 extern const char* const kPaperMethod;
 extern const char* const kViTBaselineMethod;
-const MethodPreset& find_method(const std::string& name);  // throws, listing the known names
-// The preset's name for (network, strategy), or "network+strategy" when no preset matches.
-std::string method_name(const std::string& network, const std::string& strategy);
+// A method by name: a preset, or "network+strategy" for any pair the strategy can train (e.g.
+// vit-uadapter+ssdg). Throws listing the presets.
+MethodPreset resolve_method(const std::string& name);
+// The preset's name for (network, strategy), or "<network label>+strategy" when no preset matches
+// (the label tells vit-single's modality: vit-single-depth+ssdg).
+std::string method_name(const model::NetworkOptions& network, const std::string& strategy);
+// The name a table prints: the preset's title, or "<network title> / <strategy title>" (e.g.
+// "ViT + U-Adapter / SSDG", "ViT (depth) / SSDG").
+std::string method_title(const model::NetworkOptions& network, const std::string& strategy);
 // The strategy of a run whose config predates `strategy` (it trained the network of `method`).
 std::string strategy_of_legacy_method(const std::string& method);
 

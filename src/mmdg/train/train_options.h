@@ -8,6 +8,7 @@
 #include "mmdg/data/augment.h"
 #include "mmdg/data/image.h"
 #include "mmdg/model/precision.h"
+#include "mmdg/train/baseline_options.h"
 #include "mmdg/train/regrad.h"
 #include "mmdg/train/ssp_loss.h"
 
@@ -38,10 +39,16 @@ struct TrainOptions {
   std::int64_t eval_batch_size = 32;
   std::int64_t interrupt_after_steps = 0;
   data::AugmentOptions augment;
+  SSDGOptions ssdg;
+  SSANOptions ssan;
+  IADGOptions iadg;
+  PMROptions pmr;
+  OGMGEOptions ogm_ge;
+  CMFLOptions cmfl;
 
   template <class V>
   void visit(V&& v) {
-    v("strategy", strategy, "training strategy: ce | regrad (mmdg model list)");
+    v("strategy", strategy, "training strategy: ce | regrad | ssdg | ssan | iadg | pmr | ogm-ge | cmfl (mmdg model list)");
     v("epochs", epochs, "training epochs");
     v("batch_size", batch_size, "samples per step");
     v("lr", lr, "Adam learning rate");
@@ -66,6 +73,12 @@ struct TrainOptions {
     v("interrupt_after_steps", interrupt_after_steps,
       "testing aid: behave as if interrupted (SIGINT) after this many steps of this run (0 = off)");
     augment.visit(v);
+    ssdg.visit(v);
+    ssan.visit(v);
+    iadg.visit(v);
+    pmr.visit(v);
+    ogm_ge.visit(v);
+    cmfl.visit(v);
   }
   void validate() const;
 };

@@ -61,7 +61,7 @@ class Session {
   // Trains the rest of `epoch`; false when interrupted (a resumable state is saved).
   bool train_epoch(std::int64_t epoch);
   // The strategy's step, gradient clipping, the optimizer's step. Returns the step's log fields.
-  StepResult optimize(const data::Batch& batch, std::int64_t epoch);
+  StepResult optimize(const data::Batch& batch, std::int64_t epoch, std::int64_t num_steps);
   // Validation metrics of the epoch into `epoch_log`; saves best.safetensors when it is the best.
   void evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log);
   // Weights and resume state so that a resumed run starts at (next_epoch, next_step).
@@ -119,9 +119,12 @@ void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {
   s.save(dir_.resume_state(), *optimizer_, *strategy_);
 }
 
-StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch) {
+StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::int64_t num_steps) {
   TrainBatch b{batch.rgb.to(device_), batch.depth.to(device_), batch.ir.to(device_), batch.label.to(device_),
                batch.domain.to(device_)};
+  b.epoch = epoch;
+  b.progress = (static_cast<double>(epoch) + static_cast<double>(state_.step_in_epoch) / static_cast<double>(num_steps)) /
+               static_cast<double>(o_.epochs);
   try {
     StepResult result = strategy_->step(*net_, b);
     if (o_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable_, o_.grad_clip);
@@ -165,7 +168,7 @@ bool Session::train_epoch(std::int64_t epoch) {
       return false;
     }
     const auto step_start = std::chrono::steady_clock::now();
-    const StepResult result = optimize(*loader.next(), epoch);
+    const StepResult result = optimize(*loader.next(), epoch, num_steps);
     last_loss_ = result.loss;
     loss_sum += result.loss;
     ++loss_count;
@@ -308,6 +311,7 @@ RunConfig RunConfig::read(const std::string& path) {
 
 Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData data, std::string run_dir)
     : config_{std::move(model), std::move(options), std::move(data)}, run_dir_(std::move(run_dir)) {
+  if (const auto& configure = find_strategy(config_.train.strategy).configure_network) configure(config_.model);
   config_.model.validate();
   config_.train.validate();
   check_compatible(config_.train.strategy, config_.model.network);

@@ -1,0 +1,53 @@
+#include "mmdg/train/cmfl_strategy.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace mmdg::train {
+
+std::array<torch::Tensor, 3> cross_modal_focal_terms(const std::array<torch::Tensor, 3>& ce, double gamma,
+                                                    bool detach_other) {
+  std::array<torch::Tensor, 3> p, terms;
+  for (int m = 0; m < 3; ++m) p[m] = torch::exp(-ce[m]);  // probability of the true class
+  for (int m = 0; m < 3; ++m) {
+    auto q = (p[(m + 1) % 3] + p[(m + 2) % 3]) / 2;
+    if (detach_other) q = q.detach();
+    const auto w = q * 2 * p[m] * q / (p[m] + q + 1e-9);
+    terms[m] = (1 - w).pow(gamma) * ce[m];
+  }
+  return terms;
+}
+
+CMFLStrategy::CMFLStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) : options_(o.cmfl) {
+  heads_ = std::make_shared<torch::nn::Module>("CMFLHeads");
+  for (int m = 0; m < 3; ++m)
+    head_[m] = heads_->register_module(model::modality_name(m), torch::nn::Linear(net.feature_dim(), net.options().num_classes));
+  heads_->to(c.device);
+  trainable_ = trainable_tensors(net, parameters());
+}
+
+StepResult CMFLStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
+  const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
+  const auto joint = torch::nn::functional::cross_entropy(out.logits, batch.labels);
+  std::array<torch::Tensor, 3> ce;
+  namespace F = torch::nn::functional;
+  for (int m = 0; m < 3; ++m)
+    ce[m] = F::cross_entropy(head_[m](out.features[m]), batch.labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const auto terms = cross_modal_focal_terms(ce, options_.gamma, options_.detach_other);
+  const auto cmfl = (terms[0].mean() + terms[1].mean() + terms[2].mean()) / 3.0;
+  const auto total = (1 - options_.weight) * joint + options_.weight * cmfl;
+  const double loss = total.item<double>();
+  std::array<double, 3> ce_value{};
+  for (int m = 0; m < 3; ++m) ce_value[m] = ce[m].mean().item<double>();
+  if (!std::isfinite(loss))
+    throw NonFiniteLoss("the loss is not finite (joint ce " + std::to_string(joint.item<double>()) + ", cmfl " +
+                        std::to_string(cmfl.item<double>()) + ")");
+  backward_replacing_grads(total, trainable_);
+  StepResult result;
+  result.loss = loss;
+  result.log = {{"loss_ce", joint.item<double>()}, {"loss_cmfl", cmfl.item<double>()}, {"modality_ce", ce_value}};
+  return result;
+}
+
+}  // namespace mmdg::train

@@ -1,0 +1,56 @@
+#include "mmdg/train/ogm_ge_strategy.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace mmdg::train {
+
+OGMCoefficients ogm_coefficients(const std::array<double, 3>& s, double alpha, OGMCoefficient form) {
+  OGMCoefficients c;
+  for (int m = 0; m < 3; ++m) {
+    const double others = (s[(m + 1) % 3] + s[(m + 2) % 3]) / 2;
+    c.ratio[m] = s[m] / std::max(others, 1e-12);
+    if (c.ratio[m] > 1)
+      c.coefficient[m] = 1 - std::tanh(alpha * (form == OGMCoefficient::Paper ? c.ratio[m] : c.ratio[m] - 1));
+  }
+  return c;
+}
+
+OGMGEStrategy::OGMGEStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&) : options_(o) {
+  for (auto& p : net.named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    trainable_.push_back(p.value());
+    branches_.push_back(net.branch_of(p.key()));
+  }
+}
+
+StepResult OGMGEStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
+  const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
+  const auto ce = torch::nn::functional::cross_entropy(out.logits, batch.labels);
+  const double loss = ce.item<double>();
+  if (!std::isfinite(loss)) throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(loss) + ")");
+  std::array<double, 3> score{};
+  for (int m = 0; m < 3; ++m)
+    score[m] = torch::softmax(out.modality_logits[m].detach(), 1).gather(1, batch.labels.unsqueeze(1)).sum().item<double>();
+  const OGMCoefficients c = ogm_coefficients(score, options_.ogm_ge.alpha, options_.ogm_ge.coefficient);
+  backward_replacing_grads(ce, trainable_);
+  const bool modulate = in_first_fraction(batch.epoch, options_.ogm_ge.until, options_.epochs);
+  if (modulate) {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < trainable_.size(); ++i) {
+      auto& g = trainable_[i].mutable_grad();
+      if (branches_[i] < 0 || g.dim() < 2) continue;
+      const double spread = g.std().item<double>() + 1e-8;  // of the unmodulated gradient
+      g.mul_(c.coefficient[static_cast<std::size_t>(branches_[i])]);
+      if (options_.ogm_ge.noise) g.add_(torch::randn_like(g) * spread);
+    }
+  }
+  StepResult result;
+  result.loss = loss;
+  result.log = {{"loss_ce", loss}, {"scores", score}, {"ratio", c.ratio}, {"coefficient", c.coefficient},
+                {"modulating", modulate}};
+  return result;
+}
+
+}  // namespace mmdg::train
