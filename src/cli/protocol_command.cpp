@@ -31,7 +31,6 @@ void add_protocol_command(CLI::App& app) {
       args.model = resolved.model;
       args.train = resolved.train;
       args.method_name = resolved.method_name;
-      args.method_title = resolved.method_title;
       experiment::run_protocol(args);
     }
   });

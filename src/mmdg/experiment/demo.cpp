@@ -53,7 +53,6 @@ DemoResult run_demo(const DemoOptions& options) {
     args.model.network = preset.network;
     args.train.strategy = preset.strategy;
     args.method_name = preset.name;
-    args.method_title = preset.title;
     run_protocol(args);
   }
   // 4. figures

@@ -15,6 +15,7 @@
 #include "mmdg/infer/infer_options.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/run_dir.h"
+#include "mmdg/train/strategy.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 #ifdef MMDG_HAVE_OPENCV
@@ -135,7 +136,7 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
   nlohmann::json results = fs::exists(results_path) ? nlohmann::json::parse(io::read_file(results_path)) : nlohmann::json::object();
   results["method"] = {{"name", a.method_name},
-                       {"title", a.method_title.empty() ? a.method_name : a.method_title},
+                       {"title", train::method_title(a.model, a.train.strategy)},
                        {"network", a.model.network},
                        {"strategy", a.train.strategy}};
   bool any = false;

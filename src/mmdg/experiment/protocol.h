@@ -33,8 +33,8 @@ struct ProtocolArgs {
   int protocol = 1;
   std::string sub;           // "" = all; else a name or model name of one sub-protocol
   std::string lists_dir, data_root, pretrained, out;
-  std::string method_name;   // sub-folder of `out`, e.g. "mmdg", "vit-uadapter+ssdg"
-  std::string method_title;  // row of the tables, e.g. "MMDG", "ViT + U-Adapter / SSDG" ("" = method_name)
+  std::string method_name;   // sub-folder of `out`, e.g. "mmdg", "vit-uadapter+ssdg"; the tables'
+                             // rows are titled as the paper's (train::method_title: "ViT + U-Adapter / SSDG")
   model::NetworkOptions model;
   train::TrainOptions train;
 };

@@ -54,7 +54,7 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   a.protocol = 3;
   a.sub = "PS->CW";
   const train::TrainOptions defaults = a.train;
-  for (const char* method : {"mmdg", "vit"}) {
+  for (const char* method : {"mmdg", "vit", "vit-uadapter+ssdg"}) {
     const auto preset = train::resolve_method(method);
     a.model.network = preset.network;
     a.train.strategy = preset.strategy;
@@ -69,8 +69,11 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   run_protocol(a);  // done: no training again
   EXPECT_EQ(io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl")), first_log);
   const std::string md = io::read_file(dir.file("out/table_p3.md"));
-  EXPECT_NE(md.find("| mmdg |"), std::string::npos);
-  EXPECT_NE(md.find("| vit |"), std::string::npos);
+  EXPECT_NE(md.find("| MMDG |"), std::string::npos) << md;  // rows titled as the paper's tables
+  EXPECT_NE(md.find("| ViT |"), std::string::npos);
+  EXPECT_NE(md.find("| ViT + U-Adapter / SSDG |"), std::string::npos);
+  const auto ssdg = nlohmann::json::parse(io::read_file(dir.file("out/vit-uadapter+ssdg/results_p3.json")));
+  EXPECT_EQ(ssdg["method"]["strategy"], "ssdg");
   EXPECT_NE(md.find("target-eer"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir.file("out/table_p3.csv")));
   a.lists_dir = dir.file("nowhere");
@@ -90,7 +93,7 @@ TEST(Protocol, AllThreeProtocolsAtATinySize) {
     EXPECT_EQ(results.size(), protocol_subs(protocol).size() + 1) << protocol;  // + the "method" record
     EXPECT_EQ(results["method"]["strategy"], "regrad");
     const auto table = nlohmann::json::parse(io::read_file(dir.file("out/table_p" + std::to_string(protocol) + ".json")));
-    EXPECT_EQ(table["rows"]["mmdg"].size(), protocol_subs(protocol).size());
+    EXPECT_EQ(table["rows"]["MMDG"].size(), protocol_subs(protocol).size());
     const std::string md = io::read_file(dir.file("out/table_p" + std::to_string(protocol) + ".md"));
     EXPECT_EQ(md.find("| - |"), std::string::npos) << md;  // averages present: no missing cell
     for (const auto& sub : protocol_subs(protocol)) {

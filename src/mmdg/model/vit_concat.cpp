@@ -28,18 +28,7 @@ NetworkOutput ViTConcatImpl::forward_impl(const torch::Tensor& rgb, const torch:
     channels.push_back(fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m]);  // missing: zero channels
   }
   const auto x = fusion(torch::cat(channels, 1));  // (B, 3, S, S)
-  auto h = encoder_dropout(embed(0, x));           // (B, L, C)
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    h = blocks[i](h);
-    if (fo.after_block) h = fo.after_block(i, h);
-  }
-  const auto cls = encoder_ln(h).select(1, 0);     // (B, C)
-  NetworkOutput out;
-  auto head = classify(fc_all, {cls});
-  out.logits = head.logits;                        // (B, K)
-  out.embedding = head.embedding;
-  out.features.fill(cls);
-  return out;
+  return encode_one_stream(encoder_dropout(embed(0, x)), fc_all, fo);
 }
 
 }  // namespace mmdg::model

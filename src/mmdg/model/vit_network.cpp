@@ -59,6 +59,20 @@ ViTNetworkImpl::HeadOutput ViTNetworkImpl::classify(const torch::nn::Linear& fc,
   return out;
 }
 
+NetworkOutput ViTNetworkImpl::encode_one_stream(torch::Tensor h, const torch::nn::Linear& fc, const ForwardOptions& fo) {
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    h = blocks[i](h);
+    if (fo.after_block) h = fo.after_block(i, h);
+  }
+  const auto cls = encoder_ln(h).select(1, 0);  // (B, C)
+  NetworkOutput out;
+  auto head = classify(fc, {cls});
+  out.logits = head.logits;  // (B, K)
+  out.embedding = head.embedding;
+  out.features.fill(cls);
+  return out;
+}
+
 void ViTNetworkImpl::check_input(const torch::Tensor& img, std::int64_t B, int m) const {
   const auto S = options_.backbone.image_size();
   if (img.dim() != 4 || img.size(0) != B || img.size(1) != 3 || img.size(2) != S || img.size(3) != S)

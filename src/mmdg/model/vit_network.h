@@ -51,6 +51,9 @@ class ViTNetworkImpl : public NetworkImpl {
     std::vector<torch::Tensor> shares;
   };
   HeadOutput classify(const torch::nn::Linear& fc, const std::vector<torch::Tensor>& parts) const;
+  // One token stream h (B, L, C) through the blocks (with forward_options.after_block), the final
+  // LayerNorm and head `fc`: logits, embedding, and the class token as features[m] for every m.
+  NetworkOutput encode_one_stream(torch::Tensor h, const torch::nn::Linear& fc, const ForwardOptions& forward_options);
   // Throws a shape error naming the input when an image is not (B, 3, S, S).
   void check_input(const torch::Tensor& image, std::int64_t batch, int modality) const;
   // Sets requires_grad by the freeze option: heads, adapters and `fusion` always train; with

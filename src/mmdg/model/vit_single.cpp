@@ -16,18 +16,7 @@ NetworkOutput ViTSingleImpl::forward_impl(const torch::Tensor& rgb, const torch:
   const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
   const int m = input_modality();
   check_input(*images[m], rgb.size(0), m);
-  auto h = encoder_dropout(embed(0, fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m]));  // (B, L, C)
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    h = blocks[i](h);
-    if (fo.after_block) h = fo.after_block(i, h);
-  }
-  const auto cls = encoder_ln(h).select(1, 0);  // (B, C)
-  NetworkOutput out;
-  auto head = classify(fc_all, {cls});
-  out.logits = head.logits;  // (B, K)
-  out.embedding = head.embedding;
-  out.features.fill(cls);
-  return out;
+  return encode_one_stream(encoder_dropout(embed(0, fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m])), fc_all, fo);
 }
 
 }  // namespace mmdg::model

@@ -37,17 +37,10 @@ StepResult CMFLStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
   const auto terms = cross_modal_focal_terms(ce, options_.gamma, options_.detach_other);
   const auto cmfl = (terms[0].mean() + terms[1].mean() + terms[2].mean()) / 3.0;
   const auto total = (1 - options_.weight) * joint + options_.weight * cmfl;
-  const double loss = total.item<double>();
   std::array<double, 3> ce_value{};
   for (int m = 0; m < 3; ++m) ce_value[m] = ce[m].mean().item<double>();
-  if (!std::isfinite(loss))
-    throw NonFiniteLoss("the loss is not finite (joint ce " + std::to_string(joint.item<double>()) + ", cmfl " +
-                        std::to_string(cmfl.item<double>()) + ")");
-  backward_replacing_grads(total, trainable_);
-  StepResult result;
-  result.loss = loss;
-  result.log = {{"loss_ce", joint.item<double>()}, {"loss_cmfl", cmfl.item<double>()}, {"modality_ce", ce_value}};
-  return result;
+  return backward_step(total, trainable_,
+                       {{"loss_ce", joint.item<double>()}, {"loss_cmfl", cmfl.item<double>()}, {"modality_ce", ce_value}});
 }
 
 }  // namespace mmdg::train

@@ -176,43 +176,32 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
           torch::cat({covariances[static_cast<std::size_t>(s)], augmented_cov[static_cast<std::size_t>(s)]}, 0);
     covariance_labels = torch::cat({batch.labels, batch.labels}, 0);
   }
-  const double loss = total.item<double>(), ce_value = ce.item<double>();
-  if (!std::isfinite(loss))
-    throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce_value) + ", augmented ce " +
-                        std::to_string(ce_augmented_value) + ", whitening " + std::to_string(whitening_value) + ")");
-  backward_replacing_grads(total, trainable_);
+  StepResult result = backward_step(total, trainable_,
+                                    {{"loss_ce", ce.item<double>()}, {"loss_ce_augmented", ce_augmented_value},
+                                     {"loss_whitening", whitening_value}, {"assembling", warm}});
   {
     torch::NoGradGuard no_grad;
     accumulate_variance(covariances, covariance_labels);
     remember_styles(style_mean, style_std, batch.labels);
   }
-  StepResult result;
-  result.loss = loss;
-  result.log = {{"loss_ce", ce_value}, {"loss_ce_augmented", ce_augmented_value}, {"loss_whitening", whitening_value},
-                {"assembling", warm}};
   return result;
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> IADGStrategy::state() const {
+  return {{"iadg_bank_mean", bank_mean_},       {"iadg_bank_std", bank_std_},
+          {"iadg_bank_size", bank_size_},       {"iadg_bank_next", bank_next_},
+          {"iadg_variance_sum", variance_sum_}, {"iadg_variance_count", variance_count_},
+          {"iadg_masks", masks_}};
+}
+
 void IADGStrategy::save(torch::serialize::OutputArchive& archive) const {
-  archive.write("iadg_bank_mean", bank_mean_);
-  archive.write("iadg_bank_std", bank_std_);
-  archive.write("iadg_bank_size", bank_size_);
-  archive.write("iadg_bank_next", bank_next_);
-  archive.write("iadg_variance_sum", variance_sum_);
-  archive.write("iadg_variance_count", variance_count_);
-  archive.write("iadg_masks", masks_);
+  for (const auto& [key, tensor] : state()) archive.write(key, tensor);
   archive.write("iadg_masks_epoch", torch::tensor({masks_epoch_}, torch::kLong));
 }
 
 void IADGStrategy::load(torch::serialize::InputArchive& archive) {
+  for (auto& [key, tensor] : state()) archive.read(key, tensor);  // read() refills the shared storage in place
   torch::Tensor epoch;
-  archive.read("iadg_bank_mean", bank_mean_);
-  archive.read("iadg_bank_std", bank_std_);
-  archive.read("iadg_bank_size", bank_size_);
-  archive.read("iadg_bank_next", bank_next_);
-  archive.read("iadg_variance_sum", variance_sum_);
-  archive.read("iadg_variance_count", variance_count_);
-  archive.read("iadg_masks", masks_);
   archive.read("iadg_masks_epoch", epoch);
   masks_epoch_ = epoch[0].item<std::int64_t>();
 }

@@ -47,6 +47,8 @@ class IADGStrategy : public Strategy {
   void remember_styles(const torch::Tensor& mean, const torch::Tensor& std, const torch::Tensor& labels);
   // Accumulates the variance across samples of each class of the upper-triangle covariance entries.
   void accumulate_variance(const std::vector<torch::Tensor>& covariances, const torch::Tensor& labels);
+  // The tensors a resumed run needs, by their resume.pt names (handles sharing the members' storage).
+  std::vector<std::pair<std::string, torch::Tensor>> state() const;
 
   IADGOptions options_;
   std::size_t block_, last_block_;

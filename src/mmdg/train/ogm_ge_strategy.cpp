@@ -28,14 +28,14 @@ OGMGEStrategy::OGMGEStrategy(const TrainOptions& o, model::NetworkImpl& net, con
 StepResult OGMGEStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
   const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
   const auto ce = torch::nn::functional::cross_entropy(out.logits, batch.labels);
-  const double loss = ce.item<double>();
-  if (!std::isfinite(loss)) throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(loss) + ")");
   std::array<double, 3> score{};
   for (int m = 0; m < 3; ++m)
     score[m] = torch::softmax(out.modality_logits[m].detach(), 1).gather(1, batch.labels.unsqueeze(1)).sum().item<double>();
   const OGMCoefficients c = ogm_coefficients(score, options_.ogm_ge.alpha, options_.ogm_ge.coefficient);
-  backward_replacing_grads(ce, trainable_);
   const bool modulate = in_first_fraction(batch.epoch, options_.ogm_ge.until, options_.epochs);
+  StepResult result = backward_step(ce, trainable_,
+                                    {{"loss_ce", ce.item<double>()}, {"scores", score}, {"ratio", c.ratio},
+                                     {"coefficient", c.coefficient}, {"modulating", modulate}});
   if (modulate) {
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < trainable_.size(); ++i) {
@@ -46,10 +46,6 @@ StepResult OGMGEStrategy::step(model::NetworkImpl& net, const TrainBatch& batch)
       if (options_.ogm_ge.noise) g.add_(torch::randn_like(g) * spread);
     }
   }
-  StepResult result;
-  result.loss = loss;
-  result.log = {{"loss_ce", loss}, {"scores", score}, {"ratio", c.ratio}, {"coefficient", c.coefficient},
-                {"modulating", modulate}};
   return result;
 }
 

@@ -69,19 +69,11 @@ StepResult PMRStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
     if (rebalance && w.beta[m] > 0) total = total + options_.pmr.pce_weight * w.beta[m] * pce[m];
     if (regularize && w.gamma[m] > 0) total = total - options_.pmr.entropy_weight * w.gamma[m] * entropy[m];
   }
-  const double loss = total.item<double>();
   std::array<double, 3> pce_value{};
   for (int m = 0; m < 3; ++m) pce_value[m] = pce[m].item<double>();
-  if (!std::isfinite(loss))
-    throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce.item<double>()) + ", pce " +
-                        std::to_string(pce_value[0]) + " " + std::to_string(pce_value[1]) + " " +
-                        std::to_string(pce_value[2]) + ")");
-  backward_replacing_grads(total, trainable_);
-  StepResult result;
-  result.loss = loss;
-  result.log = {{"loss_ce", ce.item<double>()}, {"loss_pce", pce_value}, {"prototype_scores", score},
-                {"beta", w.beta},          {"gamma", w.gamma},         {"rebalancing", rebalance}};
-  return result;
+  return backward_step(total, trainable_,
+                       {{"loss_ce", ce.item<double>()}, {"loss_pce", pce_value}, {"prototype_scores", score},
+                        {"beta", w.beta}, {"gamma", w.gamma}, {"rebalancing", rebalance}});
 }
 
 void PMRStrategy::save(torch::serialize::OutputArchive& archive) const {

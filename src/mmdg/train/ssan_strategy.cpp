@@ -65,18 +65,9 @@ StepResult SSANStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
   const auto adversarial = torch::nn::functional::cross_entropy(
       discriminator_(reverse_gradient(content_features, coefficient)), batch.sources);
   const auto total = ce + options_.contrast_weight * contrast + options_.adversarial_weight * adversarial;
-  const double loss = total.item<double>();
-  const double ce_value = ce.item<double>(), contrast_value = contrast.item<double>(),
-               adversarial_value = adversarial.item<double>();
-  if (!std::isfinite(loss))
-    throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce_value) + ", contrast " +
-                        std::to_string(contrast_value) + ", adversarial " + std::to_string(adversarial_value) + ")");
-  backward_replacing_grads(total, trainable_);
-  StepResult result;
-  result.loss = loss;
-  result.log = {{"loss_ce", ce_value}, {"loss_contrast", contrast_value}, {"loss_adversarial", adversarial_value},
-                {"reversal_coefficient", coefficient}};
-  return result;
+  return backward_step(total, trainable_,
+                       {{"loss_ce", ce.item<double>()}, {"loss_contrast", contrast.item<double>()},
+                        {"loss_adversarial", adversarial.item<double>()}, {"reversal_coefficient", coefficient}});
 }
 
 }  // namespace mmdg::train

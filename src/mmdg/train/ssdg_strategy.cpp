@@ -47,17 +47,9 @@ StepResult SSDGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
     adversarial = torch::nn::functional::cross_entropy(domain_logits, batch.sources.index_select(0, live));
   }
   const auto total = ce + options_.triplet_weight * triplet + options_.adversarial_weight * adversarial;
-  const double ce_value = ce.item<double>(), triplet_value = triplet.item<double>(),
-               adversarial_value = adversarial.item<double>(), loss = total.item<double>();
-  if (!std::isfinite(loss))
-    throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce_value) + ", triplet " +
-                        std::to_string(triplet_value) + ", adversarial " + std::to_string(adversarial_value) + ")");
-  backward_replacing_grads(total, trainable_);
-  StepResult result;
-  result.loss = loss;
-  result.log = {{"loss_ce", ce_value}, {"loss_triplet", triplet_value}, {"loss_adversarial", adversarial_value},
-                {"reversal_coefficient", coefficient}};
-  return result;
+  return backward_step(total, trainable_,
+                       {{"loss_ce", ce.item<double>()}, {"loss_triplet", triplet.item<double>()},
+                        {"loss_adversarial", adversarial.item<double>()}, {"reversal_coefficient", coefficient}});
 }
 
 }  // namespace mmdg::train

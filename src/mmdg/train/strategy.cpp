@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "mmdg/train/ce_strategy.h"
 #include "mmdg/train/cmfl_strategy.h"
 #include "mmdg/train/iadg_strategy.h"
@@ -58,6 +60,21 @@ std::vector<torch::Tensor> trainable_tensors(model::NetworkImpl& net, const std:
     if (p.requires_grad()) out.push_back(p);
   out.insert(out.end(), extra.begin(), extra.end());
   return out;
+}
+
+StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, nlohmann::json log) {
+  StepResult result;
+  result.loss = total.item<double>();
+  if (!std::isfinite(result.loss)) {
+    std::string parts;  // the numeric parts, NaN and inf spelled out (JSON would print null)
+    for (const auto& item : log.items())
+      if (item.value().is_number())
+        parts += (parts.empty() ? "" : ", ") + item.key() + " " + std::to_string(item.value().get<double>());
+    throw NonFiniteLoss("the loss is not finite (" + parts + ")");
+  }
+  backward_replacing_grads(total, params);
+  result.log = std::move(log);
+  return result;
 }
 
 // The registry: one line per strategy.
@@ -128,6 +145,12 @@ void check_compatible(const std::string& strategy, const std::string& network) {
   require(!needs.modality_branches || has.modality_branches, "per-modality branches");
   require(!needs.uncertainty || has.uncertainty, "an uncertainty module");
   require(!needs.adapters || has.adapters, "cross-modal adapters");
+}
+
+void check_options_for_network(const TrainOptions& o, const model::NetworkOptions& network) {
+  const auto blocks = network.backbone.num_layers();
+  if (o.strategy == "ssan") assembly_block(o.ssan.block, blocks, "ssan_block");
+  if (o.strategy == "iadg") assembly_block(o.iadg.block, blocks, "iadg_block");
 }
 
 std::unique_ptr<Strategy> make_strategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context) {

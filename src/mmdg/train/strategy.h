@@ -97,6 +97,11 @@ bool in_first_fraction(std::int64_t epoch, double fraction, std::int64_t epochs)
 // The trainable tensors of the network, then those of the strategy's modules.
 std::vector<torch::Tensor> trainable_tensors(model::NetworkImpl& net, const std::vector<torch::Tensor>& extra = {});
 
+// A step's end for a strategy with one total loss: throws NonFiniteLoss (naming the logged parts)
+// when `total` is not finite, else back-propagates it with backward_replacing_grads; returns the
+// step's result with `log` (the loss parts) for the log line.
+StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, nlohmann::json log);
+
 // loss.backward() into `params`' .grad, replacing what was there; a tensor the loss does not reach
 // gets a zero gradient, so Adam still applies its weight decay to it (one plain training step).
 void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tensor>& params);
@@ -115,6 +120,9 @@ const StrategyEntry& find_strategy(const std::string& name);  // throws, listing
 std::vector<std::string> strategy_names();
 // Throws mmdg::Error when network `network` lacks a capability strategy `strategy` needs.
 void check_compatible(const std::string& strategy, const std::string& network);
+// Throws mmdg::Error naming the option when a strategy option does not fit the network (a block
+// index beyond its blocks); called before a run writes anything.
+void check_options_for_network(const TrainOptions& options, const model::NetworkOptions& network);
 // Builds options.strategy for `net` (checked with check_compatible).
 std::unique_ptr<Strategy> make_strategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
 

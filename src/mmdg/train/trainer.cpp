@@ -145,7 +145,8 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
 
 bool Session::train_epoch(std::int64_t epoch) {
   const std::uint64_t epoch_seed = static_cast<std::uint64_t>(o_.seed) * 1000003ull + static_cast<std::uint64_t>(epoch);
-  strategy_->begin_epoch(*net_, *train_set_, epoch);
+  const auto epoch_start = std::chrono::steady_clock::now();
+  strategy_->begin_epoch(*net_, *train_set_, epoch);  // e.g. prototypes from a pass over the training set
   std::vector<std::vector<std::size_t>> batches =
       o_.balanced ? data::BalancedSampler(*train_set_, static_cast<std::size_t>(o_.batch_size)).epoch(epoch_seed)
                   : data::ShuffledSampler(train_set_->size(), static_cast<std::size_t>(o_.batch_size)).epoch(epoch_seed);
@@ -156,7 +157,7 @@ bool Session::train_epoch(std::int64_t epoch) {
                           static_cast<std::size_t>(state_.step_in_epoch));
   net_->train();
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o_.epochs), num_steps);
-  const auto epoch_start = std::chrono::steady_clock::now();
+  const auto steps_start = std::chrono::steady_clock::now();
   double loss_sum = 0;
   std::int64_t loss_count = 0;
   for (auto& step = state_.step_in_epoch; step < num_steps; ++step) {
@@ -185,7 +186,7 @@ bool Session::train_epoch(std::int64_t epoch) {
     std::ostringstream note;
     note.precision(4);
     note << "loss " << loss_sum / static_cast<double>(loss_count) << " "
-         << (step + 1) * o_.batch_size / std::max(1e-9, seconds_since(epoch_start)) << " samples/s";
+         << (step + 1) * o_.batch_size / std::max(1e-9, seconds_since(steps_start)) << " samples/s";
     progress.update(step + 1, note.str());
   }
   progress.finish();
@@ -193,7 +194,7 @@ bool Session::train_epoch(std::int64_t epoch) {
   nlohmann::json epoch_log = {{"type", "epoch"}, {"epoch", epoch + 1}, {"global_step", state_.global_step},
                               {"loss", loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0}};
   epoch_log.update(strategy_->end_epoch());
-  epoch_log["seconds"] = seconds_since(epoch_start);
+  epoch_log["seconds"] = seconds_since(epoch_start);  // training: the strategy's epoch start and the steps
   evaluate_and_select(epoch, epoch_log);
   append_log(dir_.log(), epoch_log);
   save_state(epoch + 1, 0);
@@ -273,6 +274,30 @@ void TrainOptions::validate() const {
   require(log_every > 0, "log_every", "must be positive");
   require(eval_batch_size > 0, "eval_batch_size", "must be positive");
   augment.validate();
+  const auto fraction = [&](double v, const char* option) { require(v >= 0 && v <= 1, option, "must be in [0, 1]"); };
+  const auto non_negative = [&](double v, const char* option) { require(v >= 0, option, "must be >= 0"); };
+  non_negative(ssdg.triplet_weight, "ssdg_triplet_weight");
+  non_negative(ssdg.adversarial_weight, "ssdg_adversarial_weight");
+  non_negative(ssdg.triplet_margin, "ssdg_triplet_margin");
+  non_negative(ssan.contrast_weight, "ssan_contrast_weight");
+  non_negative(ssan.adversarial_weight, "ssan_adversarial_weight");
+  require(ssan.block >= -1, "ssan_block", "must be a block index or -1");
+  non_negative(iadg.whitening_weight, "iadg_whitening_weight");
+  fraction(iadg.live_selection, "iadg_live_selection");
+  fraction(iadg.spoof_selection, "iadg_spoof_selection");
+  require(iadg.style_bank > 0, "iadg_style_bank", "must be positive");
+  require(iadg.block >= -1, "iadg_block", "must be a block index or -1");
+  require(iadg.warmup_epochs >= 0, "iadg_warmup_epochs", "must be >= 0");
+  non_negative(pmr.pce_weight, "pmr_pce_weight");
+  non_negative(pmr.entropy_weight, "pmr_entropy_weight");
+  fraction(pmr.entropy_until, "pmr_entropy_until");
+  fraction(pmr.until, "pmr_until");
+  require(pmr.subset > 0 && pmr.subset <= 1, "pmr_subset", "must be in (0, 1]");
+  require(pmr.prototype_momentum >= 0 && pmr.prototype_momentum < 1, "pmr_prototype_momentum", "must be in [0, 1)");
+  non_negative(ogm_ge.alpha, "ogm_ge_alpha");
+  fraction(ogm_ge.until, "ogm_ge_until");
+  fraction(cmfl.weight, "cmfl_weight");
+  non_negative(cmfl.gamma, "cmfl_gamma");
 }
 
 nlohmann::json RunConfig::to_json() const {
@@ -315,6 +340,7 @@ Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData da
   config_.model.validate();
   config_.train.validate();
   check_compatible(config_.train.strategy, config_.model.network);
+  check_options_for_network(config_.train, config_.model);
   if (config_.data.train_lists.empty()) throw Error("option --train: give at least one training list (one per source domain)");
   if (RunDir(run_dir_).has_run())
     throw Error(run_dir_ + " already holds a run. HINT: continue it with --resume " + run_dir_ + ", or choose another --out");

@@ -246,6 +246,17 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   EXPECT_MMDG_ERROR(Trainer(concat, o, data(), runs.file("t")),
                     "regrad needs per-modality branches, which network vit-concat does not have (networks with what it needs: vit, vit-uadapter)");
   EXPECT_FALSE(std::filesystem::exists(runs.file("t")));  // refused before anything was written
+  auto bad = o;
+  bad.pmr.until = 1.5;
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option pmr_until: must be in [0, 1]");
+  bad = o;
+  bad.iadg.style_bank = 0;
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option iadg_style_bank: must be positive");
+  bad = o;
+  bad.strategy = "ssan";
+  bad.ssan.block = 7;  // mmdg_tiny has 2 blocks
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option ssan_block: 7 is not a block of the network (0..1, or -1)");
+  EXPECT_FALSE(std::filesystem::exists(runs.file("u")));
   EXPECT_MMDG_ERROR(Trainer::resume(runs.file("nothing")), "no run to resume");
 }
 

@@ -53,7 +53,9 @@ cv::Mat balance_figure(const std::string& log_path) {
     for (int m = 0; m < 3; ++m) ssp[m].push_back(j["ssp_mean"][m].get<double>());
     variance.push_back(j["ssp_variance"].get<double>());
   }
-  if (epochs.empty()) throw Error(log_path + ": no epoch lines with SSP losses (has the run finished an epoch?)");
+  if (epochs.empty())
+    throw Error(log_path + ": no epoch lines with SSP losses (has the run finished an epoch? only the regrad strategy "
+                           "computes per-modality SSP losses)");
   const char* names[] = {"RGB", "depth", "IR"};
   std::vector<Series> top;
   for (int m = 0; m < 3; ++m) top.push_back({names[m], epochs, ssp[m], series_colour(static_cast<std::size_t>(m))});
