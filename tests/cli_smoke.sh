@@ -76,6 +76,11 @@ if "$mmdg" --help | grep -q synth; then
   check "train refuses a strategy the network cannot serve" 1 "option strategy: pmr needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-concat+pmr --out "$tmp/bad"
   check "regrad needs modality branches" 1 "regrad needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --network vit-concat --out "$tmp/bad2" --epochs 1 --steps-per-epoch 1
   check "eval a checkpoint on a list" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --val-list "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --out-scores "$tmp/w.csv"
+  check "train a comparison strategy by network+strategy" 0 "method vit-uadapter\+ssdg \(ViT \+ U-Adapter / SSDG\)" -- "$mmdg" train "${tiny_train[@]}" --method vit-uadapter+ssdg --ssdg-triplet-weight 2 --out "$tmp/ssdg" --epochs 1 --steps-per-epoch 2
+  check "the strategy's network setting is saved with the run" 0 '"normalized_head": true' -- cat "$tmp/ssdg/config.json"
+  check "eval the strategy's checkpoint with missing modalities" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/ssdg/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing ir
+  check "cmfl refuses the unimodal network" 1 "cmfl needs per-modality branches, which network vit-single does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+cmfl --modality ir --out "$tmp/single" --epochs 1 --steps-per-epoch 1
+  check "train one modality with SSDG (Fig. 1(c))" 0 "method vit-single-depth\+ssdg \(ViT \(depth\) / SSDG\)" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+ssdg --modality depth --out "$tmp/single_depth" --epochs 1 --steps-per-epoch 1
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video
   printf 'score,label\n0.3,1\nabc,0\n' > "$tmp/bad.csv"
