@@ -24,6 +24,7 @@ CMFLStrategy::CMFLStrategy(const TrainOptions& o, model::NetworkImpl& net, const
   for (int m = 0; m < 3; ++m)
     head_[m] = heads_->register_module(model::modality_name(m), torch::nn::Linear(net.feature_dim(), net.options().num_classes));
   heads_->to(c.device);
+  own(heads_);
   trainable_ = trainable_tensors(net, parameters());
 }
 

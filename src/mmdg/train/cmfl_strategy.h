@@ -23,13 +23,10 @@ namespace mmdg::train {
 std::array<torch::Tensor, 3> cross_modal_focal_terms(const std::array<torch::Tensor, 3>& ce, double gamma,
                                                     bool detach_other);
 
-class CMFLStrategy : public Strategy {
+class CMFLStrategy : public ModuleStrategy {
  public:
   CMFLStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
-  std::vector<torch::Tensor> parameters() override { return trainable_parameters(*heads_); }
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
-  void save(torch::serialize::OutputArchive& archive) const override { save_module(archive, *heads_); }
-  void load(torch::serialize::InputArchive& archive) override { load_module(archive, *heads_); }
 
  private:
   CMFLOptions options_;

@@ -28,6 +28,7 @@ SSANStrategy::SSANStrategy(const TrainOptions& o, model::NetworkImpl& net, const
   const auto streams = net.capabilities().modality_branches ? model::kNumModalities : 1;
   discriminator_ = DomainDiscriminator(DomainDiscriminatorOptions(streams * net.feature_dim(), std::max<std::int64_t>(c.num_sources, 2)));
   discriminator_->to(c.device);
+  own(discriminator_.ptr());
   trainable_ = trainable_tensors(net, parameters());
 }
 

@@ -29,13 +29,10 @@ std::size_t assembly_block(std::int64_t option, std::int64_t num_blocks, const s
 // same (B) bool: the labels of i and pi(i) agree.
 torch::Tensor shuffled_contrastive_loss(const torch::Tensor& anchor, const torch::Tensor& shuffled, const torch::Tensor& same);
 
-class SSANStrategy : public Strategy {
+class SSANStrategy : public ModuleStrategy {
  public:
   SSANStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
-  std::vector<torch::Tensor> parameters() override { return trainable_parameters(*discriminator_); }
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
-  void save(torch::serialize::OutputArchive& archive) const override { save_module(archive, *discriminator_); }
-  void load(torch::serialize::InputArchive& archive) override { load_module(archive, *discriminator_); }
 
  private:
   SSANOptions options_;

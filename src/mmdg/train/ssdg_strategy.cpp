@@ -30,6 +30,7 @@ SSDGStrategy::SSDGStrategy(const TrainOptions& o, model::NetworkImpl& net, const
     throw Error("strategy ssdg: the network must have normalized_head = true (SSDG's normalized classifier)");
   discriminator_ = DomainDiscriminator(DomainDiscriminatorOptions(net.embedding_dim(), std::max<std::int64_t>(c.num_sources, 2)));
   discriminator_->to(c.device);
+  own(discriminator_.ptr());
   trainable_ = trainable_tensors(net, parameters());
 }
 

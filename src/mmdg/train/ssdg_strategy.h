@@ -26,13 +26,10 @@ torch::Tensor batch_all_triplet_loss(const torch::Tensor& embedding, const torch
 // SSDG's classes: 0 for live faces of every source, 1 + source for spoofs. labels, sources (B).
 torch::Tensor single_side_classes(const torch::Tensor& labels, const torch::Tensor& sources);
 
-class SSDGStrategy : public Strategy {
+class SSDGStrategy : public ModuleStrategy {
  public:
   SSDGStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
-  std::vector<torch::Tensor> parameters() override { return trainable_parameters(*discriminator_); }
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
-  void save(torch::serialize::OutputArchive& archive) const override { save_module(archive, *discriminator_); }
-  void load(torch::serialize::InputArchive& archive) override { load_module(archive, *discriminator_); }
 
  private:
   SSDGOptions options_;

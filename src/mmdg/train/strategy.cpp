@@ -24,12 +24,19 @@ void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tens
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
 }
 
-void save_module(torch::serialize::OutputArchive& archive, const torch::nn::Module& module) {
-  for (const auto& p : module.named_parameters()) archive.write("strategy." + p.key(), p.value());
-  for (const auto& b : module.named_buffers()) archive.write("strategy." + b.key(), b.value(), /*is_buffer=*/true);
+std::vector<torch::Tensor> ModuleStrategy::parameters() {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module_->parameters())
+    if (p.requires_grad()) out.push_back(p);
+  return out;
 }
 
-void load_module(torch::serialize::InputArchive& archive, torch::nn::Module& module) {
+void ModuleStrategy::save(torch::serialize::OutputArchive& archive) const {
+  for (const auto& p : module_->named_parameters()) archive.write("strategy." + p.key(), p.value());
+  for (const auto& b : module_->named_buffers()) archive.write("strategy." + b.key(), b.value(), /*is_buffer=*/true);
+}
+
+void ModuleStrategy::load(torch::serialize::InputArchive& archive) {
   torch::NoGradGuard no_grad;
   const auto copy_into = [&](const std::string& key, torch::Tensor& t) {
     torch::Tensor saved;
@@ -39,15 +46,8 @@ void load_module(torch::serialize::InputArchive& archive, torch::nn::Module& mod
                   c10::str(t.sizes()));
     t.copy_(saved);
   };
-  for (auto& p : module.named_parameters()) copy_into(p.key(), p.value());
-  for (auto& b : module.named_buffers()) copy_into(b.key(), b.value());
-}
-
-std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : module.parameters())
-    if (p.requires_grad()) out.push_back(p);
-  return out;
+  for (auto& p : module_->named_parameters()) copy_into(p.key(), p.value());
+  for (auto& b : module_->named_buffers()) copy_into(b.key(), b.value());
 }
 
 bool in_first_fraction(std::int64_t epoch, double fraction, std::int64_t epochs) {

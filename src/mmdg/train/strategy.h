@@ -84,11 +84,21 @@ class Strategy {
   virtual void load(torch::serialize::InputArchive&) {}
 };
 
-// A strategy's own modules (discriminators, heads) in resume.pt, under "strategy.<parameter name>".
-void save_module(torch::serialize::OutputArchive& archive, const torch::nn::Module& module);
-void load_module(torch::serialize::InputArchive& archive, torch::nn::Module& module);
-// The trainable tensors of a strategy's module (Strategy::parameters()).
-std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module);
+// A strategy whose own state is one module (a domain discriminator, extra heads): its trainable
+// tensors join the optimizer after the network's, and resume.pt holds them under
+// "strategy.<parameter name>". A subclass builds the module, then calls own(module).
+class ModuleStrategy : public Strategy {
+ public:
+  std::vector<torch::Tensor> parameters() override;
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+ protected:
+  void own(std::shared_ptr<torch::nn::Module> module) { module_ = std::move(module); }
+
+ private:
+  std::shared_ptr<torch::nn::Module> module_;
+};
 
 // Whether 0-based `epoch` lies in the first `fraction` of `epochs` (at least the first epoch when
 // fraction > 0): the modulation windows of OGM-GE and PMR.
