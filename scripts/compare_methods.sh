@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The comparison methods on the embedded default (synthetic data, mini ViT), Protocol 1 CPS->W:
 # the demo's data, pretrained backbone and training settings (5 epochs, batch 16, lr 2e-4,
-# binomial estimator), then every method listed, into the demo's table (<out>/protocol/table_p1.md).
+# binomial estimator, flips and brightness / gamma jitter), then every method listed, into the demo's table (<out>/protocol/table_p1.md).
 # Finished runs are skipped, so an interrupted comparison continues where it stopped.
 # Usage: scripts/compare_methods.sh [out=demo_out] [methods] [extra mmdg protocol options...]
 #   methods default: Table 1's ssdg, ssan, iadg, cmfl; Table 4's ViT + U-Adapter rows; Fig. 5's ViT rows.
@@ -15,4 +15,4 @@ mmdg=${MMDG:-build/mmdg}
 [[ -f "$out/vit_mini_synthetic.pth" && -f "$out/data/W-test.txt" ]] || "$mmdg" demo --out "$out"
 "$mmdg" protocol --protocol 1 --sub 'CPS->W' --lists "$out/data" --data-root "$out/data" \
   --pretrained "$out/vit_mini_synthetic.pth" --out "$out/protocol" --config mmdg_mini --estimator binomial \
-  --epochs 5 --batch-size 16 --lr 2e-4 --log-every 5 --method "$methods" "$@"
+  --epochs 5 --batch-size 16 --lr 2e-4 --log-every 5 --hflip true --brightness 0.2 --gamma 0.2 --method "$methods" "$@"

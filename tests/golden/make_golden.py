@@ -18,7 +18,7 @@ Files:
   legacy_format.pth          the pre-1.6 non-zip format: must get a clear error
   mmdg_tiny_released.pth     a tiny MMDG in the released code's layout, every weight random
                              (adapters non-zero), from the independent PyTorch forward below
-  mmdg_tiny_io.safetensors   its inputs and outputs (estimator "expected", eval mode)
+  mmdg_tiny_io.safetensors   its inputs and outputs (estimator "large-t", eval mode)
   mmdg_tiny_train_step.safetensors
                              one training step from mmdg_tiny_released.pth's weights (see
                              TRAIN_STEP below): inputs, labels, sources, prototypes; logits,
@@ -122,7 +122,7 @@ class Evil:
 
 
 # ---- an independent PyTorch forward of MMDG (paper Eq. 4, released code's structure), written
-# from REFERENCE.md for the golden files; the estimator is "expected" so the output is exact.
+# from REFERENCE.md for the golden files; the estimator is "large-t" (deterministic) so the output is exact.
 MMDG_TINY = dict(adapter_dim=4, adapter_heads=2, theta=0.5, drop_rate=0.3, rate=2.25)
 
 
@@ -211,7 +211,7 @@ class RefMMDG(torch.nn.Module):
 # ---- a golden training step (llm.c style): one step of MMDG training on the tiny network above,
 # written from the method's description (paper Eq. 5-7, REFERENCE.md "Losses" and "ReGrad"), not
 # from the C++ code. Everything is deterministic:
-#   - train mode, but nothing random is active: the uncertainty estimator is "expected" (the
+#   - train mode, but nothing random is active: the uncertainty estimator is "large-t" (the
 #     closed-form |x| sqrt(p / (1 - p)) standard deviation instead of Monte Carlo dropout, as in
 #     RefMMDG), the U-Adapter dropout rate is 0 (RefAdapter has no dropout at all) and the
 #     torchvision blocks have dropout 0 and attention dropout 0;
@@ -223,7 +223,7 @@ class RefMMDG(torch.nn.Module):
 # where its epsilon amplifies rounding), and no ReGrad case decision (g . ref > 0) may be near a
 # tie (|cos| > 1e-3), else a rounding difference could flip it.
 TRAIN_STEP = dict(batch=4, seed=2024, ssp_weight=0.3, fast=1, lr=1e-3, weight_decay=1e-3,
-                  adam_eps=1e-8, regrad_eps=1e-12)
+                  adam_eps=1e-8, regrad_eps=1e-8)
 TRAIN_STEP_FILE = "mmdg_tiny_train_step.safetensors"
 MODALITIES = ("rgb", "depth", "ir")
 
@@ -368,7 +368,7 @@ def write_train_step_golden():
     tensors["labels"], tensors["sources"] = labels, sources
     tensors["prototypes_valid"] = torch.ones(3, dtype=torch.bool)
     ts = TRAIN_STEP
-    metadata = {"weights": "mmdg_tiny_released.pth", "preset": "mmdg_tiny", "estimator": "expected",
+    metadata = {"weights": "mmdg_tiny_released.pth", "preset": "mmdg_tiny", "estimator": "large-t",
                 "adapter_dropout": "0", "freeze": "last-block", "head": "concat",
                 "regrad": "full", "regrad_uncertainty": "true", "regrad_eps": repr(ts["regrad_eps"]),
                 "fast": str(ts["fast"]), "ssp_weight": repr(ts["ssp_weight"]), "optimizer": "adam",

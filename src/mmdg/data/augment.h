@@ -1,5 +1,6 @@
 // Training augmentations, applied identically to the three modalities (one random draw per
-// sample): horizontal flip, brightness / gamma jitter, cutout. Off at evaluation.
+// sample): horizontal flip, brightness / gamma jitter, cutout. Off at evaluation, and off by
+// default: the paper and the released code train without augmentation; these are named extras.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -9,9 +10,9 @@
 namespace mmdg::data {
 
 struct AugmentOptions {
-  bool hflip = true;
-  double brightness = 0.2;  // factor in [1 - b, 1 + b]
-  double gamma = 0.2;       // exponent exp(U(-g, g))
+  bool hflip = false;
+  double brightness = 0.0;  // factor in [1 - b, 1 + b] (0: off)
+  double gamma = 0.0;       // exponent exp(U(-g, g)) (0: off)
   double cutout = 0.0;      // side of a zeroed square, as a fraction of the image (0: off)
 
   template <class V>

@@ -114,27 +114,39 @@ TEST_F(DatasetTest, LoaderErrorsNameTheListLine) {
   EXPECT_MMDG_ERROR(loader.next(), "bad.txt:1: ");
 }
 
+// The named extras on: flips, brightness and gamma jitter, cutout.
+AugmentOptions all_extras() {
+  AugmentOptions o;
+  o.hflip = true;
+  o.brightness = 0.2;
+  o.gamma = 0.2;
+  o.cutout = 0.25;
+  return o;
+}
+
+TEST(Augment, OffByDefaultAsThePaperTrains) {
+  const auto base = torch::rand({3, 8, 8});
+  std::array<at::Tensor, 3> images{base.clone(), base.clone(), base.clone()};
+  for (std::uint64_t seed = 0; seed < 5; ++seed) augment(images, AugmentOptions(), seed);
+  for (const auto& x : images) EXPECT_TRUE(torch::equal(x, base));
+}
+
 TEST(Augment, SameDrawForTheThreeModalities) {
   const auto base = torch::rand({3, 8, 8});
   bool flipped = false, kept = false;
-  AugmentOptions o;
-  o.cutout = 0.25;
+  AugmentOptions o = all_extras();
   for (std::uint64_t seed = 0; seed < 20; ++seed) {
     std::array<at::Tensor, 3> images{base.clone(), base.clone(), base.clone()};
     augment(images, o, seed);
     EXPECT_TRUE(torch::equal(images[0], images[1]) && torch::equal(images[1], images[2]));
     EXPECT_EQ((images[0] == 0).sum().item<std::int64_t>() >= 3 * 2 * 2, true);  // a 2x2 cutout per channel
-    o.brightness = 0;
-    o.gamma = 0;
     std::array<at::Tensor, 3> geometric{base.clone(), base.clone(), base.clone()};
     AugmentOptions flip_only;
-    flip_only.brightness = flip_only.gamma = 0;
+    flip_only.hflip = true;
     augment(geometric, flip_only, seed);
     if (torch::equal(geometric[0], base.flip({2}))) flipped = true;
     else if (torch::equal(geometric[0], base)) kept = true;
     else ADD_FAILURE() << "flip-only augmentation changed values";
-    o = AugmentOptions();
-    o.cutout = 0.25;
   }
   EXPECT_TRUE(flipped && kept);
 }

@@ -101,7 +101,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
   const auto& caps = model::find_network(o.network).capabilities;
   // inference: each estimator (the others only matter for networks with an uncertainty module)
   const bool uncertainty = caps.uncertainty;
-  for (const auto estimator : {model::Estimator::MC, model::Estimator::Binomial, model::Estimator::Expected}) {
+  for (const auto estimator : {model::Estimator::MC, model::Estimator::Binomial, model::Estimator::Expected, model::Estimator::LargeT}) {
     if (!uncertainty && estimator != o.estimator) continue;
     auto net = model::make_network(o);
     net->set_estimator(estimator);

@@ -25,9 +25,14 @@ void NetworkOptions::validate() const {
   require(mc_drop_rate > 0 && mc_drop_rate < 1, "mc_drop_rate", "must be in (0, 1)");
   require(reliability_rate >= 0, "reliability_rate", "must be >= 0");
   require(num_classes >= 2, "num_classes", "must be at least 2");
-  require(!(freeze == Freeze::AdaptersOnly && pos_embedding_init == PosEmbeddingInit::Normal), "freeze",
+  require(!(freeze == Freeze::AdaptersOnly && !pretrained_position_embeddings()), "freeze",
           "adapters-only freezes the position embeddings, so they must start from the pretrained ones "
           "(set pos_embedding_init = pretrained)");
+}
+
+bool NetworkOptions::pretrained_position_embeddings() const {
+  if (pos_embedding_init == PosEmbeddingInit::Auto) return !find_network(network).capabilities.modality_branches;
+  return pos_embedding_init == PosEmbeddingInit::Pretrained;
 }
 
 NetworkOptions NetworkOptions::preset(const std::string& name) {

@@ -30,6 +30,8 @@ enum class Head {
 enum class SingleModality { RGB, Depth, IR };
 // The per-modality (or single) position embeddings at initialization.
 enum class PosEmbeddingInit {
+  Auto,        // normal for the multi-branch networks (the released code's), pretrained for the
+               // single-stem baselines (vit-concat, vit-single: an ordinary pretrained ViT)
   Normal,      // fresh normal(0.02) (released code)
   Pretrained,  // copied from the pretrained ViT
 };
@@ -52,7 +54,7 @@ struct NetworkOptions {
   double mc_drop_rate = 0.3;
   double reliability_rate = 2.25;
   // --- stems, freezing, head
-  PosEmbeddingInit pos_embedding_init = PosEmbeddingInit::Normal;
+  PosEmbeddingInit pos_embedding_init = PosEmbeddingInit::Auto;
   Freeze freeze = Freeze::LastBlock;
   Head head = Head::Concat;
   bool normalized_head = false;
@@ -75,7 +77,8 @@ struct NetworkOptions {
     v("mc_drop_rate", mc_drop_rate, "Monte Carlo dropout rate p");
     v("reliability_rate", reliability_rate, "r_e in the reliability U = exp(-r_e * std)");
     v("pos_embedding_init", pos_embedding_init,
-      "position embeddings: fresh normal(0.02) (released code) or copied from the pretrained ViT");
+      "position embeddings: fresh normal(0.02) (released code), copied from the pretrained ViT, or auto "
+      "(normal for vit / vit-uadapter, pretrained for the single-stem baselines)");
     v("freeze", freeze, "last-block (released: blocks 0..n-2 frozen) or adapters-only (paper Fig. 3)");
     v("head", head, "concat (one FC on the concatenated class tokens, released) or per-modality FCs");
     v("normalized_head", normalized_head,
@@ -87,6 +90,8 @@ struct NetworkOptions {
   // Throws mmdg::Error naming the option when a value is out of range.
   void validate() const;
   ViTOptions vit() const { return ViTOptions(backbone).num_classes(0); }  // the backbone part (no head)
+  // Whether the position embeddings start from the pretrained ViT's (pos_embedding_init resolved).
+  bool pretrained_position_embeddings() const;
   // Named presets: "mmdg_b16" (the paper), "mmdg_mini" (embedded default), "mmdg_tiny" (tests).
   static NetworkOptions preset(const std::string& name);
   static std::vector<std::string> preset_names();
@@ -116,6 +121,8 @@ struct EnumNames<model::SingleModality> {
 template <>
 struct EnumNames<model::PosEmbeddingInit> {
   static constexpr std::pair<model::PosEmbeddingInit, const char*> values[] = {
-      {model::PosEmbeddingInit::Normal, "normal"}, {model::PosEmbeddingInit::Pretrained, "pretrained"}};
+      {model::PosEmbeddingInit::Auto, "auto"},
+      {model::PosEmbeddingInit::Normal, "normal"},
+      {model::PosEmbeddingInit::Pretrained, "pretrained"}};
 };
 }  // namespace mmdg

@@ -12,7 +12,7 @@
 namespace mmdg::model {
 namespace {
 
-NetworkOptions tiny(Estimator estimator = Estimator::Expected) {
+NetworkOptions tiny(Estimator estimator = Estimator::LargeT) {
   auto o = NetworkOptions::preset("mmdg_tiny");
   o.estimator = estimator;
   return o;
@@ -184,7 +184,7 @@ TEST(UAdapterViT, PretrainedWeightsOfAnotherShapeAreRefusedByName) {
 TEST(NetworkOptions, ValidationAndJson) {
   NetworkOptions back;
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"estimator", "gauss"}}, "cfg.json"),
-                    "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected)");
+                    "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected, large-t)");
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"freeze", "all"}}, "cfg.json"),
                     "expected one of: last-block, adapters-only");
   auto o = tiny();
@@ -195,7 +195,7 @@ TEST(NetworkOptions, ValidationAndJson) {
   EXPECT_MMDG_ERROR(o.validate(), "adapter_heads");
   const auto j = settings::to_json(tiny());
   EXPECT_EQ(j["freeze"], "last-block");
-  EXPECT_EQ(j["estimator"], "expected");
+  EXPECT_EQ(j["estimator"], "large-t");
   EXPECT_EQ(j["image_size"], 32);
   settings::from_json(back, j, "cfg.json");
   EXPECT_EQ(settings::to_json(back), j);

@@ -8,6 +8,26 @@
 #include "mmdg/util/error.h"
 
 namespace mmdg::model {
+namespace {
+
+// The number k of kept samples among t, k ~ Binomial(t, 1 - p): its probabilities and the std
+// factor f(k) = sqrt(k (t - k) / (t (t - 1))) / (1 - p) of the samples x b_k / (1 - p).
+struct KeptSamples {
+  std::vector<double> pmf, factor;
+};
+
+KeptSamples kept_samples(const UncertaintyOptions& o) {
+  KeptSamples s;
+  const double p = o.drop_rate, t = static_cast<double>(o.samples);
+  for (std::int64_t k = 0; k <= o.samples; ++k) {
+    s.pmf.push_back(std::exp(std::lgamma(t + 1) - std::lgamma(k + 1.0) - std::lgamma(t - k + 1) +
+                             k * std::log(1.0 - p) + (t - k) * std::log(p)));
+    s.factor.push_back(std::sqrt(k * (t - k) / (t * (t - 1))) / (1.0 - p));
+  }
+  return s;
+}
+
+}  // namespace
 
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
   torch::NoGradGuard no_grad;
@@ -28,33 +48,43 @@ at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
       return (m2 / (t - 1)).clamp_min_(0).sqrt_();  // unbiased
     }
     case Estimator::Binomial: {
-      // k ~ Binomial(t, 1 - p) by inverse-CDF sampling of one uniform per element against the
-      // t + 1 cumulative probabilities, then the closed-form std factor of k from a table.
-      std::vector<double> cdf, factor;
-      double log_q = std::log(1.0 - p), log_p = std::log(p), total = 0;
-      for (std::int64_t k = 0; k <= o.samples; ++k) {
-        const double log_pmf = std::lgamma(t + 1) - std::lgamma(k + 1.0) - std::lgamma(t - k + 1) +
-                               k * log_q + (t - k) * log_p;
-        total += std::exp(log_pmf);
-        cdf.push_back(total);
-        factor.push_back(std::sqrt(k * (t - k) / (t * (t - 1))) / (1.0 - p));
-      }
+      // k by inverse-CDF sampling of one uniform per element against the t + 1 cumulative
+      // probabilities, then the closed-form std factor of k from a table.
+      const KeptSamples kept = kept_samples(o);
+      std::vector<double> cdf;
+      double total = 0;
+      for (double pk : kept.pmf) cdf.push_back(total += pk);
       cdf.pop_back();  // P(k <= t) = 1: uniforms above every other boundary map to k = t
       const auto opts = x.options();
       const at::Tensor boundaries = torch::tensor(cdf, opts.dtype(torch::kDouble)).to(opts);
-      const at::Tensor table = torch::tensor(factor, opts.dtype(torch::kDouble)).to(opts);
+      const at::Tensor table = torch::tensor(kept.factor, opts.dtype(torch::kDouble)).to(opts);
       const at::Tensor u = torch::rand_like(x);
-      const at::Tensor kept = torch::searchsorted(boundaries, u.reshape({-1}), /*out_int32=*/false, /*right=*/true);
-      return x.abs() * table.index_select(0, kept).view_as(x);
+      const at::Tensor k = torch::searchsorted(boundaries, u.reshape({-1}), /*out_int32=*/false, /*right=*/true);
+      return x.abs() * table.index_select(0, k).view_as(x);
     }
-    case Estimator::Expected:
+    case Estimator::Expected: {
+      const KeptSamples kept = kept_samples(o);
+      double mean_factor = 0;
+      for (std::size_t k = 0; k < kept.pmf.size(); ++k) mean_factor += kept.pmf[k] * kept.factor[k];
+      return x.abs() * mean_factor;
+    }
+    case Estimator::LargeT:
       return x.abs() * std::sqrt(p / (1.0 - p));
   }
   throw Error("unknown estimator");
 }
 
-at::Tensor reliability(const at::Tensor& x, const UncertaintyOptions& o) {
-  return torch::exp(dropout_std(x, o) * -o.rate);
+at::Tensor reliability(const at::Tensor& x_in, const UncertaintyOptions& o) {
+  if (o.estimator != Estimator::Expected) return torch::exp(dropout_std(x_in, o) * -o.rate);
+  // E[exp(-r_e std)] = sum_k P(k) exp(-r_e |x| f(k)); terms of negligible probability are skipped
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = x_in.element_size() < 4 ? x_in.detach().to(torch::kFloat) : x_in.detach();
+  const at::Tensor magnitude = x.abs() * -o.rate;
+  const KeptSamples kept = kept_samples(o);
+  at::Tensor u = torch::zeros_like(x);
+  for (std::size_t k = 0; k < kept.pmf.size(); ++k)
+    if (kept.pmf[k] > 1e-12) u.add_(torch::exp(magnitude * kept.factor[k]), kept.pmf[k]);
+  return u;
 }
 
 }  // namespace mmdg::model

@@ -57,22 +57,45 @@ TEST(Uncertainty, BinomialMatchesMonteCarloInDistribution) {
   EXPECT_GT(var_mc.max().item<double>(), 1e-4);  // the estimate is really random
 }
 
-// expected = |x| sqrt(p / (1 - p)), the large-t mean of both random estimators.
-TEST(Uncertainty, ExpectedMatchesLargeSampleMean) {
+// large-t = |x| sqrt(p / (1 - p)), the large-t mean of both random estimators' std.
+TEST(Uncertainty, LargeTMatchesLargeSampleMean) {
   torch::manual_seed(4);
   const double p = 0.3;
   const auto values = torch::tensor({-2.0, -0.5, 0.0, 0.25, 1.0, 3.0});
-  const auto expected = dropout_std(values, with(Estimator::Expected, 20, p));
-  EXPECT_TRUE(torch::allclose(expected, values.abs() * std::sqrt(p / (1 - p))));
+  const auto large_t = dropout_std(values, with(Estimator::LargeT, 20, p));
+  EXPECT_TRUE(torch::allclose(large_t, values.abs() * std::sqrt(p / (1 - p))));
   const auto x = values.repeat({200, 1});
   const auto mc = dropout_std(x, with(Estimator::MC, 2000, p)).mean(0);
   const auto bin = dropout_std(values.repeat({20000, 1}), with(Estimator::Binomial, 2000, p)).mean(0);
-  EXPECT_TRUE(torch::allclose(mc, expected, 1e-2, 1e-4)) << mc << expected;
-  EXPECT_TRUE(torch::allclose(bin, expected, 1e-2, 1e-4)) << bin << expected;
+  EXPECT_TRUE(torch::allclose(mc, large_t, 1e-2, 1e-4)) << mc << large_t;
+  EXPECT_TRUE(torch::allclose(bin, large_t, 1e-2, 1e-4)) << bin << large_t;
+}
+
+// expected = the exact mean over the number of kept samples: of the reliability exp(-r_e std)
+// and of std, at the paper's t = 20 (where exp of the expected std is visibly biased), against
+// the mean of many mc draws.
+TEST(Uncertainty, ExpectedIsTheMeanOfManyMonteCarloDraws) {
+  torch::manual_seed(7);
+  const auto values = torch::tensor({-2.0, -0.5, 0.0, 0.25, 1.0, 3.0});
+  UncertaintyOptions o = with(Estimator::Expected, 20, 0.3);
+  o.rate = 2.25;
+  const auto expected_u = reliability(values, o), expected_std = dropout_std(values, o);
+  UncertaintyOptions mc = o;
+  mc.estimator = Estimator::MC;
+  const auto draws = values.repeat({20000, 1});
+  const auto mc_u = reliability(draws, mc).mean(0), mc_std = dropout_std(draws, mc).mean(0);
+  EXPECT_TRUE(torch::allclose(expected_u, mc_u, 0, 2e-3)) << expected_u << mc_u;
+  EXPECT_TRUE(torch::allclose(expected_std, mc_std, 0, 6e-3)) << expected_std << mc_std;
+  // exp of the large-t std differs (Jensen, and E[std] < sqrt(p / (1 - p)) |x| at t = 20): by
+  // more than the Monte Carlo tolerance above
+  UncertaintyOptions large_t = o;
+  large_t.estimator = Estimator::LargeT;
+  EXPECT_GT((reliability(values, large_t) - expected_u).abs().max().item<double>(), 5e-3);
+  EXPECT_FALSE(reliability(values.requires_grad_(), o).requires_grad());
 }
 
 TEST(Uncertainty, ReliabilityIsExpOfScaledStdAndHasNoGradient) {
-  UncertaintyOptions o = with(Estimator::Expected);
+  UncertaintyOptions o = with(Estimator::LargeT);
   o.rate = 2.25;
   const auto x = torch::randn({3, 4}, torch::requires_grad());
   const auto u = reliability(x, o);
@@ -81,7 +104,7 @@ TEST(Uncertainty, ReliabilityIsExpOfScaledStdAndHasNoGradient) {
   EXPECT_TRUE((u <= 1).all().item<bool>());
 }
 
-TEST(Uncertainty, UnknownEstimatorIsNamed) { EXPECT_MMDG_ERROR(parse_enum<Estimator>("gauss", "estimator"), "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected)"); }
+TEST(Uncertainty, UnknownEstimatorIsNamed) { EXPECT_MMDG_ERROR(parse_enum<Estimator>("gauss", "estimator"), "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected, large-t)"); }
 
 }  // namespace
 }  // namespace mmdg::model

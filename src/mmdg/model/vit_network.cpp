@@ -115,7 +115,7 @@ void ViTNetworkImpl::apply_freeze_policy() {
 LoadReport ViTNetworkImpl::load_pretrained_backbone(const io::StateDict& vit_weights, const std::string& context) {
   const io::StateDict tv = to_torchvision_vit_names(vit_weights);
   io::StateDict mapped;
-  const bool pretrained_pos = options_.pos_embedding_init == PosEmbeddingInit::Pretrained;
+  const bool pretrained_pos = options_.pretrained_position_embeddings();
   const std::string final_ln = "ViT_Encoder." + std::to_string(options_.backbone.num_layers() + 1) + ".";
   static const std::regex block_key(R"(encoder\.layers\.encoder_layer_(\d+)\.(.+))");
   std::vector<std::string> unused;

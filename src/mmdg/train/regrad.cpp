@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
@@ -10,23 +11,22 @@
 namespace mmdg::train {
 
 torch::Tensor project(const torch::Tensor& a, const torch::Tensor& b, double eps) {
-  const auto dot = (a * b).sum();
-  return dot / (b.pow(2).sum() + eps) * b;
+  const double factor = (a * b).sum().item<double>() / (b.pow(2).sum().item<double>() + eps);
+  return (std::isfinite(factor) ? factor : 0.0) * b;
 }
 
 namespace {
 
-// The kept part of `a` relative to `reference` (Eq. 5's two cases), scaled by w.
+// The kept part of `a` relative to `reference` (Eq. 5's two cases, per variant), scaled by w.
 torch::Tensor kept_part(const torch::Tensor& a, const torch::Tensor& reference, double w, const ReGradOptions& o,
                         bool& conflict) {
   const double dot = (a * reference).sum().item<double>();
   conflict = !(dot > 0);
-  const bool modulate = o.variant == ReGradVariant::Full ||
-                        (o.variant == ReGradVariant::ConflictedOnly && conflict) ||
-                        (o.variant == ReGradVariant::UnconflictedOnly && !conflict);
-  if (!modulate) return a;
-  const auto proj = project(a, reference, o.eps);
-  const auto kept = conflict ? a - proj : proj;
+  torch::Tensor kept;
+  if (conflict)
+    kept = o.variant == ReGradVariant::UnconflictedOnly ? torch::zeros_like(a) : a - project(a, reference, o.eps);
+  else
+    kept = o.variant == ReGradVariant::ConflictedOnly ? a : project(a, reference, o.eps);
   return o.uncertainty ? kept * w : kept;
 }
 
@@ -65,7 +65,7 @@ namespace {
 
 // Eq. 5's kept part of a relative to a reference r, written as alpha * a + beta * r (per tensor):
 // agreeing (a . r > 0): w * proj_r(a) = 0 * a + w c r; conflicting: w (a - proj_r(a)) = w a - w c r,
-// with c = a . r / (|r|^2 + eps); a variant that leaves the case alone keeps a whole.
+// with c = a . r / (|r|^2 + eps); the variants' other readings (regrad.h) likewise.
 struct Kept {
   double alpha = 1, beta = 0;
   bool conflict = false;
@@ -75,12 +75,18 @@ Kept kept_coefficients(double dot, double reference_sq, double w, const ReGradOp
   Kept k;
   if (o.variant == ReGradVariant::None) return k;
   k.conflict = !(dot > 0);
-  const bool modulate = o.variant == ReGradVariant::Full || (o.variant == ReGradVariant::ConflictedOnly && k.conflict) ||
-                        (o.variant == ReGradVariant::UnconflictedOnly && !k.conflict);
-  if (!modulate) return k;
-  const double c = dot / (reference_sq + o.eps), scale = o.uncertainty ? w : 1.0;
-  k.alpha = k.conflict ? scale : 0.0;
-  k.beta = k.conflict ? -scale * c : scale * c;
+  double c = dot / (reference_sq + o.eps);
+  if (!std::isfinite(c)) c = 0;  // the released code's NaN guard
+  const double scale = o.uncertainty ? w : 1.0;
+  if (k.conflict) {  // orthogonal part w (a - c r); unconflicted-only drops it
+    const bool keep = o.variant != ReGradVariant::UnconflictedOnly;
+    k.alpha = keep ? scale : 0.0;
+    k.beta = keep ? -scale * c : 0.0;
+  } else {  // projection w c r; conflicted-only keeps w a
+    const bool whole = o.variant == ReGradVariant::ConflictedOnly;
+    k.alpha = whole ? scale : 0.0;
+    k.beta = whole ? 0.0 : scale * c;
+  }
   return k;
 }
 
@@ -199,7 +205,10 @@ ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vecto
 int FastModalityTracker::update(const std::array<double, 3>& ssp) {
   for (int m = 0; m < 3; ++m)
     running_[m] = std::isnan(running_[m]) ? ssp[m] : momentum_ * running_[m] + (1 - momentum_) * ssp[m];
-  return static_cast<int>(std::min_element(running_.begin(), running_.end()) - running_.begin());
+  const int fast = static_cast<int>(std::min_element(running_.begin(), running_.end()) - running_.begin());
+  for (int m = 0; m < 3; ++m)
+    if (m != fast && running_[m] == running_[fast]) return -1;  // a tie: no fast modality
+  return fast;
 }
 
 }  // namespace mmdg::train

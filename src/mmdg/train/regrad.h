@@ -7,11 +7,18 @@
 //                                                        w_j * (g_j minus that projection)   otherwise
 //   fast branch i:  kept_i + g_o,  g_o = sum_{j != i} g_j,
 //                   kept_i = w_i * (projection of g_i on g_o) if g_i . g_o > 0, else w_i * (g_i minus it)
-// Projections of a on b are (a . b / (|b|^2 + eps)) b, so a zero b projects to zero and the
-// orthogonal part of a is a itself. Shared tensors (last block, final LayerNorm, fused head) get
-// the plain sum. The cross-entropy gradient of the fused head is added unmodulated everywhere.
-// Variants (Table 4): full, conflicted-only (only the conflicting case is modulated; the other
-// keeps the plain g_j / g_i), unconflicted-only (the reverse), none (plain sum).
+// Projections of a on b are (a . b / (|b|^2 + eps)) b (eps 1e-8; a factor that is not finite
+// counts as 0, as in the released code), so a zero b projects to zero and the orthogonal part of a
+// is a itself. Shared tensors (last block, final LayerNorm, fused head) get the plain sum. The
+// cross-entropy gradient of the fused head is added unmodulated everywhere. When no modality has
+// the strictly smallest running SSP loss (a tie) there is no fast modality: every branch takes the
+// slow rule.
+// Variants (Table 4), as the released regrad.py's versions compute them, the reliability scaling
+// the kept part in every case:
+//   full               version 4: agreeing -> projection, conflicting -> orthogonal part (above)
+//   conflicted-only    version 3: agreeing -> the gradient whole, conflicting -> orthogonal part
+//   unconflicted-only  version 2: agreeing -> projection, conflicting -> dropped (zero)
+//   none               the plain sum, no reliability scaling
 #pragma once
 #include <torch/types.h>
 
@@ -30,7 +37,7 @@ enum class ReGradVariant { Full, ConflictedOnly, UnconflictedOnly, None };
 struct ReGradOptions {
   ReGradVariant variant = ReGradVariant::Full;
   bool uncertainty = true;
-  double eps = 1e-12;
+  double eps = 1e-8;  // the released code's
 };
 
 // a . b / (|b|^2 + eps) * b
@@ -75,7 +82,7 @@ ReGradStats regrad_backward(std::vector<torch::Tensor>& parameters, const std::v
 class FastModalityTracker {
  public:
   explicit FastModalityTracker(double momentum) : momentum_(momentum) {}
-  // Adds one step's SSP losses; returns the fast modality (the first of equal minima).
+  // Adds one step's SSP losses; returns the fast modality: the strict minimum, or -1 on a tie.
   int update(const std::array<double, 3>& ssp_losses);
   const std::array<double, 3>& running() const { return running_; }
   void set_running(const std::array<double, 3>& running) { running_ = running; }

@@ -80,7 +80,7 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
                 {"loss_ssp", ssp_value},
                 {"running_ssp", tracker_.running()},
                 {"ssp_variance", mean_and_variance(ssp_value).second},
-                {"fast", model::modality_name(fast)},
+                {"fast", fast < 0 ? "none" : model::modality_name(fast)},
                 {"conflict_fraction", stats.conflict_fraction},
                 {"modulated_tensors", stats.modulated},
                 {"reliability", reliability},

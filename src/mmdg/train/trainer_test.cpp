@@ -130,7 +130,8 @@ TEST_F(TrainerTest, TheViTBaselineTrainsWithCrossEntropy) {
 
 // Mixed precision: the forward in bfloat16 (autocast), weights, Adam and losses in float32.
 // Every comparison strategy trains through the trainer on a network the paper uses it with, its
-// loss goes down (epoch 2 against the last: after IADG's warm-up), and an interrupted run resumes
+// loss goes down (the first epoch against the last; for IADG the first after its warm-up epoch,
+// which trains with CE alone), and an interrupted run resumes
 // to the same weights (the strategies' own modules, prototypes, style banks and masks included).
 TEST_F(TrainerTest, ComparisonStrategiesTrainLowerTheirLossAndResumeExactly) {
   const std::pair<const char*, const char*> pairs[] = {{"ssdg", "vit-concat"}, {"ssdg", "vit-single"}, {"ssan", "vit-uadapter"},
@@ -158,7 +159,7 @@ TEST_F(TrainerTest, ComparisonStrategiesTrainLowerTheirLossAndResumeExactly) {
       if (j["type"] == "epoch") losses.push_back(j["loss"].get<double>());
     }
     ASSERT_EQ(losses.size(), 5u) << name;
-    EXPECT_LT(losses.back(), losses[1]) << name;
+    EXPECT_LT(losses.back(), losses[std::string(strategy) == "iadg" ? 1 : 0]) << name;
     const auto config = RunConfig::read(runs.file("full/config.json"));
     EXPECT_EQ(config.model.normalized_head, std::string(strategy) == "ssdg") << name;
     auto cut = o;
