@@ -23,6 +23,10 @@ void add_protocol_command(CLI::App& app) {
   cmd->add_option("--data-root", a->data_root, "root of the lists' relative paths");
   cmd->add_option("--pretrained", a->pretrained, "ViT weights for the backbone");
   cmd->add_option("--out", a->out, "output folder (one sub-folder per method; tables merge all methods)")->required();
+  cmd->add_option("--seeds", a->seeds,
+                  "several training seeds, e.g. 0,1,2: one run per seed (<out>/<method>/seed<k>/); tables show mean +- std "
+                  "and paired bootstrap CIs of each method's HTER difference to MMDG")
+      ->delimiter(',');
   auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   cmd->callback([=] {
     train::install_interrupt_handlers();

@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "mmdg/data/dataset.h"
+#include "mmdg/eval/bootstrap.h"
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
@@ -131,14 +133,18 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
 
 }  // namespace
 
-nlohmann::json run_protocol(const ProtocolArgs& a) {
+namespace {
+
+// One seed's runs and results in <out>/<a.method_name>/ (method_name may end in /seed<k>).
+nlohmann::json run_protocol_once(const ProtocolArgs& a) {
   const auto subs = protocol_subs(a.protocol);
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
   nlohmann::json results = fs::exists(results_path) ? nlohmann::json::parse(io::read_file(results_path)) : nlohmann::json::object();
-  results["method"] = {{"name", a.method_name},
+  results["method"] = {{"name", a.method_name.substr(0, a.method_name.find('/'))},
                        {"title", train::method_title(a.model, a.train.strategy)},
                        {"network", a.model.network},
-                       {"strategy", a.train.strategy}};
+                       {"strategy", a.train.strategy},
+                       {"seed", a.train.seed}};
   bool any = false;
   for (const auto& sub : subs) {
     if (!a.sub.empty() && a.sub != sub.name && a.sub != sub.model) continue;
@@ -147,68 +153,186 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
     io::write_file_atomically(results_path, [&](std::ostream& out) { out << results.dump(1) << "\n"; });
   }
   if (!any) throw Error("option --sub: '" + a.sub + "' is not a sub-protocol of protocol " + std::to_string(a.protocol));
+  return results;
+}
+
+}  // namespace
+
+nlohmann::json run_protocol(const ProtocolArgs& a) {
+  nlohmann::json results;
+  if (a.seeds.empty()) {
+    results = run_protocol_once(a);
+  } else {
+    for (const auto seed : a.seeds) {  // one run per seed, in <out>/<method>/seed<k>/
+      ProtocolArgs one = a;
+      one.seeds.clear();
+      one.train.seed = seed;
+      one.method_name = a.method_name + "/seed" + std::to_string(seed);
+      results[std::to_string(seed)] = run_protocol_once(one);
+    }
+  }
   std::cout << write_tables(a.out, a.protocol);
   return results;
 }
 
+namespace {
+
+// A table row: one method's results, from a single run (results_p<N>.json in its folder) or from
+// several seeds (seed<k>/results_p<N>.json).
+struct MethodRow {
+  std::string title, name;
+  std::vector<nlohmann::json> seeds;  // one results JSON per seed
+};
+
+std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
+  const std::string file = "results_p" + std::to_string(protocol) + ".json";
+  const auto read = [](const fs::path& path) { return nlohmann::json::parse(io::read_file(path.string())); };
+  const auto title_of = [](const nlohmann::json& r, const std::string& folder) {
+    return r.contains("method") && r["method"].contains("title") ? r["method"]["title"].get<std::string>() : folder;
+  };
+  std::vector<MethodRow> rows;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (!entry.is_directory()) continue;
+    const std::string folder = entry.path().filename().string();
+    if (fs::exists(entry.path() / file)) {  // a single run (results of earlier versions have no title)
+      MethodRow row{"", folder, {read(entry.path() / file)}};
+      row.title = title_of(row.seeds[0], folder);
+      rows.push_back(row);
+    }
+    std::vector<std::pair<std::int64_t, nlohmann::json>> seeds;
+    for (const auto& seed_dir : fs::directory_iterator(entry.path())) {
+      const std::string name = seed_dir.path().filename().string();
+      if (seed_dir.is_directory() && name.rfind("seed", 0) == 0 && fs::exists(seed_dir.path() / file))
+        seeds.emplace_back(std::stoll(name.substr(4)), read(seed_dir.path() / file));
+    }
+    if (seeds.empty()) continue;
+    std::sort(seeds.begin(), seeds.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    MethodRow row{"", folder, {}};
+    for (auto& [seed, results] : seeds) row.seeds.push_back(std::move(results));
+    row.title = title_of(row.seeds[0], folder) + " (" + std::to_string(row.seeds.size()) + " seeds)";
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const MethodRow& x, const MethodRow& y) { return x.title < y.title; });
+  return rows;
+}
+
+// "12.22" for one value, "12.22 +- 1.57" (sample std) for several.
+std::string mean_and_spread(const std::vector<double>& v) {
+  double mean = 0;
+  for (double x : v) mean += x / static_cast<double>(v.size());
+  if (v.size() < 2) return percent(mean);
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size() - 1);
+  return percent(mean) + " +- " + percent(std::sqrt(var));
+}
+
+double hter_of(const nlohmann::json& sub) { return sub["policies"]["target-eer"]["hter"].get<double>(); }
+
+}  // namespace
+
 std::string write_tables(const std::string& out, int protocol) {
   const auto subs = protocol_subs(protocol);
-  const std::string name = "results_p" + std::to_string(protocol) + ".json";
-  // (row title, results) per method folder; results of earlier versions have no title: the folder name
-  std::vector<std::pair<std::string, nlohmann::json>> methods;
-  for (const auto& entry : fs::directory_iterator(out))
-    if (entry.is_directory() && fs::exists(entry.path() / name)) {
-      auto results = nlohmann::json::parse(io::read_file((entry.path() / name).string()));
-      std::string title = entry.path().filename().string();
-      if (results.contains("method") && results["method"].contains("title")) title = results["method"]["title"].get<std::string>();
-      methods.emplace_back(title, std::move(results));
-    }
-  std::sort(methods.begin(), methods.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  const auto rows = collect_rows(out, protocol);
   const std::string caption = "Protocol " + std::to_string(protocol) +
                               ": HTER (%) and AUC (%) per sub-protocol; threshold policy target-eer (the threshold at "
-                              "each target set's EER point, as in the paper's tables).";
+                              "each target set's EER point, as in the paper's tables); several seeds: mean +- std over seeds.";
   std::ostringstream md, csv;
   nlohmann::json table = {{"protocol", protocol}, {"policy", "target-eer"}, {"caption", caption}, {"rows", nlohmann::json::object()}};
-  md << caption << "\n\n| method |";
-  csv << "method";
+  md << caption << "\n\n| method | seeds |";
+  csv << "method,seeds";
   for (const auto& s : subs) {
     md << " " << s.name << " HTER | " << s.name << " AUC |";
     csv << "," << s.name << " HTER," << s.name << " AUC";
   }
-  md << " avg HTER | avg AUC |\n|---|";
+  md << " avg HTER | avg AUC |\n|---|---|";
   csv << ",avg HTER,avg AUC\n";
   for (std::size_t i = 0; i < subs.size() + 1; ++i) md << "---|---|";
   md << "\n";
-  for (const auto& [method, results] : methods) {
-    md << "| " << method << " |";
-    csv << method;
-    double hter_sum = 0, auc_sum = 0;
-    int n = 0;
+  std::map<std::string, std::pair<std::size_t, std::size_t>> counts;  // sub -> (live, spoof) of its test set
+  for (const auto& row : rows) {
+    md << "| " << row.title << " | " << row.seeds.size() << " |";
+    csv << row.title << "," << row.seeds.size();
+    std::vector<double> hter_avg(row.seeds.size(), 0), auc_avg(row.seeds.size(), 0);
+    bool complete = true;
     for (const auto& s : subs) {
-      if (!results.contains(s.name)) {
+      std::vector<double> hters, aucs;
+      for (std::size_t k = 0; k < row.seeds.size(); ++k) {
+        if (!row.seeds[k].contains(s.name)) continue;
+        const auto& r = row.seeds[k][s.name];
+        hters.push_back(hter_of(r));
+        aucs.push_back(r["auc"].get<double>());
+        hter_avg[k] += hters.back() / static_cast<double>(subs.size());
+        auc_avg[k] += aucs.back() / static_cast<double>(subs.size());
+        if (r.contains("live")) counts[s.name] = {r["live"].get<std::size_t>(), r["spoof"].get<std::size_t>()};
+      }
+      if (hters.size() != row.seeds.size()) {  // missing for some seed
+        complete = false;
         md << " - | - |";
         csv << ",,";
         continue;
       }
-      const double hter = results[s.name]["policies"]["target-eer"]["hter"].get<double>(), auc = results[s.name]["auc"].get<double>();
-      md << " " << percent(hter) << " | " << percent(auc) << " |";
-      csv << "," << percent(hter) << "," << percent(auc);
-      table["rows"][method][s.name] = {{"hter", hter}, {"auc", auc}};
-      hter_sum += hter;
-      auc_sum += auc;
-      ++n;
+      md << " " << mean_and_spread(hters) << " | " << mean_and_spread(aucs) << " |";
+      csv << "," << mean_and_spread(hters) << "," << mean_and_spread(aucs);
+      table["rows"][row.title][s.name] = {{"hter", hters}, {"auc", aucs}};
     }
-    const bool complete = n == static_cast<int>(subs.size());
-    md << " " << (complete ? percent(hter_sum / n) : "-") << " | " << (complete ? percent(auc_sum / n) : "-") << " |\n";
-    csv << "," << (complete ? percent(hter_sum / n) : "") << "," << (complete ? percent(auc_sum / n) : "") << "\n";
+    md << " " << (complete ? mean_and_spread(hter_avg) : "-") << " | " << (complete ? mean_and_spread(auc_avg) : "-") << " |\n";
+    csv << "," << (complete ? mean_and_spread(hter_avg) : "") << "," << (complete ? mean_and_spread(auc_avg) : "") << "\n";
+  }
+  // test-set sizes
+  if (!counts.empty()) {
+    md << "\nTest sets:";
+    for (const auto& s : subs)
+      if (counts.count(s.name))
+        md << " " << s.name << " " << counts[s.name].first + counts[s.name].second << " (" << counts[s.name].first
+           << " live, " << counts[s.name].second << " spoof);";
+    md << "\n";
+  }
+  // paired bootstrap CIs of each multi-seed method's HTER difference to MMDG's, over the test samples
+  const MethodRow* paper = nullptr;
+  for (const auto& row : rows)
+    if (row.seeds.size() > 1 && row.name == train::kPaperMethod) paper = &row;
+  if (paper) {
+    md << "\nHTER difference to MMDG (" << paper->seeds.size()
+       << " seeds; percentage points; negative = lower HTER than MMDG): observed [95 % CI], paired stratified bootstrap "
+          "over the test samples (2000 resamples, the same draw for both methods and every seed). An interval that "
+          "contains 0 is a difference inside the noise.\n\n| method |";
+    for (const auto& s : subs) md << " " << s.name << " |";
+    md << "\n|---|";
+    for (std::size_t i = 0; i < subs.size(); ++i) md << "---|";
+    md << "\n";
+    for (const auto& row : rows) {
+      if (&row == paper || row.seeds.size() < 2) continue;
+      md << "| " << row.title << " |";
+      for (const auto& s : subs) {
+        std::vector<Scores> a, b;  // paired by seed: the seeds both methods ran
+        for (const auto& r : row.seeds) {
+          if (!r.contains(s.name) || !r[s.name].contains("scores")) continue;
+          for (const auto& q : paper->seeds)
+            if (q["method"].value("seed", -1) == r["method"].value("seed", -2) && q.contains(s.name) &&
+                q[s.name].contains("scores")) {
+              a.push_back(eval::read_scores_csv(r[s.name]["scores"].get<std::string>()));
+              b.push_back(eval::read_scores_csv(q[s.name]["scores"].get<std::string>()));
+            }
+        }
+        if (a.empty()) {
+          md << " - |";
+          continue;
+        }
+        const auto ci = eval::paired_hter_difference(a, b);
+        md << " " << percent(ci.difference) << " [" << percent(ci.low) << ", " << percent(ci.high) << "] |";
+        table["rows"][row.title][s.name]["hter_difference_to_mmdg"] = {
+            {"observed", ci.difference}, {"low", ci.low}, {"high", ci.high}, {"seeds", a.size()}, {"level", ci.level}};
+      }
+      md << "\n";
+    }
   }
 #ifdef MMDG_HAVE_OPENCV
-  // one ROC figure per sub-protocol, one curve per method
+  // one ROC figure per sub-protocol, one curve per method (its first seed's scores)
   for (const auto& s : subs) {
     std::vector<std::pair<std::string, Scores>> curves;
-    for (const auto& [method, results] : methods)
-      if (results.contains(s.name) && results[s.name].contains("scores"))
-        curves.emplace_back(method, eval::read_scores_csv(results[s.name]["scores"].get<std::string>()));
+    for (const auto& row : rows)
+      if (row.seeds[0].contains(s.name) && row.seeds[0][s.name].contains("scores"))
+        curves.emplace_back(row.title, eval::read_scores_csv(row.seeds[0][s.name]["scores"].get<std::string>()));
     if (curves.empty()) continue;
     viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + sub_file_name(s.name) + ".png")).string(),
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));

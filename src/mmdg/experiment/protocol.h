@@ -5,7 +5,8 @@
 //   Protocol 2: Protocol 1's models tested with depth, IR, or both missing
 //   Protocol 3: CW->PS and PS->CW
 // A method is a network + a training strategy (mmdg/train/strategy.h), named by method_name.
-// Output: <out>/<method>/<model>/ run directories (train/run_dir.h), <out>/<method>/results_p<N>.json, and tables
+// Output: <out>/<method>/<model>/ run directories (train/run_dir.h), <out>/<method>/results_p<N>.json
+// (with --seeds: <out>/<method>/seed<k>/...), and tables
 // merging every method found under <out>: table_p<N>.md / .csv / .json (HTER and AUC per
 // sub-protocol and their average; threshold policy stated in the caption), and one ROC figure per
 // sub-protocol with a curve per method, roc_p<N>_<sub>.png (builds with OpenCV).
@@ -37,6 +38,10 @@ struct ProtocolArgs {
                              // rows are titled as the paper's (train::method_title: "ViT + U-Adapter / SSDG")
   model::NetworkOptions model;
   train::TrainOptions train;
+  // Several seeds: one run per seed (train.seed = k) in <out>/<method>/seed<k>/; the tables show
+  // mean +- std over seeds and, against MMDG's seeds, paired bootstrap CIs of the HTER difference.
+  // Empty: one run with train.seed in <out>/<method>/.
+  std::vector<std::int64_t> seeds;
 };
 
 // A sub-protocol's name as a file-name part: "CPS->W (D missing)" -> "CPS__W__D_missing_".
@@ -45,10 +50,12 @@ std::string sub_file_name(const std::string& sub);
 // Where run_protocol writes a method's per-sample scores of one sub-protocol.
 std::string scores_csv_path(const std::string& out, const std::string& method, int protocol, const std::string& sub);
 
-// Runs (or resumes) the protocol; returns the merged table as JSON.
+// Runs (or resumes) the protocol (every seed); returns the results JSON (per seed with seeds).
 nlohmann::json run_protocol(const ProtocolArgs& args);
 
-// Merges <out>/*/results_p<N>.json into tables (Markdown, CSV, JSON) and returns the Markdown.
+// Merges <out>/*/results_p<N>.json (single runs) and <out>/*/seed*/results_p<N>.json (seeds) into
+// tables (Markdown, CSV, JSON: mean +- std over seeds, test-set counts, and each multi-seed
+// method's paired bootstrap CI of its HTER difference to MMDG's seeds) and returns the Markdown.
 std::string write_tables(const std::string& out, int protocol);
 
 }  // namespace mmdg::experiment

@@ -81,6 +81,44 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   EXPECT_MMDG_ERROR(run_protocol(a), "list not found");
 }
 
+// --seeds: one run per seed in <method>/seed<k>/, the table's mean +- std over seeds, the test-set
+// counts, and the paired bootstrap CI of the ViT's HTER difference to MMDG's.
+TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
+  test::TempDir dir;
+  ProtocolArgs a = tiny_protocol(dir);
+  a.protocol = 3;
+  a.sub = "PS->CW";
+  a.seeds = {0, 1};
+  for (const char* method : {"mmdg", "vit"}) {
+    const auto preset = train::resolve_method(method);
+    a.model.network = preset.network;
+    a.train.strategy = preset.strategy;
+    a.method_name = method;
+    const auto results = run_protocol(a);
+    EXPECT_EQ(results["1"]["method"]["seed"], 1);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/mmdg/seed0/PS-CW/best.safetensors")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/vit/seed1/results_p3.json")));
+  const auto w0 = io::read_file(dir.file("out/mmdg/seed0/PS-CW/last.safetensors"));
+  const auto w1 = io::read_file(dir.file("out/mmdg/seed1/PS-CW/last.safetensors"));
+  EXPECT_NE(w0, w1);  // the seeds train differently
+  const std::string md = io::read_file(dir.file("out/table_p3.md"));
+  EXPECT_NE(md.find("| MMDG (2 seeds) | 2 |"), std::string::npos) << md;
+  EXPECT_NE(md.find(" +- "), std::string::npos) << md;
+  EXPECT_NE(md.find("Test sets: PS->CW "), std::string::npos) << md;
+  EXPECT_NE(md.find("HTER difference to MMDG"), std::string::npos) << md;
+  EXPECT_NE(md.find("| ViT (2 seeds) | "), std::string::npos) << md;
+  const auto table = nlohmann::json::parse(io::read_file(dir.file("out/table_p3.json")));
+  const auto& ci = table["rows"]["ViT (2 seeds)"]["PS->CW"]["hter_difference_to_mmdg"];
+  EXPECT_EQ(ci["seeds"], 2);
+  EXPECT_LE(ci["low"].get<double>(), ci["observed"].get<double>());
+  EXPECT_GE(ci["high"].get<double>(), ci["observed"].get<double>());
+  const auto& hters = table["rows"]["MMDG (2 seeds)"]["PS->CW"]["hter"];
+  ASSERT_EQ(hters.size(), 2u);
+  const auto seed1 = nlohmann::json::parse(io::read_file(dir.file("out/mmdg/seed1/results_p3.json")));
+  EXPECT_EQ(hters[1].get<double>(), seed1["PS->CW"]["policies"]["target-eer"]["hter"].get<double>());
+}
+
 // All three protocols end to end at a tiny size: every cell of every table filled, a ROC figure
 // per sub-protocol; Protocol 2 reuses Protocol 1's models.
 TEST(Protocol, AllThreeProtocolsAtATinySize) {

@@ -1,0 +1,82 @@
+#include "mmdg/eval/bootstrap.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "mmdg/eval/metrics.h"
+#include "mmdg/util/error.h"
+
+namespace mmdg::eval {
+namespace {
+
+Scores pick(const Scores& s, const std::vector<std::size_t>& rows) {
+  Scores out;
+  out.live_probability.reserve(rows.size());
+  out.labels.reserve(rows.size());
+  for (auto r : rows) {
+    out.live_probability.push_back(s.live_probability[r]);
+    out.labels.push_back(s.labels[r]);
+  }
+  return out;
+}
+
+double mean_difference(const std::vector<Scores>& a, const std::vector<Scores>& b, const std::vector<std::size_t>& rows) {
+  double sum = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) sum += target_eer_hter(pick(a[k], rows)) - target_eer_hter(pick(b[k], rows));
+  return sum / static_cast<double>(a.size());
+}
+
+}  // namespace
+
+double target_eer_hter(const Scores& s) {
+  const auto eer = equal_error_rate(s.live_probability, s.labels);
+  return at_threshold(s.live_probability, s.labels, eer.threshold).hter;
+}
+
+DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const std::vector<Scores>& b, int resamples,
+                                          std::uint64_t seed, double level) {
+  if (a.empty() || a.size() != b.size()) throw Error("bootstrap: give both methods' scores for the same seeds");
+  const auto& labels = a[0].labels;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (const Scores* s : {&a[k], &b[k]}) {
+      check_scores(s->live_probability, s->labels);
+      if (s->labels != labels)
+        throw Error("bootstrap: the scores are not of the same test samples (labels differ at seed " + std::to_string(k) + ")");
+    }
+  if (resamples < 1 || !(level > 0 && level < 1)) throw Error("bootstrap: resamples must be >= 1 and level in (0, 1)");
+  std::vector<std::size_t> live, spoof, all;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    (labels[i] == 1 ? live : spoof).push_back(i);
+    all.push_back(i);
+  }
+  DifferenceInterval out;
+  out.difference = mean_difference(a, b, all);
+  out.resamples = resamples;
+  out.level = level;
+  std::mt19937_64 rng(seed);
+  std::vector<double> draws;
+  draws.reserve(static_cast<std::size_t>(resamples));
+  std::vector<std::size_t> rows(labels.size());
+  for (int r = 0; r < resamples; ++r) {
+    std::size_t n = 0;
+    for (const auto* group : {&live, &spoof}) {
+      std::uniform_int_distribution<std::size_t> pick_one(0, group->size() - 1);
+      for (std::size_t i = 0; i < group->size(); ++i) rows[n++] = (*group)[pick_one(rng)];
+    }
+    draws.push_back(mean_difference(a, b, rows));
+  }
+  std::sort(draws.begin(), draws.end());
+  const auto at = [&](double q) {
+    const double position = q * static_cast<double>(draws.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(position));
+    const auto hi = std::min(lo + 1, draws.size() - 1);
+    return draws[lo] + (position - static_cast<double>(lo)) * (draws[hi] - draws[lo]);
+  };
+  out.low = at((1 - level) / 2);
+  out.high = at(1 - (1 - level) / 2);
+  return out;
+}
+
+}  // namespace mmdg::eval

@@ -1,0 +1,30 @@
+// Confidence intervals for a difference between two methods tested on the same samples: a paired,
+// stratified bootstrap of the target-EER HTER (the paper's tables' policy) over test samples.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "mmdg/eval/evaluate.h"
+
+namespace mmdg::eval {
+
+struct DifferenceInterval {
+  double difference = 0;  // the observed mean over seeds of HTER(a) - HTER(b)
+  double low = 0, high = 0;
+  int resamples = 0;
+  double level = 0.95;
+};
+
+// The HTER at the EER threshold of the scores themselves (report.h's target-eer policy).
+double target_eer_hter(const Scores& scores);
+
+// a[k], b[k]: the two methods' scores of seed k on the same test samples in the same order (the
+// labels must agree). Each resample draws the live and the spoof samples with replacement
+// (stratified: both classes keep their counts), the same draw for both methods and every seed,
+// and takes the mean over seeds of HTER(a) - HTER(b); the interval is the resamples' central
+// `level` percentile range. Deterministic for a given `seed`. Throws mmdg::Error on mismatched
+// inputs.
+DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const std::vector<Scores>& b, int resamples = 2000,
+                                          std::uint64_t seed = 0, double level = 0.95);
+
+}  // namespace mmdg::eval

@@ -1,0 +1,59 @@
+#include "mmdg/eval/bootstrap.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "mmdg/eval/report.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::eval {
+namespace {
+
+// n_live live and n_spoof spoof samples; live scores drawn around `live_mean`, spoof around 0.3.
+Scores noisy(std::size_t n_live, std::size_t n_spoof, double live_mean, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0.0, 0.15);
+  Scores s;
+  for (std::size_t i = 0; i < n_live + n_spoof; ++i) {
+    const bool live = i < n_live;
+    s.labels.push_back(live ? 1 : 0);
+    s.live_probability.push_back((live ? live_mean : 0.3) + noise(rng));
+  }
+  return s;
+}
+
+TEST(Bootstrap, PairedHTERDifference) {
+  const std::vector<Scores> a{noisy(9, 45, 0.45, 1), noisy(9, 45, 0.45, 2), noisy(9, 45, 0.45, 3)};
+  // identical methods: no difference in any resample
+  const auto same = paired_hter_difference(a, a, 500, 7);
+  EXPECT_EQ(same.difference, 0.0);
+  EXPECT_EQ(same.low, 0.0);
+  EXPECT_EQ(same.high, 0.0);
+  // the observed difference is the mean over seeds of the reports' target-eer HTERs
+  const std::vector<Scores> b{noisy(9, 45, 0.9, 4), noisy(9, 45, 0.9, 5), noisy(9, 45, 0.9, 6)};
+  double want = 0;
+  for (std::size_t k = 0; k < 3; ++k)
+    want += (make_report(b[k], std::nullopt, 0.5).policies[0].metrics.hter - make_report(a[k], std::nullopt, 0.5).policies[0].metrics.hter) / 3;
+  const auto better = paired_hter_difference(b, a, 1000, 7);
+  EXPECT_NEAR(better.difference, want, 1e-12);
+  EXPECT_LT(better.difference, 0);
+  EXPECT_LE(better.low, better.difference);
+  EXPECT_GE(better.high, better.difference);
+  EXPECT_LT(better.high, 0);  // b clearly better: the interval excludes 0
+  EXPECT_EQ(paired_hter_difference(b, a, 1000, 7).low, better.low);  // deterministic for a seed
+  // two equally good methods: the interval straddles 0
+  const std::vector<Scores> c{noisy(9, 45, 0.45, 11), noisy(9, 45, 0.45, 12), noisy(9, 45, 0.45, 13)};
+  const auto tie = paired_hter_difference(a, c, 1000, 7);
+  EXPECT_LT(tie.low, 0);
+  EXPECT_GT(tie.high, 0);
+  // one live sample: stratified resamples always keep both classes
+  EXPECT_NO_THROW(paired_hter_difference({noisy(1, 5, 0.5, 1)}, {noisy(1, 5, 0.6, 2)}, 200, 1));
+  Scores other = a[0];
+  other.labels[0] = 0;
+  EXPECT_MMDG_ERROR(paired_hter_difference({a[0]}, {other}, 10, 1), "not of the same test samples");
+  EXPECT_MMDG_ERROR(paired_hter_difference(a, {a[0]}, 10, 1), "same seeds");
+}
+
+}  // namespace
+}  // namespace mmdg::eval
