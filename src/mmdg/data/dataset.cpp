@@ -174,7 +174,7 @@ void DataLoader::work() {
       ready_.emplace(b, std::move(batch));
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_) error_ = std::current_exception();
+      errors_.emplace(b, std::current_exception());  // raised when batch b is due, so in batch order
     }
     cv_.notify_all();
   }
@@ -184,8 +184,8 @@ std::optional<Batch> DataLoader::next() {
   if (next_to_give_ >= batches_.size()) return std::nullopt;
   if (threads_.empty()) return make_batch(next_to_give_++);
   std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [&] { return error_ || ready_.count(next_to_give_) > 0; });
-  if (error_) std::rethrow_exception(error_);
+  cv_.wait(lock, [&] { return errors_.count(next_to_give_) > 0 || ready_.count(next_to_give_) > 0; });
+  if (const auto failed = errors_.find(next_to_give_); failed != errors_.end()) std::rethrow_exception(failed->second);
   Batch batch = std::move(ready_.at(next_to_give_));
   ready_.erase(next_to_give_);
   ++next_to_give_;

@@ -131,7 +131,7 @@ class DataLoader {
   std::size_t prefetch_;
   std::size_t next_to_make_ = 0, next_to_give_ = 0;
   bool stop_ = false;
-  std::exception_ptr error_;
+  std::map<std::size_t, std::exception_ptr> errors_;  // per batch: what making it threw
   std::map<std::size_t, Batch> ready_;
   std::mutex mutex_;
   std::condition_variable cv_;

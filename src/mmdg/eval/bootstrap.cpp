@@ -1,6 +1,7 @@
 #include "mmdg/eval/bootstrap.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <random>
 #include <string>
@@ -46,24 +47,46 @@ DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const st
         throw Error("bootstrap: the scores are not of the same test samples (labels differ at seed " + std::to_string(k) + ")");
     }
   if (resamples < 1 || !(level > 0 && level < 1)) throw Error("bootstrap: resamples must be >= 1 and level in (0, 1)");
-  std::vector<std::size_t> live, spoof, all;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    (labels[i] == 1 ? live : spoof).push_back(i);
-    all.push_back(i);
+  // The resampled units: videos when every score set names them (the same ones), else samples.
+  bool by_video = !a[0].videos.empty();
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (const Scores* s : {&a[k], &b[k]}) by_video = by_video && s->videos == a[0].videos;
+  std::vector<std::vector<std::size_t>> units;  // the samples of each unit
+  std::vector<int> unit_label;
+  {
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const std::string key = by_video ? a[0].videos[i] : std::to_string(i);
+      auto [it, fresh] = index.try_emplace(key, units.size());
+      if (fresh) {
+        units.emplace_back();
+        unit_label.push_back(labels[i]);
+      }
+      units[it->second].push_back(i);
+    }
   }
+  std::vector<std::size_t> live, spoof, all;  // units by class (a video's class: its first sample's)
+  for (std::size_t u = 0; u < units.size(); ++u) (unit_label[u] == 1 ? live : spoof).push_back(u);
+  for (std::size_t i = 0; i < labels.size(); ++i) all.push_back(i);
   DifferenceInterval out;
   out.difference = mean_difference(a, b, all);
   out.resamples = resamples;
   out.level = level;
+  out.units = by_video ? "videos" : "samples";
+  out.live_units = live.size();
+  out.spoof_units = spoof.size();
   std::mt19937_64 rng(seed);
   std::vector<double> draws;
   draws.reserve(static_cast<std::size_t>(resamples));
-  std::vector<std::size_t> rows(labels.size());
+  std::vector<std::size_t> rows;
   for (int r = 0; r < resamples; ++r) {
-    std::size_t n = 0;
+    rows.clear();
     for (const auto* group : {&live, &spoof}) {
       std::uniform_int_distribution<std::size_t> pick_one(0, group->size() - 1);
-      for (std::size_t i = 0; i < group->size(); ++i) rows[n++] = (*group)[pick_one(rng)];
+      for (std::size_t i = 0; i < group->size(); ++i) {
+        const auto& unit = units[(*group)[pick_one(rng)]];
+        rows.insert(rows.end(), unit.begin(), unit.end());
+      }
     }
     draws.push_back(mean_difference(a, b, rows));
   }

@@ -2,6 +2,7 @@
 // stratified bootstrap of the target-EER HTER (the paper's tables' policy) over test samples.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "mmdg/eval/evaluate.h"
@@ -13,14 +14,18 @@ struct DifferenceInterval {
   double low = 0, high = 0;
   int resamples = 0;
   double level = 0.95;
+  std::string units;                          // "videos" or "samples": what was resampled
+  std::size_t live_units = 0, spoof_units = 0;
 };
 
 // The HTER at the EER threshold of the scores themselves (report.h's target-eer policy).
 double target_eer_hter(const Scores& scores);
 
 // a[k], b[k]: the two methods' scores of seed k on the same test samples in the same order (the
-// labels must agree). Each resample draws the live and the spoof samples with replacement
-// (stratified: both classes keep their counts), the same draw for both methods and every seed,
+// labels must agree). The units resampled are the videos when every score set names the same ones
+// (Scores::videos: frames of a video are not independent), else the samples. Each resample draws
+// the live and the spoof units with replacement (stratified: both classes keep their counts of
+// units), the same draw for both methods and every seed,
 // and takes the mean over seeds of HTER(a) - HTER(b); the interval is the resamples' central
 // `level` percentile range. Deterministic for a given `seed`. Throws mmdg::Error on mismatched
 // inputs.

@@ -55,5 +55,35 @@ TEST(Bootstrap, PairedHTERDifference) {
   EXPECT_MMDG_ERROR(paired_hter_difference(a, {a[0]}, 10, 1), "same seeds");
 }
 
+// Frames of a video are not independent: with every video's frames identical, resampling videos
+// must give a wider interval than resampling frames as if they were independent (and the same
+// interval as one frame per video).
+TEST(Bootstrap, ResamplesVideosWhenTheScoresNameThem) {
+  const auto frames_of = [](const Scores& one_per_video, int frames) {
+    Scores s;
+    for (std::size_t v = 0; v < one_per_video.labels.size(); ++v)
+      for (int f = 0; f < frames; ++f) {
+        s.live_probability.push_back(one_per_video.live_probability[v]);
+        s.labels.push_back(one_per_video.labels[v]);
+        s.videos.push_back("video" + std::to_string(v));
+      }
+    return s;
+  };
+  const Scores a1 = noisy(6, 12, 0.5, 21), b1 = noisy(6, 12, 0.6, 22);
+  const Scores a5 = frames_of(a1, 5), b5 = frames_of(b1, 5);
+  const auto by_video = paired_hter_difference({a5}, {b5}, 2000, 3);
+  EXPECT_EQ(by_video.units, "videos");
+  EXPECT_EQ(by_video.live_units, 6u);
+  EXPECT_EQ(by_video.spoof_units, 12u);
+  Scores a5_frames = a5, b5_frames = b5;
+  a5_frames.videos.clear();
+  b5_frames.videos.clear();
+  const auto by_frame = paired_hter_difference({a5_frames}, {b5_frames}, 2000, 3);
+  EXPECT_EQ(by_frame.units, "samples");
+  EXPECT_GT(by_video.high - by_video.low, 1.5 * (by_frame.high - by_frame.low));
+  const auto one_frame = paired_hter_difference({a1}, {b1}, 2000, 3);
+  EXPECT_NEAR(by_video.high - by_video.low, one_frame.high - one_frame.low, 0.1);
+}
+
 }  // namespace
 }  // namespace mmdg::eval

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/types.h>
 
+#include <string>
 #include <vector>
 
 #include "mmdg/data/dataset.h"
@@ -12,6 +13,7 @@ namespace mmdg::eval {
 struct Scores {
   std::vector<double> live_probability;
   std::vector<int> labels;
+  std::vector<std::string> videos;  // optional: the video of each sample (report.h's video_key)
 };
 
 // Live probabilities of every example, in dataset order (eval mode, no gradient).

@@ -99,10 +99,11 @@ Scores read_scores_csv(const std::string& path) {
   std::string line;
   if (!std::getline(in, line)) throw Error(path + ": empty file (expected a header with score,label)");
   const auto header = split_csv_line(line);
-  int score_col = -1, label_col = -1;
+  int score_col = -1, label_col = -1, video_col = -1;
   for (std::size_t c = 0; c < header.size(); ++c) {
     if (header[c] == "score") score_col = static_cast<int>(c);
     if (header[c] == "label") label_col = static_cast<int>(c);
+    if (header[c] == "video") video_col = static_cast<int>(c);
   }
   if (score_col < 0 || label_col < 0) throw Error(path + ":1: the header needs the columns 'score' and 'label'");
   Scores scores;
@@ -122,6 +123,10 @@ Scores read_scores_csv(const std::string& path) {
     if (cells[label_col] != "0" && cells[label_col] != "1")
       throw Error(where + "label must be 0 (spoof) or 1 (live), got '" + cells[label_col] + "'");
     scores.labels.push_back(cells[label_col] == "1" ? 1 : 0);
+    if (video_col >= 0) {
+      if (static_cast<int>(cells.size()) <= video_col) throw Error(where + "too few columns");
+      scores.videos.push_back(cells[video_col]);
+    }
   }
   check_scores(scores.live_probability, scores.labels);
   return scores;
@@ -170,6 +175,7 @@ void write_scores_csv(const std::string& path, const Scores& scores, const Score
 }
 
 std::string video_key(const std::string& path) {
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0) return path;  // one sample per file
   const auto last = path.find_last_of('/');
   if (last == std::string::npos || last == 0) return path;
   const auto second = path.find_last_of('/', last - 1);

@@ -33,8 +33,9 @@ Report make_report(const Scores& scores, const std::optional<Scores>& source_val
 nlohmann::json report_json(const Report& report);
 std::string report_text(const Report& report);
 
-// Reads a CSV with a header holding at least the columns `score` and `label` (others ignored;
-// cells may be quoted as in RFC 4180). Errors name the file and line.
+// Reads a CSV with a header holding at least the columns `score` and `label` (a `video` column
+// fills Scores::videos; others ignored; cells may be quoted as in RFC 4180). Errors name the file
+// and line.
 Scores read_scores_csv(const std::string& path);
 
 // Extra columns of a scores CSV, one cell per score: text columns (e.g. "path") are written before
@@ -63,7 +64,8 @@ void write_scores_csv(const std::string& path, const Scores& scores, const Score
 Scores average_by_video(const Scores& scores, const std::vector<std::string>& keys);
 
 // The video of a list path: the folder above the modality folder ("a/b/video/rgb/0001.jpg" ->
-// "a/b/video"); a path without two folders is its own video.
+// "a/b/video"); a path without two folders, or a .npz file (PADISI-style: one sample per file), is
+// its own video.
 std::string video_key(const std::string& path);
 
 }  // namespace mmdg::eval

@@ -120,10 +120,14 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
                                        a.train.normalization, false, sub.missing);
     return eval::score_dataset(*net, set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
   };
-  const auto scores = score(sub.targets, "test");
+  const data::MultiDomainDataset test_set(lists_of(a.lists_dir, sub.targets, "test"), a.data_root,
+                                          net->options().backbone.image_size(), a.train.normalization, false, sub.missing);
+  const auto scores = eval::score_dataset(*net, test_set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
   const auto report = eval::make_report(scores, score(sub.sources, "val"), 0.5);
   const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
-  eval::write_scores_csv(scores_path, scores);
+  eval::TextColumn videos{"video", {}};  // for the bootstrap over test videos
+  for (std::size_t i = 0; i < test_set.size(); ++i) videos.cells.push_back(eval::video_key(test_set.entry(i).rgb));
+  eval::write_scores_csv(scores_path, scores, {{videos}, {}});
   std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent(report.policies[0].metrics.hter) << " %, AUC "
             << percent(report.auc) << " % (target-eer)\n";
   auto json = eval::report_json(report);
@@ -294,8 +298,8 @@ std::string write_tables(const std::string& out, int protocol) {
   if (paper) {
     md << "\nHTER difference to MMDG (" << paper->seeds.size()
        << " seeds; percentage points; negative = lower HTER than MMDG): observed [95 % CI], paired stratified bootstrap "
-          "over the test samples (2000 resamples, the same draw for both methods and every seed). An interval that "
-          "contains 0 is a difference inside the noise.\n\n| method |";
+          "over the test videos (all frames of a drawn video; 2000 resamples, the same draw for both methods and every "
+          "seed). An interval that contains 0 is a difference inside the noise.\n\n| method |";
     for (const auto& s : subs) md << " " << s.name << " |";
     md << "\n|---|";
     for (std::size_t i = 0; i < subs.size(); ++i) md << "---|";
@@ -321,7 +325,9 @@ std::string write_tables(const std::string& out, int protocol) {
         const auto ci = eval::paired_hter_difference(a, b);
         md << " " << percent(ci.difference) << " [" << percent(ci.low) << ", " << percent(ci.high) << "] |";
         table["rows"][row.title][s.name]["hter_difference_to_mmdg"] = {
-            {"observed", ci.difference}, {"low", ci.low}, {"high", ci.high}, {"seeds", a.size()}, {"level", ci.level}};
+            {"observed", ci.difference}, {"low", ci.low},         {"high", ci.high},
+            {"seeds", a.size()},         {"level", ci.level},     {"units", ci.units},
+            {"live_units", ci.live_units}, {"spoof_units", ci.spoof_units}};
       }
       md << "\n";
     }

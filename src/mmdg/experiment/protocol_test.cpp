@@ -111,6 +111,7 @@ TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   const auto table = nlohmann::json::parse(io::read_file(dir.file("out/table_p3.json")));
   const auto& ci = table["rows"]["ViT (2 seeds)"]["PS->CW"]["hter_difference_to_mmdg"];
   EXPECT_EQ(ci["seeds"], 2);
+  EXPECT_EQ(ci["units"], "videos");  // the scores CSVs name each sample's video
   EXPECT_LE(ci["low"].get<double>(), ci["observed"].get<double>());
   EXPECT_GE(ci["high"].get<double>(), ci["observed"].get<double>());
   const auto& hters = table["rows"]["MMDG (2 seeds)"]["PS->CW"]["hter"];
