@@ -190,7 +190,13 @@ struct MethodRow {
 
 std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
   const std::string file = "results_p" + std::to_string(protocol) + ".json";
-  const auto read = [](const fs::path& path) { return nlohmann::json::parse(io::read_file(path.string())); };
+  const auto read = [](const fs::path& path) {
+    try {
+      return nlohmann::json::parse(io::read_file(path.string()));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(path.string() + ": not valid JSON: " + e.what());
+    }
+  };
   const auto title_of = [](const nlohmann::json& r, const std::string& folder) {
     return r.contains("method") && r["method"].contains("title") ? r["method"]["title"].get<std::string>() : folder;
   };
@@ -206,7 +212,9 @@ std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
     std::vector<std::pair<std::int64_t, nlohmann::json>> seeds;
     for (const auto& seed_dir : fs::directory_iterator(entry.path())) {
       const std::string name = seed_dir.path().filename().string();
-      if (seed_dir.is_directory() && name.rfind("seed", 0) == 0 && fs::exists(seed_dir.path() / file))
+      const bool seed_folder = name.size() > 4 && name.rfind("seed", 0) == 0 &&
+                               name.find_first_not_of("0123456789", 4) == std::string::npos;
+      if (seed_dir.is_directory() && seed_folder && fs::exists(seed_dir.path() / file))
         seeds.emplace_back(std::stoll(name.substr(4)), read(seed_dir.path() / file));
     }
     if (seeds.empty()) continue;
