@@ -1,6 +1,7 @@
 // Every training option, declared once (name, default, help). Defaults: the paper's Sec. 4.1
 // (Adam, lr 5e-5, weight decay 1e-3, 70 epochs, batch 32) and the released code's lambda 0.3 and
-// SSP-loss momentum 0.5. The SSP / ReGrad options are read by the regrad strategy.
+// SSP-loss momentum 0.5. The SSP / ReGrad options are read by the regrad strategy; the comparison
+// strategies' options are declared in baseline_options.h.
 #pragma once
 #include <cstdint>
 #include <string>
