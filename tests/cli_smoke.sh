@@ -54,6 +54,7 @@ if "$mmdg" --help | grep -q synth; then
   check "synth preview" 0 "wrote" -- "$mmdg" synth --preview "$tmp/preview.png" --image-size 24
   check "synth rejects unknown domains" 1 "synthetic domain 'X'" -- "$mmdg" synth --out "$tmp/x" --domains CX
   check "predict one synthetic sample" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png" --maps "$tmp/maps"
+  check "predict --maps draws the adapters' attention (Fig. 7)" 0 "rgb_from_depth_attention.png" -- ls "$tmp/maps"
   check "predict writes overlays" 0 "depth_reliability.png" -- ls "$tmp/maps"
   check "predict with missing modalities" 0 '"live_probability"' -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --missing depth,ir --json
   check "predict a list (npz samples)" 0 "wrote .*scores.csv" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --list "$tmp/synth/P-test.txt" --data-root "$tmp/synth" --out "$tmp/scores.csv"

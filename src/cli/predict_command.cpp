@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -40,7 +41,8 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
       throw Error(std::string("option --") + model::modality_name(m) + " is required (or list it in --missing)");
     else inputs[m] = data::prepare(data::read_image(*paths[m]), size, norm).unsqueeze(0);
   }
-  const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing);
+  const bool attention_maps = !a.maps.empty() && predictor.network().capabilities().adapters;
+  const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing, attention_maps);
   const double live = p.live_probability[0].item<double>();
   nlohmann::json reliability = nlohmann::json::object();
   for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
@@ -52,6 +54,23 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
       if (missing[m]) continue;
       const std::string path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(m)) + "_reliability.png")).string();
       viz::write_map_overlay(path, data::denormalize(inputs[m][0], norm), p.reliability_maps[m][0]);
+      if (!a.json) std::cout << "wrote " << path << "\n";
+    }
+    // Fig. 7's attention maps: for adapter a <- b (a's tokens query b's), the attention each of b's
+    // patches receives (mean over heads and a's tokens), scaled to [0, 1] by its range, over b's image
+    for (const auto& [key, weights] : p.attention) {  // key "a_b", weights (B, h, L, L)
+      const int own = key[0] - '1', other = key[2] - '1';
+      if (missing[other]) continue;
+      const auto received = weights[0].mean(0).mean(0);  // (L)
+      const auto patches = received.narrow(0, 1, received.size(0) - 1);
+      const auto g = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(patches.size(0)))));
+      const auto low = patches.min(), range = (patches.max() - low).clamp_min(1e-12);
+      const auto map = ((patches - low) / range).view({g, g});  // min-max: the contrast between patches
+      const std::string path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(own)) + "_from_" +
+                                                                 model::modality_name(other) + "_attention.png"))
+                                   .string();
+      // the overlay colours 1 - map (made for reliabilities): pass 1 - attention, so red = most attended
+      viz::write_map_overlay(path, data::denormalize(inputs[other][0], norm), 1 - map);
       if (!a.json) std::cout << "wrote " << path << "\n";
     }
   }
@@ -107,7 +126,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--rgb", a->rgb, "RGB image");
   cmd->add_option("--depth", a->depth, "depth image (8- or 16-bit)");
   cmd->add_option("--ir", a->ir, "infrared image");
-  cmd->add_option("--maps", a->maps, "folder for reliability-map overlays (PNG)");
+  cmd->add_option("--maps", a->maps,
+                  "folder for overlays (PNG): each modality's reliability map and, with adapters, the last block's "
+                  "adapter attention (Fig. 7)");
   cmd->add_option("--list", a->list, "score every line of a benchmark list into a CSV instead");
   cmd->add_option("--out", a->out, "CSV to write with --list")->capture_default_str();
   cmd->add_flag("--json", a->json, "machine-readable output");
