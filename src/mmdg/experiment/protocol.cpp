@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "mmdg/data/dataset.h"
@@ -115,18 +116,20 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
   auto net = infer::load_checkpoint(train::RunDir(run).best());
   net->to(device);
   net->set_precision(a.train.precision);
-  const auto score = [&](const std::string& domains, const std::string& split) {
-    const data::MultiDomainDataset set(lists_of(a.lists_dir, domains, split), a.data_root, net->options().backbone.image_size(),
-                                       a.train.normalization, false, sub.missing);
+  const auto dataset = [&](const std::string& domains, const std::string& split) {
+    return std::make_unique<data::MultiDomainDataset>(lists_of(a.lists_dir, domains, split), a.data_root,
+                                                      net->options().backbone.image_size(), a.train.normalization, false,
+                                                      sub.missing);
+  };
+  const auto score = [&](const data::MultiDomainDataset& set) {
     return eval::score_dataset(*net, set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
   };
-  const data::MultiDomainDataset test_set(lists_of(a.lists_dir, sub.targets, "test"), a.data_root,
-                                          net->options().backbone.image_size(), a.train.normalization, false, sub.missing);
-  const auto scores = eval::score_dataset(*net, test_set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
-  const auto report = eval::make_report(scores, score(sub.sources, "val"), 0.5);
+  const auto test_set = dataset(sub.targets, "test");
+  const auto scores = score(*test_set);
+  const auto report = eval::make_report(scores, score(*dataset(sub.sources, "val")), 0.5);
   const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
   eval::TextColumn videos{"video", {}};  // for the bootstrap over test videos
-  for (std::size_t i = 0; i < test_set.size(); ++i) videos.cells.push_back(eval::video_key(test_set.entry(i).rgb));
+  for (std::size_t i = 0; i < test_set->size(); ++i) videos.cells.push_back(eval::video_key(test_set->entry(i).rgb));
   eval::write_scores_csv(scores_path, scores, {{videos}, {}});
   std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent(report.policies[0].metrics.hter) << " %, AUC "
             << percent(report.auc) << " % (target-eer)\n";

@@ -102,8 +102,10 @@ class NetworkImpl : public torch::nn::Module {
 
   const NetworkOptions& options() const { return options_; }
   std::int64_t feature_dim() const { return options_.backbone.hidden_dim(); }
-  // Width of NetworkOutput::embedding: C, or 3C for the branch networks.
-  std::int64_t embedding_dim() const { return capabilities().modality_branches ? kNumModalities * feature_dim() : feature_dim(); }
+  // Token streams through the blocks: 3 (R, D, I stacked) for the branch networks, else 1.
+  std::int64_t num_streams() const { return capabilities().modality_branches ? kNumModalities : 1; }
+  // Width of NetworkOutput::embedding: C per stream.
+  std::int64_t embedding_dim() const { return num_streams() * feature_dim(); }
 
  protected:
   // The network itself, called by forward() inside the precision's autocast region.

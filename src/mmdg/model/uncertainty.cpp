@@ -27,12 +27,17 @@ KeptSamples kept_samples(const UncertaintyOptions& o) {
   return s;
 }
 
+// The estimators' input: detached; bfloat16 / half inputs (autocast) in float32 (the sampler's
+// tables), others as given.
+at::Tensor sampling_input(const at::Tensor& x) {
+  return x.element_size() < 4 ? x.detach().to(torch::kFloat) : x.detach();
+}
+
 }  // namespace
 
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
   torch::NoGradGuard no_grad;
-  // bfloat16 / half inputs (autocast) are sampled in float32 (the sampler's tables); others as given
-  const at::Tensor x = x_in.element_size() < 4 ? x_in.detach().to(torch::kFloat) : x_in.detach();
+  const at::Tensor x = sampling_input(x_in);
   const double p = o.drop_rate, t = static_cast<double>(o.samples);
   switch (o.estimator) {
     case Estimator::MC: {
@@ -78,7 +83,7 @@ at::Tensor reliability(const at::Tensor& x_in, const UncertaintyOptions& o) {
   if (o.estimator != Estimator::Expected) return torch::exp(dropout_std(x_in, o) * -o.rate);
   // E[exp(-r_e std)] = sum_k P(k) exp(-r_e |x| f(k)); terms of negligible probability are skipped
   torch::NoGradGuard no_grad;
-  const at::Tensor x = x_in.element_size() < 4 ? x_in.detach().to(torch::kFloat) : x_in.detach();
+  const at::Tensor x = sampling_input(x_in);
   const at::Tensor magnitude = x.abs() * -o.rate;
   const KeptSamples kept = kept_samples(o);
   at::Tensor u = torch::zeros_like(x);

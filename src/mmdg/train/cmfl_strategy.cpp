@@ -11,7 +11,7 @@ std::array<torch::Tensor, 3> cross_modal_focal_terms(const std::array<torch::Ten
   std::array<torch::Tensor, 3> p, terms;
   for (int m = 0; m < 3; ++m) p[m] = torch::exp(-ce[m]);  // probability of the true class
   for (int m = 0; m < 3; ++m) {
-    auto q = (p[(m + 1) % 3] + p[(m + 2) % 3]) / 2;
+    auto q = mean_of_others(p, m);
     if (detach_other) q = q.detach();
     const auto w = q * 2 * p[m] * q / (p[m] + q + 1e-9);
     terms[m] = (1 - w).pow(gamma) * ce[m];

@@ -35,7 +35,7 @@ IADGStrategy::IADGStrategy(const TrainOptions& o, model::NetworkImpl& net, const
     : options_(o.iadg),
       block_(assembly_block(o.iadg.block, net.options().backbone.num_layers(), "iadg_block")),
       last_block_(static_cast<std::size_t>(net.options().backbone.num_layers() - 1)),
-      streams_(net.capabilities().modality_branches ? model::kNumModalities : 1),
+      streams_(net.num_streams()),
       width_(net.feature_dim()),
       trainable_(trainable_tensors(net)) {
   const auto f = torch::TensorOptions().device(c.device);
@@ -83,11 +83,11 @@ void IADGStrategy::remember_styles(const torch::Tensor& mean, const torch::Tenso
   }
 }
 
-void IADGStrategy::accumulate_variance(const std::vector<torch::Tensor>& covariances, const torch::Tensor& labels) {
+void IADGStrategy::accumulate_variance(const std::vector<torch::Tensor>& covariances, const ClassRows& class_rows) {
   for (std::int64_t s = 0; s < streams_; ++s) {
     const auto cov = covariances[static_cast<std::size_t>(s)].detach().flatten(1).to(torch::kDouble);  // (rows, C*C)
     for (int k = 0; k < 2; ++k) {
-      const auto rows = (labels == k).nonzero().squeeze(1);
+      const auto& rows = class_rows[static_cast<std::size_t>(k)];
       if (rows.numel() < 2) continue;
       variance_sum_[s][k] += cov.index_select(0, rows).var(0, /*unbiased=*/false);
       variance_count_[s][k] += 1;
@@ -98,6 +98,8 @@ void IADGStrategy::accumulate_variance(const std::vector<torch::Tensor>& covaria
 StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
   const auto B = batch.labels.size(0);
   const bool warm = batch.epoch >= options_.warmup_epochs;
+  ClassRows class_rows;  // the batch rows of each class (0 spoof, 1 live)
+  for (int k = 0; k < 2; ++k) class_rows[static_cast<std::size_t>(k)] = (batch.labels == k).nonzero().squeeze(1);
   // Original forward: remember the styles at block k, keep the last block's tokens.
   torch::Tensor style_mean, style_std, tokens;  // (streams, B, C) x 2; (nB, L, C)
   model::ForwardOptions original;
@@ -115,14 +117,13 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
   auto total = ce;
   double ce_augmented_value = 0, whitening_value = 0;
   std::vector<torch::Tensor> covariances;  // per stream (B or 2B, C, C)
-  torch::Tensor covariance_labels = batch.labels;
+  ClassRows covariance_rows = class_rows;   // their rows of each class
   {
     const auto cov = token_covariance(tokens).split(B, 0);
     covariances.assign(cov.begin(), cov.end());
   }
   if (warm && (bank_size_ > 0).all().item<bool>()) {
     // Augmented forward: categorical style assembly at block k.
-    const auto labels = batch.labels;
     torch::Tensor augmented_tokens;
     model::ForwardOptions augmented;
     augmented.after_block = [&](std::size_t i, const torch::Tensor& h) {
@@ -134,7 +135,7 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
           torch::Tensor mixed_mean = torch::zeros({B, width_}, h.options().dtype(torch::kFloat));
           torch::Tensor mixed_std = torch::zeros({B, width_}, h.options().dtype(torch::kFloat));
           for (int k = 0; k < 2; ++k) {
-            const auto rows = (labels == k).nonzero().squeeze(1);
+            const auto& rows = class_rows[static_cast<std::size_t>(k)];
             if (rows.numel() == 0) continue;
             const auto n = bank_size_[s][k].item<std::int64_t>();
             const auto w = sample_dirichlet(rows.numel(), n, 1.0 / static_cast<double>(options_.style_bank),
@@ -159,7 +160,7 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
       torch::Tensor stream_loss = torch::zeros({}, ce.options());
       int classes = 0;
       for (int k = 0; k < 2; ++k) {
-        const auto rows = (batch.labels == k).nonzero().squeeze(1);
+        const auto& rows = class_rows[static_cast<std::size_t>(k)];
         if (rows.numel() == 0) continue;
         stream_loss = stream_loss + whitening_loss(cov_original.index_select(0, rows), masks_[s][k]) +
                       whitening_loss(cov_augmented.index_select(0, rows), masks_[s][k]);
@@ -174,14 +175,14 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
     for (std::int64_t s = 0; s < streams_; ++s)
       covariances[static_cast<std::size_t>(s)] =
           torch::cat({covariances[static_cast<std::size_t>(s)], augmented_cov[static_cast<std::size_t>(s)]}, 0);
-    covariance_labels = torch::cat({batch.labels, batch.labels}, 0);
+    for (auto& rows : covariance_rows) rows = torch::cat({rows, rows + B});  // the augmented rows follow
   }
   StepResult result = backward_step(total, trainable_,
                                     {{"loss_ce", ce.item<double>()}, {"loss_ce_augmented", ce_augmented_value},
                                      {"loss_whitening", whitening_value}, {"assembling", warm}});
   {
     torch::NoGradGuard no_grad;
-    accumulate_variance(covariances, covariance_labels);
+    accumulate_variance(covariances, covariance_rows);
     remember_styles(style_mean, style_std, batch.labels);
   }
   return result;

@@ -21,6 +21,8 @@
 // ViT's residual stream); the dynamic kernel generator (a CNN layer of the reference backbone) and
 // the depth-map head (no depth labels here) are left out.
 #pragma once
+#include <array>
+
 #include "mmdg/train/strategy.h"
 
 namespace mmdg::train {
@@ -45,8 +47,9 @@ class IADGStrategy : public Strategy {
  private:
   // Adds the batch's styles (streams, B, C) of each class to the class's ring buffer.
   void remember_styles(const torch::Tensor& mean, const torch::Tensor& std, const torch::Tensor& labels);
+  using ClassRows = std::array<torch::Tensor, 2>;  // row indices of the spoof (0) and live (1) samples
   // Accumulates the variance across samples of each class of the upper-triangle covariance entries.
-  void accumulate_variance(const std::vector<torch::Tensor>& covariances, const torch::Tensor& labels);
+  void accumulate_variance(const std::vector<torch::Tensor>& covariances, const ClassRows& class_rows);
   // The tensors a resumed run needs, by their resume.pt names (handles sharing the members' storage).
   std::vector<std::pair<std::string, torch::Tensor>> state() const;
 

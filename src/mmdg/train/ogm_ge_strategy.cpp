@@ -9,21 +9,15 @@ namespace mmdg::train {
 OGMCoefficients ogm_coefficients(const std::array<double, 3>& s, double alpha, OGMCoefficient form) {
   OGMCoefficients c;
   for (int m = 0; m < 3; ++m) {
-    const double others = (s[(m + 1) % 3] + s[(m + 2) % 3]) / 2;
-    c.ratio[m] = s[m] / std::max(others, 1e-12);
+    c.ratio[m] = s[m] / std::max(mean_of_others(s, m), 1e-12);
     if (c.ratio[m] > 1)
       c.coefficient[m] = 1 - std::tanh(alpha * (form == OGMCoefficient::Paper ? c.ratio[m] : c.ratio[m] - 1));
   }
   return c;
 }
 
-OGMGEStrategy::OGMGEStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&) : options_(o) {
-  for (auto& p : net.named_parameters()) {
-    if (!p.value().requires_grad()) continue;
-    trainable_.push_back(p.value());
-    branches_.push_back(net.branch_of(p.key()));
-  }
-}
+OGMGEStrategy::OGMGEStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&)
+    : options_(o), trainable_(trainable_tensors_by_branch(net)) {}
 
 StepResult OGMGEStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
   const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
@@ -33,16 +27,17 @@ StepResult OGMGEStrategy::step(model::NetworkImpl& net, const TrainBatch& batch)
     score[m] = torch::softmax(out.modality_logits[m].detach(), 1).gather(1, batch.labels.unsqueeze(1)).sum().item<double>();
   const OGMCoefficients c = ogm_coefficients(score, options_.ogm_ge.alpha, options_.ogm_ge.coefficient);
   const bool modulate = in_first_fraction(batch.epoch, options_.ogm_ge.until, options_.epochs);
-  StepResult result = backward_step(ce, trainable_,
+  StepResult result = backward_step(ce, trainable_.tensors,
                                     {{"loss_ce", ce.item<double>()}, {"scores", score}, {"ratio", c.ratio},
                                      {"coefficient", c.coefficient}, {"modulating", modulate}});
   if (modulate) {
     torch::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < trainable_.size(); ++i) {
-      auto& g = trainable_[i].mutable_grad();
-      if (branches_[i] < 0 || g.dim() < 2) continue;
+    for (std::size_t i = 0; i < trainable_.tensors.size(); ++i) {
+      auto& g = trainable_.tensors[i].mutable_grad();
+      const int branch = trainable_.branches[i];
+      if (branch < 0 || g.dim() < 2) continue;
       const double spread = g.std().item<double>() + 1e-8;  // of the unmodulated gradient
-      g.mul_(c.coefficient[static_cast<std::size_t>(branches_[i])]);
+      g.mul_(c.coefficient[static_cast<std::size_t>(branch)]);
       if (options_.ogm_ge.noise) g.add_(torch::randn_like(g) * spread);
     }
   }

@@ -32,8 +32,7 @@ class OGMGEStrategy : public Strategy {
 
  private:
   TrainOptions options_;
-  std::vector<torch::Tensor> trainable_;
-  std::vector<int> branches_;  // modality branch of each trainable tensor (-1 shared)
+  BranchedTensors trainable_;
 };
 
 }  // namespace mmdg::train

@@ -13,7 +13,7 @@ namespace mmdg::train {
 PMRWeights pmr_weights(const std::array<double, 3>& s) {
   PMRWeights w;
   for (int m = 0; m < 3; ++m) {
-    const double others = (s[(m + 1) % 3] + s[(m + 2) % 3]) / 2;
+    const double others = mean_of_others(s, m);
     w.beta[m] = std::clamp(others / std::max(s[m], 1e-12) - 1.0, 0.0, 1.0);
     w.gamma[m] = std::clamp(s[m] / std::max(others, 1e-12) - 1.0, 0.0, 1.0);
   }

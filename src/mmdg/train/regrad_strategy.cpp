@@ -32,11 +32,9 @@ ReGradStrategy::ReGradStrategy(const TrainOptions& o, model::NetworkImpl& net, c
       tracker_(o.loss_momentum) {
   regrad_.variant = o.regrad;
   regrad_.uncertainty = o.regrad_uncertainty;
-  for (auto& p : net.named_parameters()) {
-    if (!p.value().requires_grad()) continue;
-    trainable_.push_back(p.value());
-    branches_.push_back(net.branch_of(p.key()));
-  }
+  auto trainable = trainable_tensors_by_branch(net);
+  trainable_ = std::move(trainable.tensors);
+  branches_ = std::move(trainable.branches);
 }
 
 void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) {

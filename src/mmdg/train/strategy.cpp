@@ -77,6 +77,16 @@ StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>&
   return result;
 }
 
+BranchedTensors trainable_tensors_by_branch(model::NetworkImpl& net) {
+  BranchedTensors out;
+  for (auto& p : net.named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    out.tensors.push_back(p.value());
+    out.branches.push_back(net.branch_of(p.key()));
+  }
+  return out;
+}
+
 // The registry: one line per strategy.
 const std::vector<StrategyEntry>& strategy_registry() {
   const model::Capabilities any{}, branches{true, false, false};

@@ -17,6 +17,7 @@
 #pragma once
 #include <torch/types.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,20 @@ bool in_first_fraction(std::int64_t epoch, double fraction, std::int64_t epochs)
 
 // The trainable tensors of the network, then those of the strategy's modules.
 std::vector<torch::Tensor> trainable_tensors(model::NetworkImpl& net, const std::vector<torch::Tensor>& extra = {});
+// The network's trainable tensors (in trainable_tensors' order) with the modality branch each feeds
+// (NetworkImpl::branch_of, -1 shared): what ReGrad and OGM-GE modulate per branch.
+struct BranchedTensors {
+  std::vector<torch::Tensor> tensors;
+  std::vector<int> branches;
+};
+BranchedTensors trainable_tensors_by_branch(model::NetworkImpl& net);
+
+// The three-modality extensions of the two-modality methods (PMR, OGM-GE, CMFL) compare modality m
+// with the mean of the other two (with two modalities: exactly the other one).
+template <class T>
+T mean_of_others(const std::array<T, 3>& values, int m) {
+  return (values[(m + 1) % 3] + values[(m + 2) % 3]) / 2;
+}
 
 // A step's end for a strategy with one total loss: throws NonFiniteLoss (naming the logged parts)
 // when `total` is not finite, else back-propagates it with backward_replacing_grads; returns the
