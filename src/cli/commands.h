@@ -18,6 +18,7 @@ void add_synth_command(CLI::App& app);    // needs the OpenCV data layer
 void add_plot_command(CLI::App& app);     // needs OpenCV
 void add_pretrain_command(CLI::App& app);  // needs OpenCV
 void add_protocol_command(CLI::App& app);
+void add_ablate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_demo_command(CLI::App& app);      // needs OpenCV
 

@@ -14,10 +14,15 @@ void add_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "demo", "The embedded default end to end: synthetic benchmark, synthetic pretraining, MMDG and the ViT baseline on CPS->W");
   cmd->add_option("--out", options->out, "output folder (reused: finished steps are skipped)")->capture_default_str();
-  cmd->add_option("--epochs", options->epochs, "training epochs per method")->capture_default_str();
+  cmd->add_option("--epochs", options->epochs, "training epochs per method and seed")->capture_default_str();
+  cmd->add_option("--steps-per-epoch", options->steps_per_epoch, "training steps per epoch (batch 16)")->capture_default_str();
+  cmd->add_option("--seeds", options->seeds, "training seeds (comma-separated)")->delimiter(',')->capture_default_str();
   cmd->callback([=] {
     train::install_interrupt_handlers();
     const auto r = experiment::run_demo(*options);
+    if (r.pretrain_held_out_accuracy >= 0)
+      std::cout << "\nPretrained backbone: held-out proxy accuracy " << 100 * r.pretrain_held_out_accuracy << " % (chance "
+                << 100 * r.pretrain_chance << " %)";
     std::cout << "\nSynthetic data, not the real benchmark. Table: " << r.table << "\nFigures: " << r.roc_figure << ", "
               << r.balance_figure << "\nRuns: " << r.runs << "\nTotal " << r.minutes << " min\n";
   });

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_train_command(app);
   mmdg::cli::add_eval_command(app);
   mmdg::cli::add_protocol_command(app);
+  mmdg::cli::add_ablate_command(app);
   mmdg::cli::add_bench_command(app);
 #ifdef MMDG_HAVE_OPENCV
   mmdg::cli::add_predict_command(app);

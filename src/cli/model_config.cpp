@@ -56,15 +56,16 @@ model::NetworkOptions ModelConfigOptions::resolve(const std::function<void(model
 bool ModelConfigOptions::given() const { return config_option_->count() > 0 || fields_->any_given(); }
 
 
-MethodConfigOptions::MethodConfigOptions(CLI::App* app, const std::string& default_config)
+MethodConfigOptions::MethodConfigOptions(CLI::App* app, const std::string& default_config, bool with_method)
     : model_(std::make_shared<ModelConfigOptions>(app, default_config)), method_(std::make_shared<std::string>()) {
+  train_fields_ = std::make_shared<SettingsOptions<train::TrainOptions>>(app, "Training");
+  if (!with_method) return;
   const auto names = registry_names(train::method_presets());
   method_option_ = app->add_option("--method", *method_,
                                    "a named network + strategy (" + join_names(names, " | ") +
                                        ", or network+strategy, e.g. vit-uadapter+ssdg; mmdg model list); "
                                        "--network / --strategy override it; protocol takes a comma-separated list")
                        ->group("Model");
-  train_fields_ = std::make_shared<SettingsOptions<train::TrainOptions>>(app, "Training");
 }
 
 MethodConfigOptions::Resolved MethodConfigOptions::resolve(const std::string& method) const {
@@ -101,7 +102,7 @@ std::vector<MethodConfigOptions::Resolved> MethodConfigOptions::resolve_methods(
 }
 
 bool MethodConfigOptions::given() const {
-  return model_->given() || method_option_->count() > 0 || train_fields_->any_given();
+  return model_->given() || (method_option_ && method_option_->count() > 0) || train_fields_->any_given();
 }
 
 }  // namespace mmdg::cli

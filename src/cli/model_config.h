@@ -36,7 +36,8 @@ model::NetworkOptions load_model_config(const std::string& name_or_file);
 // then the model and training options given.
 class MethodConfigOptions {
  public:
-  MethodConfigOptions(CLI::App* app, const std::string& default_config);
+  // with_method = false: no --method (a command whose methods are fixed, e.g. ablate's rows)
+  MethodConfigOptions(CLI::App* app, const std::string& default_config, bool with_method = true);
   struct Resolved {
     model::NetworkOptions model;
     train::TrainOptions train;

@@ -18,8 +18,9 @@ void add_pretrain_command(CLI::App& app) {
     train::PretrainOptions options;
     fields->apply(options);
     const auto r = train::pretrain_vit(options, *out);
-    std::cout << "wrote " << *out << ": proxy-task loss " << r.first_epoch_loss << " -> " << r.last_epoch_loss
-              << ", train accuracy " << 100 * r.train_accuracy << " %, " << r.seconds << " s\n";
+    std::cout << "wrote " << *out << " (and " << *out << ".json): proxy-task loss " << r.first_epoch_loss << " -> "
+              << r.last_epoch_loss << ", train accuracy " << 100 * r.train_accuracy << " %, held-out accuracy "
+              << 100 * r.held_out_accuracy << " % (chance " << 100 * r.chance << " %), " << r.seconds << " s\n";
   });
 }
 

@@ -470,16 +470,6 @@ void apply_sensor(SynthSample& s, const Sensor& sensor, Rng& rng) {
   cv::min(cv::max(ir, 0.0), 1.0, s.ir);
 }
 
-// Subjects split 50 / 20 / 30 % into train / val / test, at least one in each.
-std::string split_of(int subject, int subjects) {
-  const int val = std::max(1, static_cast<int>(std::round(subjects * 0.2)));
-  const int test = std::max(1, static_cast<int>(std::round(subjects * 0.3)));
-  const int train = subjects - val - test;
-  if (subject < train) return "train";
-  if (subject < train + val) return "val";
-  return "test";
-}
-
 cv::Mat to_8bit(const cv::Mat& f) {
   cv::Mat out;
   f.convertTo(out, f.channels() == 3 ? CV_8UC3 : CV_8U, 255.0);
@@ -492,7 +482,10 @@ void SynthOptions::validate() const {
   if (domains.empty()) throw Error("option domains: give at least one of C, P, S, W");
   for (char d : domains) sensor_of(d);
   if (subjects < 3) throw Error("option subjects: at least 3 per domain (one each for train, val and test)");
-  if (frames < 1) throw Error("option frames: must be positive");
+  if (subjects > 100000) throw Error("option subjects: at most 100000");
+  if (live_videos < 1 || live_videos > 1000) throw Error("option live_videos: must be in [1, 1000]");
+  if (attack_videos < 1 || attack_videos > 1000) throw Error("option attack_videos: must be in [1, 1000]");
+  if (frames < 1 || frames > 1000) throw Error("option frames: must be in [1, 1000]");
   if (image_size < 16 || image_size > 1024) throw Error("option image_size: must be in [16, 1024]");
 }
 
@@ -512,14 +505,32 @@ std::vector<std::string> domain_kinds(char domain) {
   return {};
 }
 
+std::string split_of(int subject, int subjects) {
+  const int val = std::max(1, static_cast<int>(std::round(subjects * 0.2)));
+  const int test = std::max(1, static_cast<int>(std::round(subjects * 0.3)));
+  const int train = subjects - val - test;
+  if (subject < train) return "train";
+  if (subject < train + val) return "val";
+  return "test";
+}
+
+std::vector<std::string> video_kinds(const SynthOptions& o, char domain, int subject) {
+  const auto kinds = domain_kinds(domain);
+  std::vector<std::string> out(static_cast<std::size_t>(o.live_videos), "live");
+  const std::size_t attacks = kinds.size() - 1;
+  for (std::int64_t v = 0; v < o.attack_videos; ++v)
+    out.push_back(kinds[1 + (static_cast<std::size_t>(subject) + static_cast<std::size_t>(v)) % attacks]);
+  return out;
+}
+
 std::vector<SynthSample> generate_domain(const SynthOptions& o, char domain) {
   o.validate();
   const Sensor& sensor = sensor_of(domain);
-  const auto kinds = domain_kinds(domain);
   std::vector<SynthSample> samples;
   for (int subject = 0; subject < o.subjects; ++subject) {
     Rng id_rng(seed_of(o.seed, domain, subject, -1, -1, 0));
     const Identity id = make_identity(id_rng);
+    const auto kinds = video_kinds(o, domain, subject);
     for (std::size_t video = 0; video < kinds.size(); ++video) {
       for (int frame = 0; frame < o.frames; ++frame) {
         Rng rng(seed_of(o.seed, domain, subject, static_cast<int>(video), frame, 1));

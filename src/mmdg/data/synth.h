@@ -11,6 +11,10 @@
 //   rigid_mask     face-shaped but smoothed depth, uniform painted resin with specular highlights, non-skin NIR
 //   flexible_mask  silicone: nearly face depth, waxy skin-like RGB, lower uniform NIR
 //   partial        a live face with dark glasses or a paper eye strip: local planar depth and NIR change
+// Each subject has `live_videos` live videos and `attack_videos` attack videos whose kinds cycle
+// through the domain's attacks (starting at a subject-dependent kind, so every kind appears about
+// equally often in every split). The defaults give each domain's test split 15 subjects: 30 live
+// and 60 attack videos, enough for a bootstrap over videos to tell differences of a few points.
 // Each domain has its own attack mix (S: prints only; W: many types; flexible masks only in W,
 // so leaving W out tests an unseen attack) and its own sensors: RGB white balance, exposure,
 // noise, blur, JPEG quality; depth noise, holes, quantization and range; IR gain, offset, noise,
@@ -28,8 +32,10 @@ namespace mmdg::data {
 struct SynthOptions {
   std::int64_t seed = 0;
   std::string domains = "CPSW";
-  std::int64_t subjects = 10;      // per domain, split 50 / 20 / 30 % into train / val / test
-  std::int64_t frames = 3;         // per video (the real lists hold 3 frames per video)
+  std::int64_t subjects = 50;      // per domain, split 50 / 20 / 30 % into train / val / test
+  std::int64_t live_videos = 2;    // per subject
+  std::int64_t attack_videos = 4;  // per subject, their kinds cycling through the domain's attacks
+  std::int64_t frames = 2;         // per video (the real lists hold 3 frames per video)
   std::int64_t image_size = 64;
 
   template <class V>
@@ -37,6 +43,8 @@ struct SynthOptions {
     v("seed", seed, "random seed: the whole benchmark is a function of it");
     v("domains", domains, "domains to write, letters of CPSW (CeFA-, PADISI-, SURF-, WMCA-like)");
     v("subjects", subjects, "subjects per domain (split 50/20/30 % into train/val/test)");
+    v("live_videos", live_videos, "live videos per subject");
+    v("attack_videos", attack_videos, "attack videos per subject (kinds cycle through the domain's attacks)");
     v("frames", frames, "frames per video");
     v("image_size", image_size, "image side in pixels");
   }
@@ -58,6 +66,11 @@ struct SynthSample {
   int subject = 0, video = 0, frame = 0;
   std::string split;  // train / val / test
 };
+
+// The kinds of one subject's videos: `live_videos` live ones, then `attack_videos` attacks.
+std::vector<std::string> video_kinds(const SynthOptions& options, char domain, int subject);
+// The split ("train", "val", "test") of a subject: 50 / 20 / 30 %, at least one subject each.
+std::string split_of(int subject, int subjects);
 
 // Every sample of one domain, in memory (deterministic from options.seed).
 std::vector<SynthSample> generate_domain(const SynthOptions& options, char domain);

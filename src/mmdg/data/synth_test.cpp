@@ -43,7 +43,7 @@ TEST(Synth, DomainsHaveTheirAttackMixesAndDisjointSubjectSplits) {
   for (char domain : std::string("CPSW")) {
     const auto samples = generate_domain(o, domain);
     const auto kinds = domain_kinds(domain);
-    EXPECT_EQ(samples.size(), static_cast<std::size_t>(o.subjects * o.frames) * kinds.size()) << domain;
+    EXPECT_EQ(samples.size(), static_cast<std::size_t>(o.subjects * o.frames * (o.live_videos + o.attack_videos))) << domain;
     std::map<std::string, std::set<int>> subjects_of_split;
     for (const auto& s : samples) {
       EXPECT_EQ(s.label, s.kind == "live" ? 1 : 0);
@@ -66,6 +66,24 @@ TEST(Synth, DomainsHaveTheirAttackMixesAndDisjointSubjectSplits) {
   for (char domain : std::string("CPS")) {
     const auto k = domain_kinds(domain);
     EXPECT_EQ(std::find(k.begin(), k.end(), "flexible_mask"), k.end());
+  }
+}
+
+// The defaults give every target test set at least 30 live and 60 attack videos, every attack
+// kind of the domain among them.
+TEST(Synth, DefaultTestSplitsHoldThirtyLiveAndSixtyAttackVideos) {
+  const SynthOptions o;
+  for (char domain : std::string("CPSW")) {
+    std::map<std::string, int> test_videos;  // kind -> videos in the test split
+    for (int subject = 0; subject < o.subjects; ++subject)
+      if (split_of(subject, static_cast<int>(o.subjects)) == "test")
+        for (const auto& kind : video_kinds(o, domain, subject)) ++test_videos[kind];
+    int attacks = 0;
+    for (const auto& [kind, n] : test_videos) attacks += kind == "live" ? 0 : n;
+    EXPECT_GE(test_videos["live"], 30) << domain;
+    EXPECT_GE(attacks, 60) << domain;
+    for (const auto& kind : domain_kinds(domain)) EXPECT_GT(test_videos[kind], 0) << domain << " " << kind;
+    EXPECT_EQ(test_videos.size(), domain_kinds(domain).size()) << domain;
   }
 }
 

@@ -36,8 +36,18 @@ double target_eer_hter(const Scores& s) {
   return at_threshold(s.live_probability, s.labels, eer.threshold).hter;
 }
 
-DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const std::vector<Scores>& b, int resamples,
-                                          std::uint64_t seed, double level) {
+namespace {
+
+// One test set's paired scores, split into resampling units by class.
+struct PairedSet {
+  const std::vector<Scores>* a;
+  const std::vector<Scores>* b;
+  std::vector<std::vector<std::size_t>> units;  // the samples of each unit
+  std::vector<std::size_t> live, spoof, all;     // units by class (a video's class: its first sample's), all samples
+  bool by_video = false;
+};
+
+PairedSet paired_set(const std::vector<Scores>& a, const std::vector<Scores>& b) {
   if (a.empty() || a.size() != b.size()) throw Error("bootstrap: give both methods' scores for the same seeds");
   const auto& labels = a[0].labels;
   for (std::size_t k = 0; k < a.size(); ++k)
@@ -46,49 +56,69 @@ DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const st
       if (s->labels != labels)
         throw Error("bootstrap: the scores are not of the same test samples (labels differ at seed " + std::to_string(k) + ")");
     }
-  if (resamples < 1 || !(level > 0 && level < 1)) throw Error("bootstrap: resamples must be >= 1 and level in (0, 1)");
+  PairedSet set{&a, &b, {}, {}, {}, {}, !a[0].videos.empty()};
   // The resampled units: videos when every score set names them (the same ones), else samples.
-  bool by_video = !a[0].videos.empty();
   for (std::size_t k = 0; k < a.size(); ++k)
-    for (const Scores* s : {&a[k], &b[k]}) by_video = by_video && s->videos == a[0].videos;
-  std::vector<std::vector<std::size_t>> units;  // the samples of each unit
+    for (const Scores* s : {&a[k], &b[k]}) set.by_video = set.by_video && s->videos == a[0].videos;
   std::vector<int> unit_label;
-  {
-    std::map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      const std::string key = by_video ? a[0].videos[i] : std::to_string(i);
-      auto [it, fresh] = index.try_emplace(key, units.size());
-      if (fresh) {
-        units.emplace_back();
-        unit_label.push_back(labels[i]);
-      }
-      units[it->second].push_back(i);
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const std::string key = set.by_video ? a[0].videos[i] : std::to_string(i);
+    auto [it, fresh] = index.try_emplace(key, set.units.size());
+    if (fresh) {
+      set.units.emplace_back();
+      unit_label.push_back(labels[i]);
     }
+    set.units[it->second].push_back(i);
+    set.all.push_back(i);
   }
-  std::vector<std::size_t> live, spoof, all;  // units by class (a video's class: its first sample's)
-  for (std::size_t u = 0; u < units.size(); ++u) (unit_label[u] == 1 ? live : spoof).push_back(u);
-  for (std::size_t i = 0; i < labels.size(); ++i) all.push_back(i);
+  for (std::size_t u = 0; u < set.units.size(); ++u) (unit_label[u] == 1 ? set.live : set.spoof).push_back(u);
+  return set;
+}
+
+}  // namespace
+
+DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const std::vector<Scores>& b, int resamples,
+                                          std::uint64_t seed, double level) {
+  return paired_hter_difference_over_sets({a}, {b}, resamples, seed, level);
+}
+
+DifferenceInterval paired_hter_difference_over_sets(const std::vector<std::vector<Scores>>& a,
+                                                    const std::vector<std::vector<Scores>>& b, int resamples,
+                                                    std::uint64_t seed, double level) {
+  if (a.empty() || a.size() != b.size()) throw Error("bootstrap: give both methods' scores for the same test sets");
+  if (resamples < 1 || !(level > 0 && level < 1)) throw Error("bootstrap: resamples must be >= 1 and level in (0, 1)");
+  std::vector<PairedSet> sets;
+  for (std::size_t t = 0; t < a.size(); ++t) sets.push_back(paired_set(a[t], b[t]));
+  const auto sets_count = static_cast<double>(sets.size());
   DifferenceInterval out;
-  out.difference = mean_difference(a, b, all);
   out.resamples = resamples;
   out.level = level;
-  out.units = by_video ? "videos" : "samples";
-  out.live_units = live.size();
-  out.spoof_units = spoof.size();
+  out.units = "videos";
+  for (const auto& set : sets) {
+    out.difference += mean_difference(*set.a, *set.b, set.all) / sets_count;
+    out.live_units += set.live.size();
+    out.spoof_units += set.spoof.size();
+    if (!set.by_video) out.units = "samples";
+  }
   std::mt19937_64 rng(seed);
   std::vector<double> draws;
   draws.reserve(static_cast<std::size_t>(resamples));
   std::vector<std::size_t> rows;
   for (int r = 0; r < resamples; ++r) {
-    rows.clear();
-    for (const auto* group : {&live, &spoof}) {
-      std::uniform_int_distribution<std::size_t> pick_one(0, group->size() - 1);
-      for (std::size_t i = 0; i < group->size(); ++i) {
-        const auto& unit = units[(*group)[pick_one(rng)]];
-        rows.insert(rows.end(), unit.begin(), unit.end());
+    double draw = 0;
+    for (const auto& set : sets) {
+      rows.clear();
+      for (const auto* group : {&set.live, &set.spoof}) {
+        std::uniform_int_distribution<std::size_t> pick_one(0, group->size() - 1);
+        for (std::size_t i = 0; i < group->size(); ++i) {
+          const auto& unit = set.units[(*group)[pick_one(rng)]];
+          rows.insert(rows.end(), unit.begin(), unit.end());
+        }
       }
+      draw += mean_difference(*set.a, *set.b, rows) / sets_count;
     }
-    draws.push_back(mean_difference(a, b, rows));
+    draws.push_back(draw);
   }
   std::sort(draws.begin(), draws.end());
   const auto at = [&](double q) {

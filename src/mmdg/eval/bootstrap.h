@@ -32,4 +32,13 @@ double target_eer_hter(const Scores& scores);
 DifferenceInterval paired_hter_difference(const std::vector<Scores>& a, const std::vector<Scores>& b, int resamples = 2000,
                                           std::uint64_t seed = 0, double level = 0.95);
 
+// The same for an average over several test sets (the sub-protocols of a table's average column):
+// a[t][k], b[t][k] are the scores of test set t, seed k. The difference is the mean over test sets
+// of the per-set mean over seeds; each resample draws every test set's units independently (the
+// sets hold different samples). The unit counts reported are summed over the sets; `units` is
+// "videos" only when every set is resampled by video.
+DifferenceInterval paired_hter_difference_over_sets(const std::vector<std::vector<Scores>>& a,
+                                                    const std::vector<std::vector<Scores>>& b, int resamples = 2000,
+                                                    std::uint64_t seed = 0, double level = 0.95);
+
 }  // namespace mmdg::eval

@@ -85,5 +85,28 @@ TEST(Bootstrap, ResamplesVideosWhenTheScoresNameThem) {
   EXPECT_NEAR(by_video.high - by_video.low, one_frame.high - one_frame.low, 0.1);
 }
 
+// A table's average column: the difference averaged over test sets, each resampled on its own.
+TEST(Bootstrap, AverageOverTestSets) {
+  const std::vector<Scores> a1{noisy(30, 60, 0.5, 31), noisy(30, 60, 0.5, 32)}, b1{noisy(30, 60, 0.6, 33), noisy(30, 60, 0.6, 34)};
+  const std::vector<Scores> a2{noisy(20, 80, 0.5, 41), noisy(20, 80, 0.5, 42)}, b2{noisy(20, 80, 0.7, 43), noisy(20, 80, 0.7, 44)};
+  // one set: exactly the single-set interval (same draws)
+  const auto single = paired_hter_difference(a1, b1, 800, 5), one = paired_hter_difference_over_sets({a1}, {b1}, 800, 5);
+  EXPECT_EQ(single.difference, one.difference);
+  EXPECT_EQ(single.low, one.low);
+  EXPECT_EQ(single.high, one.high);
+  // two sets: the observed difference is the mean of the sets' differences
+  const auto d1 = paired_hter_difference(a1, b1, 800, 5), d2 = paired_hter_difference(a2, b2, 800, 5);
+  const auto both = paired_hter_difference_over_sets({a1, a2}, {b1, b2}, 800, 5);
+  EXPECT_NEAR(both.difference, (d1.difference + d2.difference) / 2, 1e-12);
+  EXPECT_EQ(both.live_units, 50u);
+  EXPECT_EQ(both.spoof_units, 140u);
+  EXPECT_EQ(both.units, "samples");
+  EXPECT_LE(both.low, both.difference);
+  EXPECT_GE(both.high, both.difference);
+  // independent sets: the average's spread is below the wider of the two (about 1/sqrt(2) of each)
+  EXPECT_LT(both.high - both.low, std::max(d1.high - d1.low, d2.high - d2.low));
+  EXPECT_MMDG_ERROR(paired_hter_difference_over_sets({a1, a2}, {b1}, 10, 1), "same test sets");
+}
+
 }  // namespace
 }  // namespace mmdg::eval

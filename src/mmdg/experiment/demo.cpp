@@ -10,6 +10,7 @@
 #include "mmdg/train/pretrain.h"
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/strategy.h"
+#include "mmdg/util/error.h"
 #include "mmdg/viz/figures.h"
 #include "mmdg/viz/overlay.h"
 
@@ -18,6 +19,8 @@ namespace fs = std::filesystem;
 
 DemoResult run_demo(const DemoOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  if (options.seeds.empty()) throw Error("demo: give at least one seed");
+  DemoResult result;
   const fs::path root(options.out);
   const std::string data_dir = (root / "data").string();
   // 1. the synthetic benchmark
@@ -30,7 +33,9 @@ DemoResult run_demo(const DemoOptions& options) {
   const std::string weights = (root / "vit_mini_synthetic.pth").string();
   if (!fs::exists(weights)) {
     std::cout << "== 2/4 pretraining vit_mini on the synthetic proxy task -> " << weights << "\n";
-    train::pretrain_vit(train::PretrainOptions(), weights);
+    const auto pretrained = train::pretrain_vit(train::PretrainOptions(), weights);
+    result.pretrain_held_out_accuracy = pretrained.held_out_accuracy;
+    result.pretrain_chance = pretrained.chance;
   }
   // 3. MMDG and the ViT baseline on CPS -> W
   ProtocolArgs args;
@@ -43,6 +48,8 @@ DemoResult run_demo(const DemoOptions& options) {
   args.model = model::NetworkOptions::preset("mmdg_mini");
   args.model.estimator = model::Estimator::Binomial;  // the exact fast sampler of the MC-dropout estimate
   args.train.epochs = options.epochs;
+  args.train.steps_per_epoch = options.steps_per_epoch;
+  args.seeds = options.seeds;
   args.train.batch_size = 16;
   args.train.lr = 2e-4;
   args.train.log_every = 5;
@@ -63,15 +70,16 @@ DemoResult run_demo(const DemoOptions& options) {
   // 4. figures
   std::cout << "== 4/4 figures\n";
   std::vector<std::pair<std::string, eval::Scores>> curves;
-  for (const auto& [method, label] : methods)
-    curves.emplace_back(label, eval::read_scores_csv(scores_csv_path(args.out, method, 1, args.sub)));
-  DemoResult result;
+  const std::string first_seed = "seed" + std::to_string(options.seeds.front());
+  for (const auto& [method, label] : methods)  // the first seed's curves
+    curves.emplace_back(label, eval::read_scores_csv(scores_csv_path(args.out, std::string(method) + "/" + first_seed, 1, args.sub)));
   result.roc_figure = (root / "roc_CPS-W.png").string();
   result.balance_figure = (root / "balance_mmdg_CPS-W.png").string();
   result.table = (fs::path(args.out) / "table_p1.md").string();
   result.runs = args.out;
-  viz::write_png(result.roc_figure, viz::roc_figure("CPS -> W (synthetic data)", curves));
-  viz::write_png(result.balance_figure, viz::balance_figure(train::RunDir((fs::path(args.out) / train::kPaperMethod / "CPS-W").string()).log()));
+  viz::write_png(result.roc_figure, viz::roc_figure("CPS -> W (synthetic data, " + first_seed + ")", curves));
+  viz::write_png(result.balance_figure,
+                 viz::balance_figure(train::RunDir((fs::path(args.out) / train::kPaperMethod / first_seed / "CPS-W").string()).log()));
   result.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   return result;
 }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "mmdg/data/dataset.h"
@@ -21,6 +22,7 @@
 #include "mmdg/train/strategy.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/settings.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/viz/figures.h"
 #include "mmdg/viz/overlay.h"
@@ -74,10 +76,35 @@ std::vector<std::string> lists_of(const std::string& dir, const std::string& dom
   return lists;
 }
 
+// A run folder found again must hold what is asked for: the options that change what is trained
+// (not the device, threads of the loader or logging) and whether a pretrained backbone is used.
+// Otherwise a row of a table would silently be another method's run.
+void check_same_run(const ProtocolArgs& a, const std::string& run) {
+  const auto stored = train::RunConfig::read(train::RunDir(run).config());
+  model::NetworkOptions model = a.model;
+  if (const auto& configure = train::find_strategy(a.train.strategy).configure_network) configure(model);
+  const std::set<std::string> ignored = {"device", "workers", "cache", "log_every", "eval_batch_size", "interrupt_after_steps"};
+  std::string differences;
+  const auto compare = [&](const nlohmann::json& was, const nlohmann::json& now) {
+    for (const auto& [key, value] : now.items())
+      if (!ignored.count(key) && was.contains(key) && was[key] != value)
+        differences += (differences.empty() ? "" : ", ") + key + " " + was[key].dump() + " (asked: " + value.dump() + ")";
+  };
+  compare(settings::to_json(stored.model), settings::to_json(model));
+  compare(settings::to_json(stored.train), settings::to_json(a.train));
+  if (stored.data.pretrained.empty() != a.pretrained.empty())
+    differences += std::string(differences.empty() ? "" : ", ") + "pretrained " + (stored.data.pretrained.empty() ? "none" : "given") +
+                   " (asked: " + (a.pretrained.empty() ? "none" : "given") + ")";
+  if (!differences.empty())
+    throw Error(run + ": this folder holds a run trained with other options: " + differences +
+                ". HINT: use another --out, or remove the folder to train it again");
+}
+
 // Trains the sub-protocol's model unless it is done; resumes an interrupted run.
 std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
   const std::string run = (fs::path(a.out) / a.method_name / sub.model).string();
   const train::RunDir dir(run);
+  if (dir.has_run()) check_same_run(a, run);
   if (dir.is_done()) return run;
   train::TrainResult result;
   if (dir.has_run()) {
@@ -99,13 +126,13 @@ std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
   return run;
 }
 
-std::string percent(double v) {
-  char buf[16];
+}  // namespace
+
+std::string percent_text(double v) {
+  char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", 100 * v);
   return buf;
 }
-
-}  // namespace
 
 namespace {
 
@@ -131,8 +158,8 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
   eval::TextColumn videos{"video", {}};  // for the bootstrap over test videos
   for (std::size_t i = 0; i < test_set->size(); ++i) videos.cells.push_back(eval::video_key(test_set->entry(i).rgb));
   eval::write_scores_csv(scores_path, scores, {{videos}, {}});
-  std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent(report.policies[0].metrics.hter) << " %, AUC "
-            << percent(report.auc) << " % (target-eer)\n";
+  std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent_text(report.policies[0].metrics.hter) << " %, AUC "
+            << percent_text(report.auc) << " % (target-eer)\n";
   auto json = eval::report_json(report);
   json["scores"] = scores_path;
   return json;
@@ -148,7 +175,7 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
   nlohmann::json results = fs::exists(results_path) ? nlohmann::json::parse(io::read_file(results_path)) : nlohmann::json::object();
   results["method"] = {{"name", a.method_name.substr(0, a.method_name.find('/'))},
-                       {"title", train::method_title(a.model, a.train.strategy)},
+                       {"title", a.method_title.empty() ? train::method_title(a.model, a.train.strategy) : a.method_title},
                        {"network", a.model.network},
                        {"strategy", a.train.strategy},
                        {"seed", a.train.seed}};
@@ -184,61 +211,67 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
 
 namespace {
 
-// A table row: one method's results, from a single run (results_p<N>.json in its folder) or from
-// several seeds (seed<k>/results_p<N>.json).
-struct MethodRow {
-  std::string title, name;
-  std::vector<nlohmann::json> seeds;  // one results JSON per seed
-};
-
-std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
-  const std::string file = "results_p" + std::to_string(protocol) + ".json";
-  const auto read = [](const fs::path& path) {
-    try {
-      return nlohmann::json::parse(io::read_file(path.string()));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(path.string() + ": not valid JSON: " + e.what());
-    }
-  };
-  const auto title_of = [](const nlohmann::json& r, const std::string& folder) {
-    return r.contains("method") && r["method"].contains("title") ? r["method"]["title"].get<std::string>() : folder;
-  };
-  std::vector<MethodRow> rows;
-  for (const auto& entry : fs::directory_iterator(out)) {
-    if (!entry.is_directory()) continue;
-    const std::string folder = entry.path().filename().string();
-    if (fs::exists(entry.path() / file)) {  // a single run (results of earlier versions have no title)
-      MethodRow row{"", folder, {read(entry.path() / file)}};
-      row.title = title_of(row.seeds[0], folder);
-      rows.push_back(row);
-    }
-    std::vector<std::pair<std::int64_t, nlohmann::json>> seeds;
-    for (const auto& seed_dir : fs::directory_iterator(entry.path())) {
-      const std::string name = seed_dir.path().filename().string();
-      const bool seed_folder = name.size() > 4 && name.rfind("seed", 0) == 0 &&
-                               name.find_first_not_of("0123456789", 4) == std::string::npos;
-      if (seed_dir.is_directory() && seed_folder && fs::exists(seed_dir.path() / file))
-        seeds.emplace_back(std::stoll(name.substr(4)), read(seed_dir.path() / file));
-    }
-    if (seeds.empty()) continue;
-    std::sort(seeds.begin(), seeds.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    MethodRow row{"", folder, {}};
-    for (auto& [seed, results] : seeds) row.seeds.push_back(std::move(results));
-    row.title = title_of(row.seeds[0], folder) + " (" + std::to_string(row.seeds.size()) + " seeds)";
-    rows.push_back(row);
+nlohmann::json read_results_json(const fs::path& path) {
+  try {
+    return nlohmann::json::parse(io::read_file(path.string()));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": not valid JSON: " + e.what());
   }
-  std::sort(rows.begin(), rows.end(), [](const MethodRow& x, const MethodRow& y) { return x.title < y.title; });
-  return rows;
 }
 
-// "12.22" for one value, "12.22 +- 1.57" (sample std) for several.
+}  // namespace
+
 std::string mean_and_spread(const std::vector<double>& v) {
   double mean = 0;
   for (double x : v) mean += x / static_cast<double>(v.size());
-  if (v.size() < 2) return percent(mean);
+  if (v.size() < 2) return percent_text(mean);
   double var = 0;
   for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size() - 1);
-  return percent(mean) + " +- " + percent(std::sqrt(var));
+  return percent_text(mean) + " +- " + percent_text(std::sqrt(var));
+}
+
+std::vector<MethodResults> read_method_results(const std::string& out, const std::string& folder, int protocol) {
+  const std::string file = "results_p" + std::to_string(protocol) + ".json";
+  const auto title_of = [&](const nlohmann::json& r) {
+    return r.contains("method") && r["method"].contains("title") ? r["method"]["title"].get<std::string>() : folder;
+  };
+  const fs::path dir = fs::path(out) / folder;
+  std::vector<MethodResults> found;
+  if (!fs::is_directory(dir)) return found;
+  if (fs::exists(dir / file)) {  // a single run (results of earlier versions have no title)
+    MethodResults one{folder, "", {read_results_json(dir / file)}};
+    one.title = title_of(one.seeds[0]);
+    found.push_back(one);
+  }
+  std::vector<std::pair<std::int64_t, nlohmann::json>> seeds;
+  for (const auto& seed_dir : fs::directory_iterator(dir)) {
+    const std::string name = seed_dir.path().filename().string();
+    const bool seed_folder = name.size() > 4 && name.size() < 15 && name.rfind("seed", 0) == 0 &&
+                             name.find_first_not_of("0123456789", 4) == std::string::npos;
+    if (seed_dir.is_directory() && seed_folder && fs::exists(seed_dir.path() / file))
+      seeds.emplace_back(std::stoll(name.substr(4)), read_results_json(seed_dir.path() / file));
+  }
+  if (seeds.empty()) return found;
+  std::sort(seeds.begin(), seeds.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  MethodResults many{folder, "", {}};
+  for (auto& [seed, results] : seeds) many.seeds.push_back(std::move(results));
+  many.title = title_of(many.seeds[0]) + " (" + std::to_string(many.seeds.size()) + " seeds)";
+  found.push_back(many);
+  return found;
+}
+
+namespace {
+
+using MethodRow = MethodResults;
+
+std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
+  std::vector<MethodRow> rows;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (!entry.is_directory()) continue;
+    for (auto& row : read_method_results(out, entry.path().filename().string(), protocol)) rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const MethodRow& x, const MethodRow& y) { return x.title < y.title; });
+  return rows;
 }
 
 double hter_of(const nlohmann::json& sub) { return sub["policies"]["target-eer"]["hter"].get<double>(); }
@@ -305,7 +338,7 @@ std::string write_tables(const std::string& out, int protocol) {
   // paired bootstrap CIs of each multi-seed method's HTER difference to MMDG's, over the test samples
   const MethodRow* paper = nullptr;
   for (const auto& row : rows)
-    if (row.seeds.size() > 1 && row.name == train::kPaperMethod) paper = &row;
+    if (row.seeds.size() > 1 && row.folder == train::kPaperMethod) paper = &row;
   if (paper) {
     md << "\nHTER difference to MMDG (" << paper->seeds.size()
        << " seeds; percentage points; negative = lower HTER than MMDG): observed [95 % CI], paired stratified bootstrap "
@@ -334,7 +367,7 @@ std::string write_tables(const std::string& out, int protocol) {
           continue;
         }
         const auto ci = eval::paired_hter_difference(a, b);
-        md << " " << percent(ci.difference) << " [" << percent(ci.low) << ", " << percent(ci.high) << "] |";
+        md << " " << percent_text(ci.difference) << " [" << percent_text(ci.low) << ", " << percent_text(ci.high) << "] |";
         table["rows"][row.title][s.name]["hter_difference_to_mmdg"] = {
             {"observed", ci.difference}, {"low", ci.low},         {"high", ci.high},
             {"seeds", a.size()},         {"level", ci.level},     {"units", ci.units},

@@ -36,6 +36,7 @@ struct ProtocolArgs {
   std::string lists_dir, data_root, pretrained, out;
   std::string method_name;   // sub-folder of `out`, e.g. "mmdg", "vit-uadapter+ssdg"; the tables'
                              // rows are titled as the paper's (train::method_title: "ViT + U-Adapter / SSDG")
+  std::string method_title;  // the tables' row title; "" = train::method_title of the network and strategy
   model::NetworkOptions model;
   train::TrainOptions train;
   // Several seeds: one run per seed (train.seed = k) in <out>/<method>/seed<k>/; the tables show
@@ -52,6 +53,19 @@ std::string scores_csv_path(const std::string& out, const std::string& method, i
 
 // Runs (or resumes) the protocol (every seed); returns the results JSON (per seed with seeds).
 nlohmann::json run_protocol(const ProtocolArgs& args);
+
+// One method's results under <out>/<folder>: a single run (results_p<N>.json) or several seeds
+// (seed<k>/results_p<N>.json, ordered by seed). Empty when it has none yet.
+struct MethodResults {
+  std::string folder, title;          // title: the results' (with seeds: "... (3 seeds)")
+  std::vector<nlohmann::json> seeds;  // one results JSON per seed
+};
+std::vector<MethodResults> read_method_results(const std::string& out, const std::string& folder, int protocol);
+
+// A fraction as the tables print it: 0.1222 -> "12.22".
+std::string percent_text(double fraction);
+// "12.22" for one value, "12.22 +- 1.57" (mean +- sample std, in %) for several.
+std::string mean_and_spread(const std::vector<double>& fractions);
 
 // Merges <out>/*/results_p<N>.json (single runs) and <out>/*/seed*/results_p<N>.json (seeds) into
 // tables (Markdown, CSV, JSON: mean +- std over seeds, test-set counts, and each multi-seed

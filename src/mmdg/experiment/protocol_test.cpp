@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "mmdg/data/synth.h"
+#include "mmdg/experiment/tiny_protocol_test_util.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
@@ -12,26 +12,6 @@
 
 namespace mmdg::experiment {
 namespace {
-
-// Tiny synthetic data in dir/data and one-step training options writing to dir/out.
-ProtocolArgs tiny_protocol(const test::TempDir& dir) {
-  data::SynthOptions synth;
-  synth.subjects = 3;
-  synth.frames = 1;
-  synth.image_size = 32;
-  data::write_synthetic_benchmark(synth, dir.file("data"));
-  ProtocolArgs a;
-  a.lists_dir = a.data_root = dir.file("data");
-  a.pretrained = test::golden("vit_tiny_torchvision.pth");
-  a.out = dir.file("out");
-  a.model = model::NetworkOptions::preset("mmdg_tiny");
-  a.model.estimator = model::Estimator::Expected;
-  a.train.epochs = 1;
-  a.train.batch_size = 8;
-  a.train.steps_per_epoch = 1;
-  a.train.workers = 1;
-  return a;
-}
 
 TEST(Protocol, SubProtocolsOfThePaper) {
   const auto p1 = protocol_subs(1), p2 = protocol_subs(2), p3 = protocol_subs(3);
@@ -66,8 +46,16 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   a.model.network = "vit-uadapter";
   a.train = defaults;
   a.method_name = "mmdg";
+  a.train.workers = 2;  // not an option of what is trained
   run_protocol(a);  // done: no training again
   EXPECT_EQ(io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl")), first_log);
+  // the folder holds another method's run: refused, naming the option
+  a.train.regrad = train::ReGradVariant::ConflictedOnly;
+  EXPECT_MMDG_ERROR(run_protocol(a), "trained with other options: regrad \"full\" (asked: \"conflicted-only\")");
+  a.train.regrad = train::ReGradVariant::Full;
+  a.pretrained.clear();
+  EXPECT_MMDG_ERROR(run_protocol(a), "pretrained given (asked: none)");
+  a.pretrained = test::golden("vit_tiny_torchvision.pth");
   const std::string md = io::read_file(dir.file("out/table_p3.md"));
   EXPECT_NE(md.find("| MMDG |"), std::string::npos) << md;  // rows titled as the paper's tables
   EXPECT_NE(md.find("| ViT |"), std::string::npos);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
+
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
 #include "mmdg/viz/plot.h"
@@ -17,6 +20,34 @@ int count_colour(const cv::Mat& img, const cv::Scalar& c) {
       n += (p[0] == c[0] && p[1] == c[1] && p[2] == c[2]) ? 1 : 0;
     }
   return n;
+}
+
+// Bars stand on 0 and reach their value: a bar's colour spans the pixel rows from to_pixel(v) to
+// to_pixel(0) at the bar's centre; NaN draws nothing.
+TEST(Plot, BarChartDrawsEachValue) {
+  BarChart chart{"bars", {"a", "b"}, {{"one", {2.0, 4.0}, {}}, {"two", {1.0, NAN}, {0.5, 0}}}, 400, 300};
+  const auto img = bar_chart(chart);
+  PlotOptions o;  // the chart's axes: x over the groups, y from 0 to 1.15 x the top (4)
+  o.width = 400, o.height = 300, o.x_min = 0, o.x_max = 2, o.y_min = 0, o.y_max = 4 * 1.15;
+  const auto column = [&](double x) {  // rows of series colours in one pixel column
+    std::map<int, int> rows;           // series -> count
+    const int px = static_cast<int>(std::round(to_pixel(o, x, 0).x));
+    for (int y = 0; y < img.rows; ++y) {
+      const auto p = img.at<cv::Vec3b>(y, px);
+      for (int s = 0; s < 2; ++s) {
+        const auto c = series_colour(static_cast<std::size_t>(s));
+        if (p[0] == c[0] && p[1] == c[1] && p[2] == c[2]) ++rows[s];
+      }
+    }
+    return rows;
+  };
+  const double h = to_pixel(o, 0, 0).y - to_pixel(o, 0, 1).y;  // pixels per unit
+  EXPECT_NEAR(column(0.3)[0], 2 * h, 2);   // group a, series one: 2
+  EXPECT_NEAR(column(0.6)[1], 1 * h, 2);   // group a, series two: 1 (off its centre: the whisker is ink)
+  EXPECT_NEAR(column(1.3)[0], 4 * h, 2);   // group b, series one: 4
+  EXPECT_EQ(column(1.7)[1], 0);            // group b, series two: NaN, no bar
+  chart.series[0].values.pop_back();
+  EXPECT_MMDG_ERROR(bar_chart(chart), "one value");
 }
 
 TEST(Plot, DataMapsIntoThePlotArea) {

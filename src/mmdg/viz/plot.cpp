@@ -91,4 +91,62 @@ cv::Mat line_plot(const std::vector<Series>& series, PlotOptions o) {
   return img;
 }
 
+cv::Mat bar_chart(const BarChart& chart) {
+  double top = 0;
+  for (const auto& s : chart.series) {
+    if (s.values.size() != chart.groups.size() || (!s.errors.empty() && s.errors.size() != chart.groups.size()))
+      throw Error("bar chart '" + chart.title + "': series '" + s.name + "' needs one value (and error) per group");
+    for (std::size_t g = 0; g < s.values.size(); ++g)
+      if (std::isfinite(s.values[g])) top = std::max(top, s.values[g] + (s.errors.empty() ? 0.0 : s.errors[g]));
+  }
+  PlotOptions o;
+  o.title = chart.title;
+  o.width = chart.width;
+  o.height = chart.height;
+  o.x_min = 0, o.x_max = static_cast<double>(std::max<std::size_t>(1, chart.groups.size()));
+  o.y_min = 0, o.y_max = top > 0 ? top * 1.15 : 1;
+  cv::Mat img(o.height, o.width, CV_8UC3, cv::Scalar(255, 255, 255));
+  const auto font = cv::FONT_HERSHEY_SIMPLEX;
+  const cv::Scalar ink(40, 40, 40), grid(225, 225, 225);
+  for (int k = 0; k <= 5; ++k) {  // horizontal grid and y ticks
+    const double y = o.y_min + (o.y_max - o.y_min) * k / 5;
+    const auto p = to_pixel(o, o.x_min, y);
+    cv::line(img, cv::Point(kLeft, int(p.y)), cv::Point(o.width - kRight, int(p.y)), grid, 1);
+    int baseline = 0;
+    const auto size = cv::getTextSize(tick_text(y), font, 0.4, 1, &baseline);
+    cv::putText(img, tick_text(y), cv::Point(kLeft - 6 - size.width, int(p.y) + 4), font, 0.4, ink, 1, cv::LINE_AA);
+  }
+  cv::rectangle(img, cv::Point(kLeft, kTop), cv::Point(o.width - kRight, o.height - kBottom), ink, 1);
+  cv::putText(img, o.title, cv::Point(kLeft, 26), font, 0.5, ink, 1, cv::LINE_AA);
+  const double n = static_cast<double>(std::max<std::size_t>(1, chart.series.size()));
+  for (std::size_t g = 0; g < chart.groups.size(); ++g) {
+    const auto centre = to_pixel(o, static_cast<double>(g) + 0.5, 0);
+    int baseline = 0;
+    const auto size = cv::getTextSize(chart.groups[g], font, 0.4, 1, &baseline);
+    cv::putText(img, chart.groups[g], cv::Point(int(centre.x) - size.width / 2, o.height - kBottom + 18), font, 0.4, ink, 1,
+                cv::LINE_AA);
+    for (std::size_t s = 0; s < chart.series.size(); ++s) {
+      const double v = chart.series[s].values[g];
+      if (!std::isfinite(v)) continue;
+      const double x0 = static_cast<double>(g) + 0.1 + 0.8 * static_cast<double>(s) / n, x1 = x0 + 0.8 / n;
+      const auto a = to_pixel(o, x0, v), b = to_pixel(o, x1, 0);
+      cv::rectangle(img, cv::Point(int(a.x) + 1, int(a.y)), cv::Point(int(b.x) - 1, int(b.y)), series_colour(s), cv::FILLED);
+      const double e = chart.series[s].errors.empty() ? 0.0 : chart.series[s].errors[g];
+      if (e > 0) {
+        const double xm = (x0 + x1) / 2;
+        const auto lo = to_pixel(o, xm, std::max(0.0, v - e)), hi = to_pixel(o, xm, v + e);
+        cv::line(img, cv::Point(int(lo.x), int(lo.y)), cv::Point(int(hi.x), int(hi.y)), ink, 1, cv::LINE_AA);
+        cv::line(img, cv::Point(int(hi.x) - 4, int(hi.y)), cv::Point(int(hi.x) + 4, int(hi.y)), ink, 1, cv::LINE_AA);
+        cv::line(img, cv::Point(int(lo.x) - 4, int(lo.y)), cv::Point(int(lo.x) + 4, int(lo.y)), ink, 1, cv::LINE_AA);
+      }
+    }
+  }
+  for (std::size_t s = 0; s < chart.series.size(); ++s) {  // legend
+    const int y = kTop + 16 + 18 * static_cast<int>(s), x = o.width - kRight - 170;
+    cv::rectangle(img, cv::Point(x, y - 10), cv::Point(x + 22, y), series_colour(s), cv::FILLED);
+    cv::putText(img, chart.series[s].name, cv::Point(x + 28, y), font, 0.45, ink, 1, cv::LINE_AA);
+  }
+  return img;
+}
+
 }  // namespace mmdg::viz

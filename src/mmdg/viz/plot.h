@@ -27,6 +27,21 @@ cv::Point2d to_pixel(const PlotOptions& options, double x, double y);
 
 cv::Mat line_plot(const std::vector<Series>& series, PlotOptions options);
 
+// Grouped bars (Fig. 5): one group of bars per category, one bar per series in each group, with
+// optional error whiskers; the y axis starts at 0 and ends above the highest bar.
+struct BarSeries {
+  std::string name;
+  std::vector<double> values;  // per group; NaN: no bar (not measured yet)
+  std::vector<double> errors;  // per group, half-length of the whisker; empty or 0: none
+};
+struct BarChart {
+  std::string title;
+  std::vector<std::string> groups;
+  std::vector<BarSeries> series;
+  int width = 640, height = 420;
+};
+cv::Mat bar_chart(const BarChart& chart);
+
 // A distinct colour per series index (BGR).
 cv::Scalar series_colour(std::size_t index);
 
