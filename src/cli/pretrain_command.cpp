@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/settings_cli.h"
 #include "mmdg/train/pretrain.h"
+#include "mmdg/train/trainer.h"
 
 namespace mmdg::cli {
 
@@ -15,6 +16,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--out", *out, "weights file to write (.pth)")->required();
   auto fields = std::make_shared<SettingsOptions<train::PretrainOptions>>(cmd, "Pretraining");
   cmd->callback([=] {
+    train::install_interrupt_handlers();
     train::PretrainOptions options;
     fields->apply(options);
     const auto r = train::pretrain_vit(options, *out);

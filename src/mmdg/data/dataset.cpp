@@ -1,5 +1,7 @@
 #include "mmdg/data/dataset.h"
 
+#include <system_error>
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -118,7 +120,20 @@ DataLoader::DataLoader(const MultiDomainDataset& dataset, std::vector<std::vecto
                        std::optional<AugmentOptions> augment, std::uint64_t seed, int prefetch, std::size_t first_batch)
     : dataset_(dataset), batches_(std::move(batches)), augment_(augment), seed_(seed),
       prefetch_(static_cast<std::size_t>(std::max(1, prefetch))), next_to_make_(first_batch), next_to_give_(first_batch) {
-  for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
+  try {
+    for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
+  } catch (const std::system_error& e) {  // no thread could be started: stop the ones running, then say so
+    const std::size_t started = threads_.size();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    throw Error("data loader: cannot start worker thread " + std::to_string(started + 1) + " of " + std::to_string(workers) +
+                " (" + e.what() + "). HINT: lower --workers, or raise the process / memory limits (ulimit -u, -v)");
+  }
 }
 
 DataLoader::~DataLoader() {

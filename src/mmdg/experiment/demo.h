@@ -14,8 +14,8 @@ namespace mmdg::experiment {
 
 struct DemoOptions {
   std::string out = "demo_out";
-  std::int64_t epochs = 5;
-  std::int64_t steps_per_epoch = 20;
+  std::int64_t epochs = 4;
+  std::int64_t steps_per_epoch = 12;
   std::vector<std::int64_t> seeds{0, 1, 2};
 };
 

@@ -22,6 +22,7 @@
 #include "mmdg/train/strategy.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
 #include "mmdg/util/settings.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/viz/figures.h"
@@ -66,6 +67,10 @@ std::string scores_csv_path(const std::string& out, const std::string& method, i
 
 namespace {
 
+nlohmann::json read_results_json(const fs::path& path) {
+  return parse_json(io::read_file(path.string()), path.string() + ": not valid JSON");
+}
+
 std::vector<std::string> lists_of(const std::string& dir, const std::string& domains, const std::string& split) {
   std::vector<std::string> lists;
   for (char d : domains) {
@@ -88,7 +93,7 @@ void check_same_run(const ProtocolArgs& a, const std::string& run) {
   const auto compare = [&](const nlohmann::json& was, const nlohmann::json& now) {
     for (const auto& [key, value] : now.items())
       if (!ignored.count(key) && was.contains(key) && was[key] != value)
-        differences += (differences.empty() ? "" : ", ") + key + " " + was[key].dump() + " (asked: " + value.dump() + ")";
+        differences += (differences.empty() ? "" : ", ") + key + " " + json_excerpt(was[key]) + " (asked: " + json_excerpt(value) + ")";
   };
   compare(settings::to_json(stored.model), settings::to_json(model));
   compare(settings::to_json(stored.train), settings::to_json(a.train));
@@ -173,7 +178,7 @@ namespace {
 nlohmann::json run_protocol_once(const ProtocolArgs& a) {
   const auto subs = protocol_subs(a.protocol);
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
-  nlohmann::json results = fs::exists(results_path) ? nlohmann::json::parse(io::read_file(results_path)) : nlohmann::json::object();
+  nlohmann::json results = fs::exists(results_path) ? read_results_json(results_path) : nlohmann::json::object();
   results["method"] = {{"name", a.method_name.substr(0, a.method_name.find('/'))},
                        {"title", a.method_title.empty() ? train::method_title(a.model, a.train.strategy) : a.method_title},
                        {"network", a.model.network},
@@ -210,14 +215,6 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
 }
 
 namespace {
-
-nlohmann::json read_results_json(const fs::path& path) {
-  try {
-    return nlohmann::json::parse(io::read_file(path.string()));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 }  // namespace
 

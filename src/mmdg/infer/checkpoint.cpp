@@ -6,6 +6,7 @@
 #include "mmdg/io/torch_checkpoint.h"
 #include "mmdg/io/weights_file.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
 #include "mmdg/util/settings.h"
 
 namespace mmdg::infer {
@@ -31,12 +32,7 @@ namespace {
 std::optional<model::NetworkOptions> options_from_metadata(const io::Metadata& metadata, const std::string& path) {
   const auto it = metadata.find(kOptionsKey);
   if (it == metadata.end()) return std::nullopt;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": corrupt mmdg_options metadata: " + e.what());
-  }
+  const nlohmann::json j = parse_json(it->second, path + ": corrupt mmdg_options metadata");
   return model::NetworkOptions::from_json(j, path + " (mmdg_options)");
 }
 }  // namespace

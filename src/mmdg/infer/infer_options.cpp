@@ -10,7 +10,7 @@ namespace mmdg::infer {
 
 void InferOptions::validate() const {
   if (batch_size <= 0) throw Error("option batch_size: must be positive");
-  if (workers < 0) throw Error("option workers: must be >= 0");
+  if (workers < 0 || workers > 64) throw Error("option workers: must be in [0, 64]");
   torch_device();
   estimator_override();
   missing_modalities();

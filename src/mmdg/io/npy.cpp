@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-#include <regex>
 
 #include "mmdg/io/dtype.h"
 #include "mmdg/io/zip_archive.h"
@@ -12,6 +11,8 @@
 
 namespace mmdg::io {
 namespace {
+
+constexpr std::size_t kMaxNpyHeader = 10000;
 
 // The dtype of a .npy descr ("<f4"): every dtype in the table that numpy has, and uint16.
 c10::ScalarType npy_dtype(const std::string& descr, const std::string& context) {
@@ -25,6 +26,91 @@ c10::ScalarType npy_dtype(const std::string& descr, const std::string& context) 
   const DtypeInfo* row = find_dtype_by_numpy(code);
   if (!row) throw Error(context + ": unsupported dtype '" + descr + "'");
   return row->type;
+}
+
+// The .npy header: a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+// padded with spaces and a newline. Read by a linear scanner (no backtracking regex: a header of
+// 60000 spaces or a 40000-character descr is an error, not a stack overflow).
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<std::int64_t> shape;
+};
+
+NpyHeader parse_npy_header(const std::string& text, const std::string& context) {
+  std::size_t i = 0;
+  const auto fail = [&](const std::string& what) -> void {
+    throw Error(context + ": malformed .npy header (" + what + " at byte " + std::to_string(i) + ")");
+  };
+  const auto skip_space = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+  };
+  const auto eat = [&](char c) {
+    skip_space();
+    if (i < text.size() && text[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  };
+  const auto expect = [&](char c) {
+    if (!eat(c)) fail(std::string("expected '") + c + "'");
+  };
+  const auto quoted = [&] {
+    skip_space();
+    if (i >= text.size() || (text[i] != '\'' && text[i] != '"')) fail("expected a quoted string");
+    const char quote = text[i++];
+    const auto end = text.find(quote, i);
+    if (end == std::string::npos) fail("unterminated string");
+    if (end - i > 32) fail("a string longer than 32 characters");
+    std::string value = text.substr(i, end - i);
+    i = end + 1;
+    return value;
+  };
+  NpyHeader h;
+  bool has_descr = false, has_fortran = false, has_shape = false;
+  expect('{');
+  while (!eat('}')) {
+    const std::string key = quoted();
+    expect(':');
+    skip_space();
+    if (key == "descr") {
+      h.descr = quoted();
+      has_descr = true;
+    } else if (key == "fortran_order") {
+      if (text.compare(i, 4, "True") == 0) h.fortran_order = true, i += 4;
+      else if (text.compare(i, 5, "False") == 0) h.fortran_order = false, i += 5;
+      else fail("fortran_order must be True or False");
+      has_fortran = true;
+    } else if (key == "shape") {
+      expect('(');
+      while (!eat(')')) {
+        skip_space();
+        const std::size_t start = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+        if (i == start) fail("expected a dimension");
+        if (i - start > 15) fail("a dimension too large");
+        h.shape.push_back(std::stoll(text.substr(start, i - start)));
+        if (!eat(',')) {
+          expect(')');
+          break;
+        }
+      }
+      has_shape = true;
+    } else {
+      fail("unknown key '" + key + "'");
+    }
+    if (!eat(',')) {
+      expect('}');
+      break;
+    }
+  }
+  skip_space();
+  if (i != text.size()) fail("text after the dict");
+  if (!has_descr) throw Error(context + ": .npy header without 'descr'");
+  if (!has_fortran) throw Error(context + ": .npy header without 'fortran_order'");
+  if (!has_shape) throw Error(context + ": .npy header without 'shape'");
+  return h;
 }
 
 }  // namespace
@@ -44,30 +130,18 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& context) {
     throw Error(context + ": unsupported .npy version " + std::to_string(major));
   }
   if (header_len > bytes.size() - offset) throw Error(context + ": truncated .npy header");
+  if (header_len > kMaxNpyHeader)
+    throw Error(context + ": .npy header of " + std::to_string(header_len) + " bytes is larger than " +
+                std::to_string(kMaxNpyHeader) + " (numpy's own reading limit)");
   const std::string header = bytes.substr(offset, header_len);
   const std::size_t data_offset = offset + header_len;
 
-  static const std::regex descr_re(R"('descr'\s*:\s*'([^']*)')");
-  static const std::regex fortran_re(R"('fortran_order'\s*:\s*(True|False))");
-  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
-  std::smatch m;
-  if (!std::regex_search(header, m, descr_re)) throw Error(context + ": .npy header without 'descr'");
-  const std::string descr = m[1];
-  if (!std::regex_search(header, m, fortran_re)) throw Error(context + ": .npy header without 'fortran_order'");
-  if (m[1] == "True") throw Error(context + ": Fortran-order arrays are not supported (HINT: save np.ascontiguousarray(a))");
-  if (!std::regex_search(header, m, shape_re)) throw Error(context + ": .npy header without 'shape'");
-  std::vector<std::int64_t> shape;
-  const std::string dims = m[1];
-  static const std::regex dim_re(R"(\s*(\d+)\s*,?)");
-  std::size_t consumed = 0;
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim_re); it != std::sregex_iterator(); ++it) {
-    if (static_cast<std::size_t>(it->position()) != consumed) throw Error(context + ": malformed shape '(" + dims + ")'");
-    consumed += it->length();
-    const std::string digits = (*it)[1];
-    if (digits.size() > 15) throw Error(context + ": shape entry too large");
-    shape.push_back(std::stoll(digits));
-  }
-  if (dims.find_first_not_of(" ", consumed) != std::string::npos) throw Error(context + ": malformed shape '(" + dims + ")'");
+  const NpyHeader h = parse_npy_header(header, context);
+  if (h.fortran_order) throw Error(context + ": Fortran-order arrays are not supported (HINT: save np.ascontiguousarray(a))");
+  const std::string& descr = h.descr;
+  const std::vector<std::int64_t>& shape = h.shape;
+  std::string dims;
+  for (auto d : shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
 
   const bool uint16 = descr.size() == 3 && descr.substr(1) == "u2";
   const c10::ScalarType dtype = npy_dtype(descr, context);

@@ -18,9 +18,7 @@ std::string npy(const std::string& dict, const std::string& data, int version = 
   header += '\n';
   std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(version) + '\0';
   const std::size_t n = header.size();
-  out += static_cast<char>(n & 0xff);
-  out += static_cast<char>((n >> 8) & 0xff);
-  if (version != 1) out += std::string(2, '\0');
+  for (int i = 0; i < (version == 1 ? 2 : 4); ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
   return out + header + data;
 }
 
@@ -62,9 +60,22 @@ TEST(Npy, BadArraysAreCleanErrors) {
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data), "x.npy"), "Fortran-order");
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data), "x.npy"), "needs 12 bytes");
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", data), "x.npy"), "unsupported dtype");
-  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", data), "x.npy"), "malformed shape");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", data), "x.npy"), "malformed .npy header (expected a dimension at byte 54)");
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data).substr(0, 40), "x.npy"), "truncated");
   EXPECT_MMDG_ERROR(parse_npy(npy("{'fortran_order': False, 'shape': (2,), }", data), "x.npy"), "without 'descr'");
+  // hostile headers (a backtracking regex overflowed the stack on these): a linear scan, and
+  // numpy's own 10000-byte header limit
+  const auto header = [&](const std::string& descr, const std::string& gap, const std::string& shape_gap) {
+    return npy("{'descr':" + gap + "'" + descr + "', 'fortran_order': False, 'shape': (2," + shape_gap + "), }", data, 2);
+  };
+  EXPECT_MMDG_ERROR(parse_npy(header(std::string(50000, 'f'), " ", ""), "x.npy"), "header of 50100 bytes is larger than 10000");
+  EXPECT_MMDG_ERROR(parse_npy(header(std::string(9000, 'f'), " ", ""), "x.npy"), "a string longer than 32 characters");
+  EXPECT_MMDG_ERROR(parse_npy(header("<f4", std::string(60000, ' '), ""), "x.npy"), "larger than 10000");
+  EXPECT_MMDG_ERROR(parse_npy(header("<f4", " ", std::string(1000000, ' ')), "x.npy"), "larger than 10000");
+  EXPECT_EQ(parse_npy(header("<f4", std::string(9000, ' '), std::string(500, ' ')), "x.npy").numel(), 2);  // long but valid
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", data), "x.npy"), "unknown key 'x'");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk", data), "x.npy"), "text after the dict");
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }", data), "x.npy"), "True or False");
   // a zip without arrays, and a truncated archive
   test::TempDir dir;
   const std::string bytes = read_file(test::golden("padisi_deflate.npz"));

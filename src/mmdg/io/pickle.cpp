@@ -42,10 +42,36 @@ ValuePtr make(Kind kind) {
   return v;
 }
 
+// Moves a value's children out (its containers become empty).
+void take_children(Value& v, std::vector<ValuePtr>& into) {
+  for (auto& item : v.items) into.push_back(std::move(item));
+  for (auto& [key, value] : v.entries) {
+    into.push_back(std::move(key));
+    into.push_back(std::move(value));
+  }
+  v.items.clear();
+  v.entries.clear();
+}
+
 class Unpickler {
  public:
   Unpickler(const std::string& bytes, const StorageLoader& load, const std::string& context)
       : data_(bytes), load_(load), context_(context) {}
+
+  // Every value built that is not part of the returned result loses its children: this breaks
+  // the reference cycles a hostile pickle can build through the memo (which would otherwise
+  // never be freed).
+  ~Unpickler() {
+    std::vector<ValuePtr> work(stack_.begin(), stack_.end());
+    for (auto& [key, value] : memo_) work.push_back(value);
+    std::set<const Value*> seen;
+    while (!work.empty()) {
+      ValuePtr v = std::move(work.back());
+      work.pop_back();
+      if (!v || height_.count(v.get()) || !seen.insert(v.get()).second) continue;
+      take_children(*v, work);
+    }
+  }
 
   ValuePtr run() {
     while (true) {
@@ -61,6 +87,7 @@ class Unpickler {
         case FRAME: read_uint(8); break;
         case STOP: {
           if (stack_.size() != 1 || !marks_.empty()) fail("malformed pickle: stack not balanced at STOP");
+          check_tree(stack_.back());
           return stack_.back();
         }
         case MARK: marks_.push_back(stack_.size()); break;
@@ -194,6 +221,49 @@ class Unpickler {
   }
 
  private:
+  // The result must be acyclic and at most kMaxNesting deep (the longest path, shared values
+  // counted on every path): an iterative post-order walk that refuses a container reached again
+  // on its own path (a cycle) and computes each value's height once.
+  void check_tree(const ValuePtr& root) {
+    struct Frame {
+      const Value* value;
+      std::size_t next;  // index of the next child to visit
+      int height;        // 1 + the highest child finished so far
+    };
+    const auto child = [](const Value* v, std::size_t i) -> const Value* {
+      if (i < v->items.size()) return v->items[i].get();
+      i -= v->items.size();
+      if (i < 2 * v->entries.size()) return (i % 2 ? v->entries[i / 2].second : v->entries[i / 2].first).get();
+      return nullptr;
+    };
+    const auto too_deep = [&](int height) {
+      if (height > kMaxNesting)
+        fail("malformed pickle: containers nested deeper than " + std::to_string(kMaxNesting) + " levels (not a state dict)");
+    };
+    std::set<const Value*> on_path{root.get()};
+    std::vector<Frame> path{{root.get(), 0, 1}};
+    while (!path.empty()) {
+      const Value* next = child(path.back().value, path.back().next++);
+      if (!next) {  // finished: record the height, hand it to the parent
+        const Frame done = path.back();
+        path.pop_back();
+        on_path.erase(done.value);
+        height_[done.value] = done.height;
+        if (!path.empty()) too_deep(path.back().height = std::max(path.back().height, done.height + 1));
+        continue;
+      }
+      if (on_path.count(next)) fail("malformed pickle: a container contains itself (not a state dict)");
+      const auto known = height_.find(next);
+      if (known != height_.end()) {  // shared, already measured
+        too_deep(path.back().height = std::max(path.back().height, known->second + 1));
+        continue;
+      }
+      too_deep(static_cast<int>(path.size()) + 1);
+      on_path.insert(next);
+      path.push_back({next, 0, 1});
+    }
+  }
+
   [[noreturn]] void fail(const std::string& message) const {
     throw Error(context_ + ": " + message);
   }
@@ -382,9 +452,21 @@ class Unpickler {
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, ValuePtr> memo_;
   std::map<std::string, ValuePtr> storages_;
+  std::unordered_map<const Value*, int> height_;  // the returned value's nodes (kept intact) and their heights
 };
 
 }  // namespace
+
+Value::~Value() {
+  std::vector<ValuePtr> pending;
+  take_children(*this, pending);
+  while (!pending.empty()) {
+    ValuePtr v = std::move(pending.back());
+    pending.pop_back();
+    // the last owner: empty it first, so its destruction at the end of this iteration is flat
+    if (v && v.use_count() == 1) take_children(*v, pending);
+  }
+}
 
 const char* kind_name(Kind kind) {
   switch (kind) {

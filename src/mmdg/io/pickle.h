@@ -4,7 +4,9 @@
 // lists, dicts, collections.OrderedDict (with its `_metadata`), storages (persistent ids) and the
 // tensor rebuild functions torch._utils._rebuild_tensor_v2 / _rebuild_parameter. Any other global
 // (e.g. os.system) or opcode is refused with an mmdg::Error: loading a weights file never runs
-// code. Every read is bounds-checked, so corrupt input is an error, never a crash.
+// code. Every read is bounds-checked, so corrupt input is an error, never a crash: the result is
+// checked to be a tree (no container holding itself, through the memo) nested at most
+// kMaxNesting levels deep, and every value built is freed without recursion.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -24,6 +26,13 @@ struct Value;
 using ValuePtr = std::shared_ptr<Value>;
 
 struct Value {
+  Value() = default;
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+  // Releases nested containers iteratively: a hostile pickle nesting 10^6 tuples frees without
+  // a recursion as deep as the nesting.
+  ~Value();
+
   Kind kind = Kind::None;
   bool boolean = false;
   std::int64_t integer = 0;
@@ -39,6 +48,8 @@ struct Value {
 // holding `numel` elements. Called once per distinct key (shared storages are loaded once).
 using StorageLoader =
     std::function<at::Tensor(const std::string& key, c10::ScalarType dtype, std::int64_t numel)>;
+
+constexpr int kMaxNesting = 100;  // a state dict nests about 4 levels
 
 // Runs the restricted unpickler over `bytes`. `context` (a file name) prefixes error messages.
 ValuePtr unpickle(const std::string& bytes, const StorageLoader& load_storage,

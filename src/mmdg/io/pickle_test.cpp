@@ -108,6 +108,63 @@ TEST(Pickle, MalformedPicklesAreCleanErrors) {
 
 // Truncations and random byte flips of a real torchvision data.pkl: errors, never crashes
 // (the AddressSanitizer build checks that no read goes out of bounds).
+// Hostile shapes (issue: resource bombs): a dict that contains itself through the memo, directly
+// and via an OrderedDict; nesting far past any state dict, built by nested EMPTY_LIST + APPEND
+// (300000 deep) and by TUPLE1 (10^6 deep), and a deep chain whose recorded depths are stale
+// (children appended after the parent was nested). Each is a clean error, and every value built
+// is freed (no recursion as deep as the nesting, no cycle left behind).
+TEST(Pickle, CyclesAndDeepNestingAreRefusedAndFreed) {
+  {  // d = {}; d['x'] = d
+    PickleWriter w;
+    w.op('}').op('q').op('\0').str("x").op('h').op('\0').op('s');
+    EXPECT_MMDG_ERROR(run(w.done()), "contains itself");
+  }
+  {  // the same through an OrderedDict: o = OrderedDict(); o['x'] = [o]
+    PickleWriter w;
+    w.global("collections", "OrderedDict").op(')').op('R').op('q').op('\x01').str("x").op(']').op('h').op('\x01').op('a').op('s');
+    EXPECT_MMDG_ERROR(run(w.done()), "contains itself");
+  }
+  {  // a value reachable twice (a DAG, not a cycle) is fine
+    PickleWriter w;
+    w.op('}').str("a").op('}').op('q').op('\x02').op('s').str("b").op('h').op('\x02').op('s');
+    EXPECT_NO_THROW(run(w.done()));
+  }
+  {  // 300000 nested lists
+    PickleWriter w;
+    for (int i = 0; i < 300000; ++i) w.op(']');
+    for (int i = 0; i < 299999; ++i) w.op('a');
+    EXPECT_MMDG_ERROR(run(w.done()), "nested deeper than 100 levels");
+  }
+  {  // 10^6 nested 1-tuples
+    PickleWriter w;
+    w.op('N');
+    for (int i = 0; i < 1000000; ++i) w.op(static_cast<unsigned char>(0x85));
+    EXPECT_MMDG_ERROR(run(w.done()), "nested deeper than 100 levels");
+  }
+  {  // a chain nested in reverse: L[k] is appended into L[k+1] after L[k+1] went into L[k+2]
+    PickleWriter w;
+    const int n = 200000;
+    const auto key = [&](int k) {
+      for (int i = 0; i < 4; ++i) w.op(static_cast<char>((k >> (8 * i)) & 0xff));
+    };
+    w.op('(');
+    for (int k = 0; k < n; ++k) {
+      w.op(']').op('r');  // L[k] = [], memo k
+      key(k);
+    }
+    w.op('l').op('(');  // A = [L...]
+    for (int k = n - 2; k >= 0; --k) {
+      w.op('j');
+      key(k + 1);
+      w.op('j');
+      key(k);
+      w.op('a');  // L[k+1].append(L[k]), L[k+1] stays on the stack
+    }
+    w.op('l').op('a');  // A.append([L[n-1], ..., L[1]])
+    EXPECT_MMDG_ERROR(run(w.done()), "nested deeper than 100 levels");
+  }
+}
+
 TEST(Pickle, FuzzedRealPickleNeverCrashes) {
   ZipArchive zip(test::golden("vit_tiny_torchvision.pth"));
   std::string name;

@@ -8,6 +8,7 @@
 #include "mmdg/io/dtype.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
 
 namespace mmdg::io {
 namespace {
@@ -50,12 +51,7 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
   std::string header_text(header_len, '\0');
   in.read(header_text.data(), static_cast<std::streamsize>(header_len));
   if (static_cast<std::uint64_t>(in.gcount()) != header_len) throw Error(path + ": short read of the header");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(header_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": safetensors header is not valid JSON: " + e.what());
-  }
+  const nlohmann::json header = parse_json(header_text, path + ": safetensors header is not valid JSON");
   if (!header.is_object()) throw Error(path + ": safetensors header is not a JSON object");
   const std::uint64_t data_start = 8 + header_len;
   const std::uint64_t data_size = size - data_start;
@@ -98,7 +94,7 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
                   "] lie outside the " + std::to_string(data_size) + " data bytes (truncated file?)");
     const unsigned __int128 bytes = numel * c10::elementSize(e.dtype);
     if (bytes != e.end - e.begin)
-      throw Error(ctx + ": " + code + " shape " + info["shape"].dump() + " needs " +
+      throw Error(ctx + ": " + code + " shape " + json_excerpt(info["shape"]) + " needs " +
                   std::to_string(static_cast<std::uint64_t>(bytes)) + " bytes but data_offsets give " +
                   std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));

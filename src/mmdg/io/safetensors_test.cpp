@@ -1,6 +1,11 @@
 #include "mmdg/io/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <torch/torch.h>
 
 #include "mmdg/io/file_util.h"
@@ -94,6 +99,10 @@ TEST(Safetensors, MalformedFilesAreCleanErrors) {
                "too large");
   // the data section cut short: offsets point past the end
   expect_error(safetensors_bytes(ok_header, data.substr(0, 5)), "outside");
+  // a __metadata__ value nested 10^6 arrays deep: refused before parsing, no recursion
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  expect_error(safetensors_bytes(R"({"__metadata__":{"x":)" + deep + "}," + ok_header.substr(1), data),
+               "not valid JSON: nested deeper than 64 levels at byte 83");
 }
 
 TEST(FileUtil, AtomicWriteKeepsTheOldFileOnFailure) {
@@ -116,6 +125,34 @@ TEST(FileUtil, AtomicWriteKeepsTheOldFileOnFailure) {
     ++files;
   }
   EXPECT_EQ(files, 1) << "temporary file left behind";
+}
+
+// In a child process: a file-size limit of 64 KB stands in for a full disk (writes past it fail
+// with EFBIG once SIGXFSZ is ignored). Writing 1 MB must be a clean error naming the file, the old
+// file kept and no temporary left behind; exits 0 when all of that holds.
+[[noreturn]] void write_past_a_full_disk(const std::string& path) {
+  std::signal(SIGXFSZ, SIG_IGN);
+  const rlimit limit{64 * 1024, 64 * 1024};
+  setrlimit(RLIMIT_FSIZE, &limit);
+  const std::string before = read_file(path);
+  try {
+    write_file_atomically(path, [](std::ostream& out) { out << std::string(1 << 20, 'x'); });
+    std::_Exit(2);
+  } catch (const Error& e) {
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) files += entry.is_regular_file();
+    const bool clean = std::string(e.what()).find("write failed (disk full?)") != std::string::npos && read_file(path) == before && files == 1;
+    std::fprintf(stderr, "%s\n", e.what());
+    std::_Exit(clean ? 0 : 3);
+  }
+}
+
+TEST(FileUtil, AtomicWriteOnAFullDiskIsACleanError) {
+  test::TempDir dir;
+  const std::string path = dir.file("resume.pt");
+  test::write_bytes(path, "the previous state");
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process, not a fork of a threaded one
+  EXPECT_EXIT(write_past_a_full_disk(path), ::testing::ExitedWithCode(0), "disk full");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "mmdg/io/torch_checkpoint.h"
 #include "mmdg/model/module_state.h"
 #include "mmdg/model/vit.h"
+#include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
 
@@ -93,6 +94,11 @@ PretrainResult pretrain_vit(const PretrainOptions& o, const std::string& out) {
     std::int64_t correct = 0;
     Progress progress("pretrain " + o.config + " epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), steps);
     for (std::int64_t step = 0; step < steps; ++step) {
+      if (interrupt_requested()) {
+        progress.finish("interrupted");
+        throw Error("pretraining interrupted (SIGINT / SIGTERM) at epoch " + std::to_string(epoch + 1) +
+                    "; nothing was written to " + out + " (pretraining is not resumable: run it again)");
+      }
       for (auto& group : adamw.param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_at(epoch * steps + step));
       const auto idx = torch::tensor(std::vector<std::int64_t>(order.begin() + step * o.batch_size,

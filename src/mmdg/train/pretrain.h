@@ -15,7 +15,7 @@ struct PretrainOptions {
   std::string config = "vit_mini";
   std::int64_t samples = 4096;
   std::int64_t held_out = 512;
-  std::int64_t epochs = 6;
+  std::int64_t epochs = 8;
   std::int64_t batch_size = 64;
   double lr = 1e-3;
   double warmup = 0.1;

@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <sstream>
 
+#include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 
@@ -23,9 +25,13 @@ void ResumeState::save(const std::string& path, const torch::optim::Optimizer& o
     archive.write("rng", gen.get_state());
   }
   strategy.save(archive);
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  // Serialized in memory first: LibTorch's archive writer aborts the process (an exception
+  // escaping its destructor) when the disk fills up under it; our atomic writer fails cleanly,
+  // leaves no temporary file and keeps the previous resume.pt.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string data = bytes.str();
+  io::write_file_atomically(path, [&](std::ostream& out) { out.write(data.data(), static_cast<std::streamsize>(data.size())); });
 }
 
 ResumeState ResumeState::load(const std::string& path, torch::optim::Optimizer& optimizer, Strategy& strategy) {

@@ -23,6 +23,7 @@
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/util/settings.h"
 
@@ -256,6 +257,8 @@ void install_interrupt_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
+bool interrupt_requested() { return g_interrupted.load(); }
+
 void TrainOptions::validate() const {
   const auto require = [](bool ok, const std::string& option, const std::string& why) {
     if (!ok) throw Error("option " + option + ": " + why);
@@ -269,7 +272,7 @@ void TrainOptions::validate() const {
   require(ssp_weight >= 0, "ssp_weight", "must be >= 0");
   require(loss_momentum >= 0 && loss_momentum < 1, "loss_momentum", "must be in [0, 1)");
   require(prototype_momentum >= 0 && prototype_momentum < 1, "prototype_momentum", "must be in [0, 1)");
-  require(workers >= 0, "workers", "must be >= 0");
+  require(workers >= 0 && workers <= 64, "workers", "must be in [0, 64]");
   require(steps_per_epoch >= 0, "steps_per_epoch", "must be >= 0");
   require(log_every > 0, "log_every", "must be positive");
   require(eval_batch_size > 0, "eval_batch_size", "must be positive");
@@ -305,11 +308,7 @@ nlohmann::json RunConfig::to_json() const {
 }
 
 nlohmann::json read_config_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(io::read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  return parse_json(io::read_file(path), path + ": not valid JSON");
 }
 
 TrainOptions train_options_from_config(const nlohmann::json& j, const std::string& context) {

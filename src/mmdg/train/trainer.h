@@ -73,5 +73,8 @@ class Trainer {
 
 // Installs SIGINT / SIGTERM handlers that ask a running trainer to save and stop.
 void install_interrupt_handlers();
+// True once SIGINT / SIGTERM arrived (after install_interrupt_handlers): long loops that cannot
+// save a resumable state (pretraining) stop with an error.
+bool interrupt_requested();
 
 }  // namespace mmdg::train

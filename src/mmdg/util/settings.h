@@ -15,6 +15,7 @@
 
 #include "mmdg/util/enum_names.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
 
 namespace mmdg::settings {
 
@@ -54,7 +55,7 @@ void from_json(S& s, const nlohmann::json& j, const std::string& context) {
                     : std::is_same_v<T, std::vector<std::string>>         ? strings()
                     : std::is_integral_v<T>          ? value.is_number_integer()
                                                      : value.is_number();
-    if (!ok) throw Error(context + ": option '" + name + "' has the wrong type (" + value.dump() + ")");
+    if (!ok) throw Error(context + ": option '" + name + "' has the wrong type (" + json_excerpt(value) + ")");
     if constexpr (std::is_enum_v<T>) field = parse_enum<T>(value.get<std::string>(), name);
     else field = value.get<T>();
   });

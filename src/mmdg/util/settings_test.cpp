@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mmdg/util/json_text.h"
 #include "mmdg/util/test_util.h"
 
 namespace mmdg {
@@ -51,5 +52,28 @@ TEST(Settings, EnumsAreWrittenAndReadByName) {
   EXPECT_STREQ(enum_name(Colour::DarkBlue), "dark-blue");
 }
 
+// Untrusted JSON: deep nesting is refused before parsing (brackets inside strings do not count),
+// and a wrong-type message quotes an excerpt, not the whole value.
+TEST(Settings, JsonNestingIsBoundedAndMessagesQuoteExcerpts) {
+  EXPECT_EQ(parse_json(R"({"a": "[[[[", "b": [[1]]})", "x")["b"][0][0], 1);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_MMDG_ERROR(parse_json(R"({"num_heads": )" + deep + "}", "config.json: not valid JSON"),
+                    "config.json: not valid JSON: nested deeper than 64 levels at byte 77");
+  EXPECT_NO_THROW(parse_json(std::string(64, '[') + std::string(64, ']'), "x"));
+  EXPECT_MMDG_ERROR(parse_json("{\"a\": }", "f.json: not valid JSON"), "f.json: not valid JSON: [json.exception.parse_error");
+  Example e;
+  nlohmann::json big = {{"count", std::vector<int>(100000, 7)}};
+  try {
+    settings::from_json(e, big, "c.json");
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("c.json: option 'count' has the wrong type ([7,7,7"), std::string::npos) << what;
+    EXPECT_LT(what.size(), 200u);
+  }
+  EXPECT_EQ(json_excerpt(nlohmann::json("abc"), 3), "\"ab...");
+}
+
 }  // namespace
+
 }  // namespace mmdg

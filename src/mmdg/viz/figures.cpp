@@ -6,6 +6,7 @@
 #include "mmdg/eval/metrics.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
 #include "mmdg/viz/plot.h"
 
 namespace mmdg::viz {
@@ -42,12 +43,7 @@ cv::Mat balance_figure(const std::string& log_path) {
   int line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(log_path + ":" + std::to_string(line_no) + ": not JSON: " + e.what());
-    }
+    const nlohmann::json j = parse_json(line, log_path + ":" + std::to_string(line_no) + ": not JSON");
     if (j.value("type", "") != "epoch" || !j.contains("ssp_mean")) continue;
     epochs.push_back(j["epoch"].get<double>());
     for (int m = 0; m < 3; ++m) ssp[m].push_back(j["ssp_mean"][m].get<double>());
