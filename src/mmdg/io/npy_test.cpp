@@ -82,6 +82,7 @@ TEST(Npy, BadArraysAreCleanErrors) {
   test::write_bytes(dir.file("cut.npz"), bytes.substr(0, bytes.size() / 2));
   EXPECT_THROW(read_npz(dir.file("cut.npz")), Error);
   EXPECT_MMDG_ERROR(read_npz(test::golden("vit_tiny_torchvision.pth")), "no .npy arrays");
+  EXPECT_MMDG_ERROR(read_npz(dir.file("missing.npz")), "missing.npz: file not found");
 }
 
 }  // namespace

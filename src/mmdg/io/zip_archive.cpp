@@ -1,5 +1,7 @@
 #include "mmdg/io/zip_archive.h"
 
+#include <filesystem>
+
 #include <zip.h>
 
 #include <algorithm>
@@ -16,6 +18,10 @@ ZipArchive::ZipArchive(const std::string& path) : path_(path), handle_(new Handl
   int code = 0;
   handle_->zip = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   if (handle_->zip == nullptr) {
+    if (code == ZIP_ER_NOENT || code == ZIP_ER_OPEN) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) throw Error(path + ": file not found");
+    }
     zip_error_t error;
     zip_error_init_with_code(&error, code);
     const std::string message = zip_error_strerror(&error);

@@ -133,8 +133,10 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
     strategy_->after_step();
     return result;
   } catch (const NonFiniteLoss& e) {
-    throw Error(at_step(epoch, state_.step_in_epoch) + ": " + e.what() + "; stopped, the last good checkpoint is " +
-                dir_.last() + ". HINT: lower --lr or set --grad-clip");
+    const std::string saved = fs::exists(dir_.last()) ? "the last good checkpoint is " + dir_.last()
+                                                       : "nothing was saved yet (the first epoch did not finish)";
+    throw Error(at_step(epoch, state_.step_in_epoch) + ": " + e.what() + "; stopped, " + saved +
+                ". HINT: lower --lr or set --grad-clip");
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     if (what.find("out of memory") == std::string::npos) throw;

@@ -278,9 +278,14 @@ TEST_F(TrainerTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   auto config = nlohmann::json::parse(io::read_file(runs.file("r/config.json")));
   config["train"]["epochs"] = 3;
   io::write_file_atomically(runs.file("r/config.json"), [&](std::ostream& out) { out << config.dump(); });
-  EXPECT_MMDG_ERROR(Trainer::resume(runs.file("r")).run(), "the loss is not finite");
+  EXPECT_MMDG_ERROR(Trainer::resume(runs.file("r")).run(), "the last good checkpoint is " + runs.file("r/last.safetensors"));
   EXPECT_EQ(io::read_file(runs.file("r/last.safetensors")), poisoned);  // not overwritten
   EXPECT_NE(before, poisoned);
+  // diverging in the first epoch: no checkpoint exists, and the message says so
+  auto wild = options();
+  wild.steps_per_epoch = 3;
+  wild.lr = 1e30;
+  EXPECT_MMDG_ERROR(Trainer(model(), wild, data(), runs.file("wild")).run(), "nothing was saved yet (the first epoch did not finish)");
 }
 
 }  // namespace
