@@ -7,7 +7,7 @@ pkgs=(cmake g++ make ccache pkg-config
       libtorch-dev libopenblas0-pthread
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev)
+      libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev zlib1g-dev)
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil)
 fi

@@ -76,6 +76,18 @@ TEST(TorchCheckpoint, MissingFileNamesThePath) {
   EXPECT_MMDG_ERROR(read_weights("/nonexistent/weights.pth"), "/nonexistent/weights.pth: file not found");
 }
 
+// One flipped byte in a tensor's data: the entry's CRC-32 no longer matches, a clean error (the
+// file used to load with a wrong weight).
+TEST(TorchCheckpoint, AFlippedByteFailsTheCrcCheck) {
+  std::string bytes = read_file(golden("vit_tiny_torchvision.pth"));
+  // the middle of the file lies in the largest tensor's data (the entries are stored, not deflated)
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+  test::TempDir dir;
+  test::write_bytes(dir.file("flipped.pth"), bytes);
+  EXPECT_MMDG_ERROR(read_weights(dir.file("flipped.pth")), "fails its CRC-32 check");
+  EXPECT_NO_THROW(read_weights(golden("vit_tiny_torchvision.pth")));
+}
+
 // Every truncation of a valid checkpoint is a clean error, never a crash or a wrong result.
 TEST(TorchCheckpoint, TruncatedArchivesAreCleanErrors) {
   const std::string bytes = read_file(golden("shared_storage.pth"));

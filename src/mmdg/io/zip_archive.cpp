@@ -1,5 +1,7 @@
 #include "mmdg/io/zip_archive.h"
 
+#include <zlib.h>
+
 #include <filesystem>
 
 #include <zip.h>
@@ -87,6 +89,16 @@ void ZipArchive::read_into(const std::string& name, void* dst, std::uint64_t siz
     done += static_cast<std::uint64_t>(n);
   }
   zip_fclose(file);
+  // libzip checks an entry's CRC only when a read runs into its end; ours stop at its size, so
+  // check it here: one flipped bit in a tensor is an error, not a silently wrong weight
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat_index(handle_->zip, static_cast<zip_uint64_t>(index_of(name)), 0, &stat) == 0 && (stat.valid & ZIP_STAT_CRC)) {
+    const auto crc = static_cast<std::uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(out), static_cast<z_size_t>(size)));
+    if (crc != stat.crc)
+      throw Error(path_ + ": entry '" + name + "' fails its CRC-32 check (stored " + std::to_string(stat.crc) + ", computed " +
+                  std::to_string(crc) + "): the file is corrupt");
+  }
 }
 
 }  // namespace mmdg::io
