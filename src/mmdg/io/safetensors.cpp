@@ -1,5 +1,8 @@
 #include "mmdg/io/safetensors.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <ATen/ATen.h>
 
 #include <fstream>
@@ -62,9 +65,10 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
       if (!info.is_object()) throw Error(path + ": __metadata__ is not an object");
-      if (metadata)
-        for (const auto& [k, v] : info.items())
-          (*metadata)[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      for (const auto& [k, v] : info.items()) {
+        if (!v.is_string()) throw Error(path + ": __metadata__ value '" + k + "' is not a string (" + json_excerpt(v) + ")");
+        if (metadata) (*metadata)[k] = v.get<std::string>();
+      }
       continue;
     }
     const std::string ctx = path + ": tensor '" + name + "'";
@@ -99,6 +103,22 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
                   std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));
   }
+  // As the reference implementation: the tensors tile the data section, in offset order, with no
+  // gap, no overlap or shared bytes, and no unindexed bytes at the end.
+  std::vector<const Entry*> by_offset;
+  for (const auto& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const Entry* a, const Entry* b) { return std::tie(a->begin, a->end) < std::tie(b->begin, b->end); });
+  std::uint64_t expected = 0;
+  for (const Entry* e : by_offset) {
+    if (e->begin != expected)
+      throw Error(path + ": tensor '" + e->name + "' starts at data byte " + std::to_string(e->begin) + ", expected " +
+                  std::to_string(expected) + " (" + (e->begin < expected ? "overlapping" : "a gap between") +
+                  " tensors; a safetensors file's tensors are contiguous)");
+    expected = e->end;
+  }
+  if (expected != data_size)
+    throw Error(path + ": " + std::to_string(data_size - expected) + " data bytes after the last tensor are not indexed by the header");
   return result;
 }
 

@@ -99,6 +99,15 @@ TEST(Safetensors, MalformedFilesAreCleanErrors) {
                "too large");
   // the data section cut short: offsets point past the end
   expect_error(safetensors_bytes(ok_header, data.substr(0, 5)), "outside");
+  // the layout the reference implementation requires: contiguous tensors tiling the data
+  const std::string two = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[)";
+  expect_error(safetensors_bytes(two + "0,4]}}", data), "overlapping tensors");  // b shares a's bytes
+  expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "a gap between tensors");
+  expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", data),
+               "4 data bytes after the last tensor are not indexed");
+  test::write_bytes(path, safetensors_bytes(two + "4,8]}}", data));
+  EXPECT_EQ(read_safetensors(path).size(), 2u);  // well formed
+  expect_error(safetensors_bytes(R"({"__metadata__":{"k":5},)" + ok_header.substr(1), data), "__metadata__ value 'k' is not a string");
   // a __metadata__ value nested 10^6 arrays deep: refused before parsing, no recursion
   const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
   expect_error(safetensors_bytes(R"({"__metadata__":{"x":)" + deep + "}," + ok_header.substr(1), data),
