@@ -84,6 +84,7 @@ if "$mmdg" --help | grep -q synth; then
   check "cmfl refuses the unimodal network" 1 "cmfl needs per-modality branches, which network vit-single does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+cmfl --modality ir --out "$tmp/single" --epochs 1 --steps-per-epoch 1
   check "train one modality with SSDG (Fig. 1(c))" 0 "method vit-single-depth\+ssdg \(ViT \(depth\) / SSDG\)" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+ssdg --modality depth --out "$tmp/single_depth" --epochs 1 --steps-per-epoch 1
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
+  check "eval refuses a nan threshold" 105 "must be a number in \[0, 1\], got 'nan'" -- "$mmdg" eval --scores "$tmp/w.csv" --threshold nan
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video
   printf 'score,label\n0.3,1\nabc,0\n' > "$tmp/bad.csv"
   check "eval names a bad CSV line" 1 "bad.csv:3: score 'abc'" -- "$mmdg" eval --scores "$tmp/bad.csv"

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -77,7 +78,14 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--list", a->list, "benchmark list to evaluate (with --checkpoint)");
   cmd->add_option("--val-list", a->val_list, "source validation list for the source-val policy");
   cmd->add_option("--out-scores", a->out_scores, "also write the per-frame scores to this CSV");
-  cmd->add_option("--threshold", a->threshold, "threshold of the fixed policy")->capture_default_str();
+  cmd->add_option("--threshold", a->threshold, "threshold of the fixed policy, in [0, 1]")
+      ->check([](const std::string& text) {  // CLI::Range lets nan through (every comparison with it is false)
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool ok = end != text.c_str() && *end == '\0' && v >= 0 && v <= 1;
+        return ok ? std::string() : "must be a number in [0, 1], got '" + text + "'";
+      })
+      ->capture_default_str();
   cmd->add_flag("--per-video", a->per_video, "average the frames of each video before the metrics");
   cmd->add_flag("--json", a->json, "machine-readable output");
   auto infer = std::make_shared<SettingsOptions<infer::InferOptions>>(cmd, "Scoring");

@@ -1,5 +1,7 @@
 #include "mmdg/data/list_file.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <sstream>
 #include <utility>
@@ -53,6 +55,15 @@ BenchmarkList parse_list(const std::string& text, const std::string& path) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const auto where = path + ":" + std::to_string(line_no) + ": ";
+    for (std::size_t c = 0; c < line.size(); ++c) {
+      const auto byte = static_cast<unsigned char>(line[c]);
+      if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+        char code[8];
+        std::snprintf(code, sizeof code, "0x%02x", byte);
+        throw Error(where + "control character " + code + " at column " + std::to_string(c + 1) +
+                    " (a list line holds paths and a label; a NUL would cut a path short)");
+      }
+    }
     if (line.find_first_not_of(" \t") == std::string::npos) {
       if (start >= text.size()) break;  // a trailing newline
       throw Error(where + "empty line");

@@ -92,6 +92,7 @@ TEST(ListFile, MalformedLinesNameFileAndLine) {
   EXPECT_MMDG_ERROR(parse_list("a b c 1\r\nrgb.jpg 1\r\n", "L.txt"), "L.txt:2: a two-field line must name a .npz");
   EXPECT_MMDG_ERROR(parse_list("a b c 1\na b c d e\n", "L.txt"), "L.txt:2: expected 'rgb depth ir label'");
   EXPECT_MMDG_ERROR(parse_list("a b c 2\n", "L.txt"), "L.txt:1: label must be 0 (spoof) or 1 (live), got '2'");
+  EXPECT_MMDG_ERROR(parse_list(std::string("a b c 1\nrgb\0x.jpg d.jpg i.jpg 1\n", 32), "L.txt"), "L.txt:2: control character 0x00 at column 4");
   EXPECT_MMDG_ERROR(parse_list("a b c 1\n\na b c 0\n", "L.txt"), "L.txt:2: empty line");
   EXPECT_MMDG_ERROR(parse_list("", "L.txt"), "L.txt: the list is empty");
   EXPECT_MMDG_ERROR(read_list("/nonexistent/L.txt"), "/nonexistent/L.txt: file not found");
