@@ -18,13 +18,14 @@ void require(bool ok, const std::string& option, const std::string& why) {
 void NetworkOptions::validate() const {
   find_network(network);  // throws, listing the registered networks
   vit().validate();
-  require(adapter_dim > 0, "adapter_dim", "must be positive");
+  require(adapter_dim > 0 && adapter_dim <= 65536, "adapter_dim", "must be in [1, 65536]");
   require(adapter_heads > 0 && adapter_dim % adapter_heads == 0, "adapter_heads", "must divide adapter_dim");
   require(adapter_dropout >= 0 && adapter_dropout < 1, "adapter_dropout", "must be in [0, 1)");
-  require(mc_samples >= 2, "mc_samples", "must be at least 2 (a standard deviation needs two samples)");
+  require(mc_samples >= 2 && mc_samples <= 1024, "mc_samples",
+          "must be in [2, 1024] (a standard deviation needs two samples; the paper uses 20)");
   require(mc_drop_rate > 0 && mc_drop_rate < 1, "mc_drop_rate", "must be in (0, 1)");
   require(reliability_rate >= 0, "reliability_rate", "must be >= 0");
-  require(num_classes >= 2, "num_classes", "must be at least 2");
+  require(num_classes >= 2 && num_classes <= 100000, "num_classes", "must be in [2, 100000]");
   require(!(freeze == Freeze::AdaptersOnly && !pretrained_position_embeddings()), "freeze",
           "adapters-only freezes the position embeddings, so they must start from the pretrained ones "
           "(set pos_embedding_init = pretrained)");

@@ -193,6 +193,22 @@ TEST(NetworkOptions, ValidationAndJson) {
   o = tiny();
   o.adapter_heads = 3;
   EXPECT_MMDG_ERROR(o.validate(), "adapter_heads");
+  // bounds: a hostile config is refused before anything is allocated or a count wraps
+  o = tiny();
+  o.mc_samples = 1000000000000;
+  EXPECT_MMDG_ERROR(o.validate(), "option mc_samples: must be in [2, 1024]");
+  o = tiny();
+  o.backbone.image_size(std::int64_t{1} << 32).patch_size(1);
+  EXPECT_MMDG_ERROR(o.validate(), "ViT option image_size: must be a multiple of patch_size (1) in [1, 8192]");
+  o = tiny();
+  o.backbone.image_size(4096).patch_size(1);
+  EXPECT_MMDG_ERROR(o.validate(), "gives more than 65536 patches");
+  o = tiny();
+  o.backbone.num_layers(1000000000);
+  EXPECT_MMDG_ERROR(o.validate(), "ViT option num_layers: must be in [1, 256]");
+  o = tiny();
+  o.backbone.num_layers(256).hidden_dim(65536).num_heads(1).mlp_dim(262144);
+  EXPECT_MMDG_ERROR(o.validate(), "encoder parameters, more than 4e9");
   const auto j = settings::to_json(tiny());
   EXPECT_EQ(j["freeze"], "last-block");
   EXPECT_EQ(j["estimator"], "large-t");

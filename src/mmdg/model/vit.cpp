@@ -14,14 +14,24 @@ void ViTOptions::validate() const {
   const auto require = [](bool ok, const std::string& field, const std::string& why) {
     if (!ok) throw Error("ViT option " + field + ": " + why);
   };
-  require(patch_size_ > 0, "patch_size", "must be positive");
-  require(image_size_ > 0 && image_size_ % patch_size_ == 0, "image_size",
-          "must be a positive multiple of patch_size (" + std::to_string(patch_size_) + ")");
-  require(num_layers_ > 0, "num_layers", "must be positive");
-  require(num_heads_ > 0 && hidden_dim_ > 0 && hidden_dim_ % num_heads_ == 0, "hidden_dim",
-          "must be a positive multiple of num_heads (" + std::to_string(num_heads_) + ")");
-  require(mlp_dim_ > 0, "mlp_dim", "must be positive");
-  require(num_classes_ >= 0, "num_classes", "must be >= 0");
+  // Upper bounds well above any ViT (ViT-H/14: 32 layers, 1280 wide, 256 tokens at 224 px), so a
+  // hostile config cannot overflow the token count or allocate terabytes before failing.
+  require(patch_size_ > 0 && patch_size_ <= 1024, "patch_size", "must be in [1, 1024]");
+  require(image_size_ > 0 && image_size_ <= 8192 && image_size_ % patch_size_ == 0, "image_size",
+          "must be a multiple of patch_size (" + std::to_string(patch_size_) + ") in [1, 8192]");
+  require((image_size_ / patch_size_) * (image_size_ / patch_size_) <= 65536, "image_size",
+          "gives more than 65536 patches at patch_size " + std::to_string(patch_size_));
+  require(num_layers_ > 0 && num_layers_ <= 256, "num_layers", "must be in [1, 256]");
+  require(num_heads_ > 0 && num_heads_ <= 1024, "num_heads", "must be in [1, 1024]");
+  require(hidden_dim_ > 0 && hidden_dim_ <= 65536 && hidden_dim_ % num_heads_ == 0, "hidden_dim",
+          "must be a multiple of num_heads (" + std::to_string(num_heads_) + ") in [1, 65536]");
+  require(mlp_dim_ > 0 && mlp_dim_ <= 262144, "mlp_dim", "must be in [1, 262144]");
+  require(num_classes_ >= 0 && num_classes_ <= 100000, "num_classes", "must be in [0, 100000]");
+  const double encoder_parameters =
+      static_cast<double>(num_layers_) * (4.0 * hidden_dim_ * hidden_dim_ + 2.0 * hidden_dim_ * mlp_dim_);
+  require(encoder_parameters <= 4e9, "num_layers",
+          "with hidden_dim and mlp_dim gives " + std::to_string(static_cast<long long>(encoder_parameters)) +
+              " encoder parameters, more than 4e9");
   require(dropout_ >= 0 && dropout_ < 1, "dropout", "must be in [0, 1)");
   require(attention_dropout_ >= 0 && attention_dropout_ < 1, "attention_dropout", "must be in [0, 1)");
 }
