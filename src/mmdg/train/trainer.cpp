@@ -266,10 +266,10 @@ void TrainOptions::validate() const {
     if (!ok) throw Error("option " + option + ": " + why);
   };
   find_strategy(strategy);
-  require(epochs > 0, "epochs", "must be positive");
-  require(batch_size > 0, "batch_size", "must be positive");
-  require(lr > 0, "lr", "must be positive");
-  require(weight_decay >= 0, "weight_decay", "must be >= 0");
+  require(epochs > 0 && epochs <= 100000, "epochs", "must be in [1, 100000]");
+  require(batch_size > 0 && batch_size <= 65536, "batch_size", "must be in [1, 65536]");
+  require(lr > 0 && std::isfinite(lr), "lr", "must be a positive finite number");
+  require(weight_decay >= 0 && std::isfinite(weight_decay), "weight_decay", "must be a finite number >= 0");
   require(grad_clip >= 0, "grad_clip", "must be >= 0");
   require(ssp_weight >= 0, "ssp_weight", "must be >= 0");
   require(loss_momentum >= 0 && loss_momentum < 1, "loss_momentum", "must be in [0, 1)");
@@ -277,7 +277,7 @@ void TrainOptions::validate() const {
   require(workers >= 0 && workers <= 64, "workers", "must be in [0, 64]");
   require(steps_per_epoch >= 0, "steps_per_epoch", "must be >= 0");
   require(log_every > 0, "log_every", "must be positive");
-  require(eval_batch_size > 0, "eval_batch_size", "must be positive");
+  require(eval_batch_size > 0 && eval_batch_size <= 65536, "eval_batch_size", "must be in [1, 65536]");
   augment.validate();
   const auto fraction = [&](double v, const char* option) { require(v >= 0 && v <= 1, option, "must be in [0, 1]"); };
   const auto non_negative = [&](double v, const char* option) { require(v >= 0, option, "must be >= 0"); };

@@ -257,6 +257,15 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   bad.strategy = "ssan";
   bad.ssan.block = 7;  // mmdg_tiny has 2 blocks
   EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option ssan_block: 7 is not a block of the network (0..1, or -1)");
+  bad = o;
+  bad.lr = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option lr: must be a positive finite number");
+  bad = o;
+  bad.epochs = 1000000000000;
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option epochs: must be in [1, 100000]");
+  bad = o;
+  bad.workers = 100000;
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option workers: must be in [0, 64]");
   EXPECT_FALSE(std::filesystem::exists(runs.file("u")));
   EXPECT_MMDG_ERROR(Trainer::resume(runs.file("nothing")), "no run to resume");
 }
