@@ -146,7 +146,7 @@ RowResult result_of(const std::string& out, const AblationRow& row, const std::v
       hter += sub["policies"]["target-eer"]["hter"].get<double>() / static_cast<double>(subs.size());
       auc += sub["auc"].get<double>() / static_cast<double>(subs.size());
       if (sub.contains("live")) r.counts[subs[i]] = {sub["live"].get<std::size_t>(), sub["spoof"].get<std::size_t>()};
-      if (sub.contains("scores")) r.scores[i].push_back(eval::read_scores_csv(sub["scores"].get<std::string>()));
+      if (sub.contains("scores")) r.scores[i].push_back(eval::read_scores_csv(stored_scores_path(out, sub)));
     }
     r.seeds.push_back(seed_json.contains("method") ? seed_json["method"].value("seed", std::int64_t{-1}) : -1);
     r.hter.push_back(hter);

@@ -166,7 +166,7 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
   std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent_text(report.policies[0].metrics.hter) << " %, AUC "
             << percent_text(report.auc) << " % (target-eer)\n";
   auto json = eval::report_json(report);
-  json["scores"] = scores_path;
+  json["scores"] = fs::path(scores_path).lexically_relative(a.out).generic_string();
   return json;
 }
 
@@ -217,6 +217,16 @@ nlohmann::json run_protocol(const ProtocolArgs& a) {
 namespace {
 
 }  // namespace
+
+std::string stored_scores_path(const std::string& out, const nlohmann::json& sub_result) {
+  if (!sub_result.contains("scores") || !sub_result["scores"].is_string())
+    throw Error(out + ": a results entry without its scores file");
+  const fs::path stored = sub_result["scores"].get<std::string>();
+  if (stored.is_absolute()) return stored.string();
+  const fs::path under_out = fs::path(out) / stored;
+  if (fs::exists(under_out) || !fs::exists(stored)) return under_out.string();
+  return stored.string();  // an earlier version's path, relative to where that command ran
+}
 
 std::string mean_and_spread(const std::vector<double>& v) {
   double mean = 0;
@@ -355,8 +365,8 @@ std::string write_tables(const std::string& out, int protocol) {
           for (const auto& q : paper->seeds)
             if (q["method"].value("seed", -1) == r["method"].value("seed", -2) && q.contains(s.name) &&
                 q[s.name].contains("scores")) {
-              a.push_back(eval::read_scores_csv(r[s.name]["scores"].get<std::string>()));
-              b.push_back(eval::read_scores_csv(q[s.name]["scores"].get<std::string>()));
+              a.push_back(eval::read_scores_csv(stored_scores_path(out, r[s.name])));
+              b.push_back(eval::read_scores_csv(stored_scores_path(out, q[s.name])));
             }
         }
         if (a.empty()) {
@@ -379,7 +389,7 @@ std::string write_tables(const std::string& out, int protocol) {
     std::vector<std::pair<std::string, Scores>> curves;
     for (const auto& row : rows)
       if (row.seeds[0].contains(s.name) && row.seeds[0][s.name].contains("scores"))
-        curves.emplace_back(row.title, eval::read_scores_csv(row.seeds[0][s.name]["scores"].get<std::string>()));
+        curves.emplace_back(row.title, eval::read_scores_csv(stored_scores_path(out, row.seeds[0][s.name])));
     if (curves.empty()) continue;
     viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + sub_file_name(s.name) + ".png")).string(),
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));

@@ -67,6 +67,11 @@ std::string percent_text(double fraction);
 // "12.22" for one value, "12.22 +- 1.57" (mean +- sample std, in %) for several.
 std::string mean_and_spread(const std::vector<double>& fractions);
 
+// The scores CSV a results entry names: stored relative to `out` (so a protocol folder can be
+// moved or used from another directory); paths of earlier versions (absolute or relative to the
+// directory the command ran in) are used as they are when they exist.
+std::string stored_scores_path(const std::string& out, const nlohmann::json& sub_result);
+
 // Merges <out>/*/results_p<N>.json (single runs) and <out>/*/seed*/results_p<N>.json (seeds) into
 // tables (Markdown, CSV, JSON: mean +- std over seeds, test-set counts, and each multi-seed
 // method's paired bootstrap CI of its HTER difference to MMDG's seeds) and returns the Markdown.

@@ -106,6 +106,12 @@ TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   ASSERT_EQ(hters.size(), 2u);
   const auto seed1 = nlohmann::json::parse(io::read_file(dir.file("out/mmdg/seed1/results_p3.json")));
   EXPECT_EQ(hters[1].get<double>(), seed1["PS->CW"]["policies"]["target-eer"]["hter"].get<double>());
+  // score files are named relative to --out: the folder can move and its tables be rewritten
+  EXPECT_EQ(seed1["PS->CW"]["scores"], "mmdg/seed1/scores_p3_PS__CW.csv");
+  std::filesystem::rename(dir.file("out"), dir.file("moved"));
+  const std::string again = write_tables(dir.file("moved"), 3);
+  EXPECT_NE(again.find("HTER difference to MMDG"), std::string::npos) << again;
+  EXPECT_EQ(again, md);
 }
 
 // All three protocols end to end at a tiny size: every cell of every table filled, a ROC figure
