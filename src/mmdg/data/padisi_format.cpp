@@ -8,10 +8,18 @@
 namespace mmdg::data {
 
 std::array<at::Tensor, 3> padisi_modalities(const at::Tensor& data, const std::string& path) {
-  if (data.dim() != 4 || data.size(0) != 1 || data.size(1) <= padisi::kDepth)
-    throw Error(path + ": PADISI 'data' must have shape (1, 22, H, W) (at least 5 channels), got " + c10::str(data.sizes()));
+  const bool channels_last = data.dim() == 4 && data.size(3) == padisi::kChannels && data.size(1) != padisi::kChannels;
+  if (data.dim() != 4 || data.size(0) != 1 || data.size(1) <= padisi::kDepth || data.size(1) > padisi::kChannels || channels_last)
+    throw Error(path + ": PADISI 'data' must have shape (1, 22, H, W) (5 to 22 channels), got " + c10::str(data.sizes()) +
+                (channels_last ? " (channels last? HINT: np.moveaxis(data, -1, 1))" : ""));
   if (!data.is_floating_point()) throw Error(path + ": PADISI 'data' must hold floats in [0, 1]");
   const at::Tensor x = data[0].to(torch::kFloat);  // (C, H, W)
+  const at::Tensor used = x.slice(0, 0, padisi::kDepth + 1);  // colour, NIR, depth
+  if (!torch::isfinite(used).all().item<bool>()) throw Error(path + ": PADISI 'data' holds NaN or infinite values");
+  const double lo = used.min().item<double>(), hi = used.max().item<double>();
+  if (lo < -1e-3 || hi > 1 + 1e-3)
+    throw Error(path + ": PADISI 'data' values lie in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                "], expected [0, 1]" + (hi > 2 ? " (0-255 data? HINT: divide by 255)" : ""));
   const auto plane = [&](std::int64_t c) { return x.slice(0, c, c + 1).expand({3, -1, -1}).contiguous(); };
   return {x.index_select(0, torch::tensor({padisi::kRed, padisi::kGreen, padisi::kBlue})), plane(padisi::kDepth),
           plane(padisi::kNir)};

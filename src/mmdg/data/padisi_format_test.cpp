@@ -1,6 +1,8 @@
 #include "mmdg/data/padisi_format.h"
 
 #include <gtest/gtest.h>
+
+#include <limits>
 #include <torch/torch.h>
 
 #include "mmdg/io/npy.h"
@@ -43,6 +45,15 @@ TEST(PadisiFormat, WrittenFileReadsBackAsTheGoldenOneDoes) {
 TEST(PadisiFormat, BadArraysAreNamed) {
   EXPECT_MMDG_ERROR(padisi_modalities(torch::zeros({1, 4, 2, 2}), "p.npz"), "p.npz: PADISI 'data' must have shape");
   EXPECT_MMDG_ERROR(padisi_modalities(torch::zeros({1, 22, 2, 2}, torch::kLong), "p.npz"), "must hold floats");
+  // channels last, 0-255 data, NaN: named, not silently wrong inputs
+  EXPECT_MMDG_ERROR(padisi_modalities(torch::zeros({1, 8, 8, 22}), "p.npz"), "(channels last? HINT: np.moveaxis(data, -1, 1))");
+  EXPECT_MMDG_ERROR(padisi_modalities(torch::full({1, 22, 2, 2}, 200.0), "p.npz"), "expected [0, 1] (0-255 data? HINT: divide by 255)");
+  auto nan = torch::zeros({1, 22, 2, 2});
+  nan[0][padisi::kNir][1][1] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_MMDG_ERROR(padisi_modalities(nan, "p.npz"), "p.npz: PADISI 'data' holds NaN or infinite values");
+  auto unused = torch::zeros({1, 22, 2, 2});
+  unused[0][10].fill_(500);  // channels MMDG does not use are not checked
+  EXPECT_NO_THROW(padisi_modalities(unused, "p.npz"));
   EXPECT_MMDG_ERROR(padisi_data(torch::zeros({3, 2, 2}), torch::zeros({2, 3}), torch::zeros({2, 2})), "depth must be");
   EXPECT_MMDG_ERROR(padisi_data(torch::zeros({1, 2, 2}), torch::zeros({2, 2}), torch::zeros({2, 2})), "rgb must be");
   test::TempDir dir;
