@@ -354,13 +354,20 @@ Trainer Trainer::resume(const std::string& run_dir) {
   t.config_ = RunConfig::read(dir.config());
   t.config_.train.interrupt_after_steps = 0;  // a testing aid of the interrupted run only
   t.run_dir_ = run_dir;
-  t.resuming_ = true;
+  // killed before its first checkpoint (e.g. kill -9 in epoch 1, or a data error found late):
+  // nothing to continue from, so the run starts over from its config
+  t.restarting_ = !fs::exists(dir.last()) && !fs::exists(dir.resume_state());
+  t.resuming_ = !t.restarting_;
   return t;
 }
 
 TrainResult Trainer::run() {
   const RunDir dir(run_dir_);
   fs::create_directories(run_dir_);
+  if (restarting_) {  // the attempt that saved nothing leaves no log lines behind
+    std::cout << run_dir_ << ": nothing was saved yet; starting the run over\n";
+    fs::remove(dir.log());
+  }
   if (!resuming_) io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << config_.to_json().dump(1) << "\n"; });
   std::cout << "run " << run_dir_ << (resuming_ ? " (resumed)" : "") << "\nmodel options:\n"
             << settings::describe(config_.model) << "training options:\n" << settings::describe(config_.train)

@@ -69,6 +69,7 @@ class Trainer {
   RunConfig config_;
   std::string run_dir_;
   bool resuming_ = false;
+  bool restarting_ = false;  // resume of a run that saved nothing yet: starts over
 };
 
 // Installs SIGINT / SIGTERM handlers that ask a running trainer to save and stop.

@@ -270,6 +270,24 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   EXPECT_MMDG_ERROR(Trainer::resume(runs.file("nothing")), "no run to resume");
 }
 
+// A run killed before its first checkpoint (only config.json and some log lines exist): --resume
+// starts it over and ends with the weights and log of an uninterrupted run.
+TEST_F(TrainerTest, ResumingARunThatSavedNothingStartsItOver) {
+  test::TempDir runs;
+  auto o = options();
+  o.epochs = 1;
+  o.steps_per_epoch = 2;
+  Trainer(model(), o, data(), runs.file("whole")).run();
+  std::filesystem::create_directories(runs.file("killed"));
+  std::filesystem::copy_file(runs.file("whole/config.json"), runs.file("killed/config.json"));
+  test::write_bytes(runs.file("killed/log.jsonl"), "{\"type\":\"step\",\"epoch\":1,\"step\":1}\n");
+  const auto result = Trainer::resume(runs.file("killed")).run();
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(io::read_file(runs.file("killed/last.safetensors")), io::read_file(runs.file("whole/last.safetensors")));
+  const std::string log = io::read_file(runs.file("killed/log.jsonl")), whole = io::read_file(runs.file("whole/log.jsonl"));
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), std::count(whole.begin(), whole.end(), '\n'));
+}
+
 TEST_F(TrainerTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   test::TempDir runs;
   auto o = options();
