@@ -53,6 +53,7 @@ std::string at_step(std::int64_t epoch, std::int64_t step) {
 class Session {
  public:
   Session(const RunConfig& config, const RunDir& dir, bool resuming);
+  void truncate_log_at_resume();
   TrainResult run();
 
  private:
@@ -108,7 +109,39 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
   if (resuming) {
     model::load_state_dict(*net_, io::read_safetensors(dir_.last()), /*strict=*/true, dir_.last());
     state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_);
+    truncate_log_at_resume();
   }
+}
+
+// The log keeps what happened up to the resumed state: lines written after it (by a run killed
+// before its next checkpoint) would be written again, so they are dropped, and the resumption is
+// marked.
+void Session::truncate_log_at_resume() {
+  if (!fs::exists(dir_.log())) return;
+  std::istringstream in(io::read_file(dir_.log()));
+  std::string kept;
+  std::size_t dropped = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    nlohmann::json j;
+    try {
+      j = parse_json(line, dir_.log());
+    } catch (const Error&) {
+      ++dropped;  // a line cut short by the kill
+      continue;
+    }
+    const bool after = j.is_object() && j.contains("global_step") && j["global_step"].is_number_integer() &&
+                       (j["global_step"].get<std::int64_t>() > state_.global_step ||
+                        (j.value("type", "") == "epoch" && j.value("epoch", std::int64_t{0}) > state_.epoch));
+    if (after) {
+      ++dropped;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  kept += nlohmann::json{{"type", "resume"}, {"epoch", state_.epoch + 1}, {"step", state_.step_in_epoch},
+                         {"global_step", state_.global_step}, {"dropped_lines", dropped}}.dump() + "\n";
+  io::write_file_atomically(dir_.log(), [&](std::ostream& out) { out << kept; });
 }
 
 void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 
 #include "mmdg/data/synth.h"
@@ -70,12 +71,33 @@ TEST_F(TrainerTest, ResumeAfterAnInterruptionIsExact) {
     interrupted_options.interrupt_after_steps = cut;
     const auto first = Trainer(model(), interrupted_options, data(), run).run();
     EXPECT_FALSE(first.completed) << cut;
+    // as if killed later, after logging steps it never checkpointed (and a line cut short)
+    {
+      std::ofstream log(run + "/log.jsonl", std::ios::app);
+      log << nlohmann::json{{"type", "step"}, {"epoch", 2}, {"step", 3}, {"global_step", cut + 1}, {"loss", 1.0}}.dump() << "\n"
+          << "{\"type\":\"st";
+    }
     const auto second = Trainer::resume(run).run();
     ASSERT_TRUE(second.completed) << cut;
     const auto b = weights(run);
     ASSERT_EQ(a.keys(), b.keys());
     for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << cut << " " << item.key();
     EXPECT_EQ(full.best_hter, second.best_hter);
+    // the log holds each step and epoch once, in order, and marks the resumption
+    const auto events = [](const std::string& path) {
+      std::vector<std::string> out;
+      std::ifstream in(path);
+      for (std::string line; std::getline(in, line);) {
+        const auto j = nlohmann::json::parse(line);
+        out.push_back(j["type"].get<std::string>() + "@" + std::to_string(j["global_step"].get<std::int64_t>()));
+      }
+      return out;
+    };
+    auto resumed = events(run + "/log.jsonl");
+    const auto marker = std::find(resumed.begin(), resumed.end(), "resume@" + std::to_string(cut));
+    ASSERT_NE(marker, resumed.end()) << cut;
+    resumed.erase(marker);
+    EXPECT_EQ(resumed, events(runs.file("full/log.jsonl"))) << cut;
     // nothing left half-written
     for (const auto& entry : std::filesystem::directory_iterator(run))
       EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
