@@ -57,6 +57,10 @@ ResumeState ResumeState::load(const std::string& path, torch::optim::Optimizer& 
     gen.set_state(rng);
   } catch (const c10::Error& e) {
     throw Error(path + ": not a resume state of this version (" + e.what_without_backtrace() + ")");
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // LibTorch's other errors do not name the file
+    throw Error(path + ": cannot read the resume state (" + e.what() + ")");
   }
   return s;
 }

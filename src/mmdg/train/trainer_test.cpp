@@ -310,6 +310,17 @@ TEST_F(TrainerTest, ResumingARunThatSavedNothingStartsItOver) {
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), std::count(whole.begin(), whole.end(), '\n'));
 }
 
+// A damaged resume.pt: LibTorch's error is wrapped in one that names the file.
+TEST_F(TrainerTest, ADamagedResumeStateIsNamed) {
+  test::TempDir runs;
+  auto o = options();
+  o.interrupt_after_steps = 2;
+  Trainer(model(), o, data(), runs.file("r")).run();
+  const std::string state = io::read_file(runs.file("r/resume.pt"));
+  test::write_bytes(runs.file("r/resume.pt"), state.substr(0, state.size() / 2));
+  EXPECT_MMDG_ERROR(Trainer::resume(runs.file("r")).run(), runs.file("r/resume.pt") + ": ");
+}
+
 TEST_F(TrainerTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   test::TempDir runs;
   auto o = options();
