@@ -17,7 +17,8 @@ void add_train_command(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   auto resume = std::make_shared<std::string>();
   cmd->add_option("--out", *out, "run directory to create");
-  cmd->add_option("--resume", *resume, "continue the run in this directory with its saved options");
+  cmd->add_option("--resume", *resume,
+                  "continue the run in this directory with its saved options (--train / --val / --data-root may give new data locations)");
   auto data = std::make_shared<SettingsOptions<train::TrainData>>(cmd, "Data");
   auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   const auto report = [](const train::TrainResult& result, const std::string& run_dir) {
@@ -28,9 +29,9 @@ void add_train_command(CLI::App& app) {
   cmd->callback([=] {
     train::install_interrupt_handlers();
     if (!resume->empty()) {
-      if (!out->empty() || data->any_given() || config->given())
-        throw Error("--resume continues a run with its saved options; give no other options");
-      report(train::Trainer::resume(*resume).run(), *resume);
+      if (!out->empty() || config->given())
+        throw Error("--resume continues a run with its saved options; give no other options (but new data locations: --train, --val, --data-root)");
+      report(train::Trainer::resume(*resume, [&](train::TrainData& moved) { data->apply(moved); }).run(), *resume);
       return;
     }
     if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");

@@ -114,7 +114,11 @@ std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
   train::TrainResult result;
   if (dir.has_run()) {
     std::cout << "[" << sub.model << "] resuming " << run << "\n";
-    result = train::Trainer::resume(run).run();
+    result = train::Trainer::resume(run, [&](train::TrainData& data) {  // the lists and data root given now
+      data.train_lists = lists_of(a.lists_dir, sub.sources, "train");
+      data.val_lists = lists_of(a.lists_dir, sub.sources, "val");
+      data.data_root = a.data_root;
+    }).run();
   } else {
     std::cout << "[" << sub.model << "] training " << a.method_name << " on " << sub.sources << "\n";
     train::TrainData data;

@@ -380,11 +380,21 @@ Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData da
     throw Error(run_dir_ + " already holds a run. HINT: continue it with --resume " + run_dir_ + ", or choose another --out");
 }
 
-Trainer Trainer::resume(const std::string& run_dir) {
+Trainer Trainer::resume(const std::string& run_dir, const std::function<void(TrainData&)>& relocate) {
   const RunDir dir(run_dir);
   if (!dir.has_run()) throw Error(run_dir + ": no run to resume (config.json missing)");
   Trainer t;
   t.config_ = RunConfig::read(dir.config());
+  if (relocate) {
+    TrainData moved = t.config_.data;
+    relocate(moved);
+    moved.pretrained = t.config_.data.pretrained;  // used at the start only
+    if (settings::to_json(moved) != settings::to_json(t.config_.data)) {
+      std::cout << run_dir << ": data locations given now replace the saved ones:\n" << settings::describe(moved);
+      t.config_.data = moved;
+      io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << t.config_.to_json().dump(1) << "\n"; });
+    }
+  }
   t.config_.train.interrupt_after_steps = 0;  // a testing aid of the interrupted run only
   t.run_dir_ = run_dir;
   // killed before its first checkpoint (e.g. kill -9 in epoch 1, or a data error found late):

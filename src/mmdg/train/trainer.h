@@ -5,6 +5,7 @@
 // loss stops the run and keeps the last good checkpoint.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,8 +60,9 @@ class Trainer {
  public:
   // A new run in `run_dir` (must not hold a run yet).
   Trainer(model::NetworkOptions model, TrainOptions options, TrainData data, std::string run_dir);
-  // Continues the run in `run_dir` with its saved options.
-  static Trainer resume(const std::string& run_dir);
+  // Continues the run in `run_dir` with its saved options. `relocate` may point the data to new
+  // locations (lists, data root: not part of the model); the new ones are used, said, and saved.
+  static Trainer resume(const std::string& run_dir, const std::function<void(TrainData&)>& relocate = {});
 
   TrainResult run();
 

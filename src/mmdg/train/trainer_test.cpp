@@ -310,6 +310,36 @@ TEST_F(TrainerTest, ResumingARunThatSavedNothingStartsItOver) {
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), std::count(whole.begin(), whole.end(), '\n'));
 }
 
+// The data moved while the run was interrupted: resume takes the new locations (saved to
+// config.json) and finishes with the weights of an uninterrupted run.
+TEST_F(TrainerTest, ResumeTakesNewDataLocations) {
+  test::TempDir runs;
+  std::filesystem::copy(dir_->file("data"), runs.file("old_data"), std::filesystem::copy_options::recursive);
+  const auto at = [&](const std::string& root) {
+    TrainData d = data();
+    d.train_lists = {root + "/C-train.txt", root + "/W-train.txt"};
+    d.val_lists = {root + "/W-val.txt"};
+    d.data_root = root;
+    return d;
+  };
+  auto o = options();
+  Trainer(model(), o, data(), runs.file("whole")).run();
+  o.interrupt_after_steps = 4;
+  Trainer(model(), o, at(runs.file("old_data")), runs.file("moved")).run();
+  std::filesystem::rename(runs.file("old_data"), runs.file("new_data"));
+  EXPECT_THROW(Trainer::resume(runs.file("moved")).run(), Error);  // the saved locations are gone
+  const TrainData now = at(runs.file("new_data"));
+  const auto result = Trainer::resume(runs.file("moved"), [&](TrainData& d) {
+                        d.train_lists = now.train_lists;
+                        d.val_lists = now.val_lists;
+                        d.data_root = now.data_root;
+                      }).run();
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(RunConfig::read(runs.file("moved/config.json")).data.data_root, runs.file("new_data"));
+  const auto a = weights(runs.file("whole")), b = weights(runs.file("moved"));
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+}
+
 // A damaged resume.pt: LibTorch's error is wrapped in one that names the file.
 TEST_F(TrainerTest, ADamagedResumeStateIsNamed) {
   test::TempDir runs;
