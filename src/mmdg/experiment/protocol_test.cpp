@@ -74,8 +74,7 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
 TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   test::TempDir dir;
   ProtocolArgs a = tiny_protocol(dir);
-  a.protocol = 3;
-  a.sub = "PS->CW";
+  a.protocol = 3;  // both sub-protocols: the average column of the CI table
   a.seeds = {0, 1};
   for (const char* method : {"mmdg", "vit"}) {
     const auto preset = train::resolve_method(method);
@@ -93,13 +92,20 @@ TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   const std::string md = io::read_file(dir.file("out/table_p3.md"));
   EXPECT_NE(md.find("| MMDG (2 seeds) | 2 |"), std::string::npos) << md;
   EXPECT_NE(md.find(" +- "), std::string::npos) << md;
-  EXPECT_NE(md.find("Test sets: PS->CW "), std::string::npos) << md;
+  EXPECT_NE(md.find("Test sets: CW->PS "), std::string::npos) << md;
+  EXPECT_NE(md.find(" PS->CW "), std::string::npos) << md;
   EXPECT_NE(md.find("HTER difference to MMDG"), std::string::npos) << md;
   EXPECT_NE(md.find("| ViT (2 seeds) | "), std::string::npos) << md;
   const auto table = nlohmann::json::parse(io::read_file(dir.file("out/table_p3.json")));
   const auto& ci = table["rows"]["ViT (2 seeds)"]["PS->CW"]["hter_difference_to_mmdg"];
   EXPECT_EQ(ci["seeds"], 2);
   EXPECT_EQ(ci["units"], "videos");  // the scores CSVs name each sample's video
+  const auto& average = table["rows"]["ViT (2 seeds)"]["average_hter_difference_to_mmdg"];
+  EXPECT_EQ(average["seeds"], 2);
+  EXPECT_LE(average["low"].get<double>(), average["observed"].get<double>());
+  EXPECT_NEAR(average["observed"].get<double>(),
+              (ci["observed"].get<double>() + table["rows"]["ViT (2 seeds)"]["CW->PS"]["hter_difference_to_mmdg"]["observed"].get<double>()) / 2,
+              1e-12);
   EXPECT_LE(ci["low"].get<double>(), ci["observed"].get<double>());
   EXPECT_GE(ci["high"].get<double>(), ci["observed"].get<double>());
   const auto& hters = table["rows"]["MMDG (2 seeds)"]["PS->CW"]["hter"];
