@@ -143,7 +143,7 @@ RowResult result_of(const std::string& out, const AblationRow& row, const std::v
     double hter = 0, auc = 0;
     for (std::size_t i = 0; i < subs.size(); ++i) {
       const auto& sub = seed_json[subs[i]];
-      hter += sub["policies"]["target-eer"]["hter"].get<double>() / static_cast<double>(subs.size());
+      hter += target_eer_hter_of(sub) / static_cast<double>(subs.size());
       auc += sub["auc"].get<double>() / static_cast<double>(subs.size());
       if (sub.contains("live")) r.counts[subs[i]] = {sub["live"].get<std::size_t>(), sub["spoof"].get<std::size_t>()};
       if (sub.contains("scores")) r.scores[i].push_back(eval::read_scores_csv(stored_scores_path(out, sub)));
@@ -238,8 +238,14 @@ std::string write_ablation_table(const std::string& out, const AblationTable& ta
   fs::create_directories(out);
   std::vector<RowResult> results;
   for (const auto& row : table.rows) results.push_back(result_of(out, row, subs));
-  // MMDG's result (in the table or not) for the differences
-  const RowResult mmdg = result_of(out, AblationRow{train::kPaperMethod, "", {}, train::kPaperMethod, {}, NAN, NAN}, subs);
+  // MMDG's result for the differences: its row when the table has one (score files read once)
+  const auto mmdg_row = std::find_if(table.rows.begin(), table.rows.end(),
+                                     [](const AblationRow& r) { return r.folder == train::kPaperMethod; });
+  RowResult outside_table;
+  const RowResult& mmdg =
+      mmdg_row != table.rows.end()
+          ? results[static_cast<std::size_t>(mmdg_row - table.rows.begin())]
+          : (outside_table = result_of(out, AblationRow{train::kPaperMethod, "", {}, train::kPaperMethod, {}, NAN, NAN}, subs));
   std::string sub_list;
   for (const auto& s : subs) sub_list += (sub_list.empty() ? "" : ", ") + s;
   std::ostringstream md, csv;
@@ -325,12 +331,7 @@ std::string write_ablation_table(const std::string& out, const AblationTable& ta
     md << "\nFigure: ablation_fig5.png (bars: mean over seeds, whiskers: std).\n";
   }
 #endif
-  const std::string base = (fs::path(out) / ("ablation_" + table.name)).string();
-  const std::string md_text = md.str(), csv_text = csv.str();
-  io::write_file_atomically(base + ".md", [&](std::ostream& o) { o << md_text; });
-  io::write_file_atomically(base + ".csv", [&](std::ostream& o) { o << csv_text; });
-  io::write_file_atomically(base + ".json", [&](std::ostream& o) { o << json.dump(1) << "\n"; });
-  return md_text;
+  return write_table_files((fs::path(out) / ("ablation_" + table.name)).string(), md.str(), csv.str(), json);
 }
 
 }  // namespace mmdg::experiment

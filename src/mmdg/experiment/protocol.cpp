@@ -232,6 +232,17 @@ std::string stored_scores_path(const std::string& out, const nlohmann::json& sub
   return stored.string();  // an earlier version's path, relative to where that command ran
 }
 
+double target_eer_hter_of(const nlohmann::json& sub_result) {
+  return sub_result["policies"]["target-eer"]["hter"].get<double>();
+}
+
+std::string write_table_files(const std::string& base, const std::string& md, const std::string& csv, const nlohmann::json& json) {
+  io::write_file_atomically(base + ".md", [&](std::ostream& o) { o << md; });
+  io::write_file_atomically(base + ".csv", [&](std::ostream& o) { o << csv; });
+  io::write_file_atomically(base + ".json", [&](std::ostream& o) { o << json.dump(1) << "\n"; });
+  return md;
+}
+
 std::string mean_and_spread(const std::vector<double>& v) {
   double mean = 0;
   for (double x : v) mean += x / static_cast<double>(v.size());
@@ -285,7 +296,6 @@ std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
   return rows;
 }
 
-double hter_of(const nlohmann::json& sub) { return sub["policies"]["target-eer"]["hter"].get<double>(); }
 
 }  // namespace
 
@@ -318,7 +328,7 @@ std::string write_tables(const std::string& out, int protocol) {
       for (std::size_t k = 0; k < row.seeds.size(); ++k) {
         if (!row.seeds[k].contains(s.name)) continue;
         const auto& r = row.seeds[k][s.name];
-        hters.push_back(hter_of(r));
+        hters.push_back(target_eer_hter_of(r));
         aucs.push_back(r["auc"].get<double>());
         hter_avg[k] += hters.back() / static_cast<double>(subs.size());
         auc_avg[k] += aucs.back() / static_cast<double>(subs.size());
@@ -413,12 +423,7 @@ std::string write_tables(const std::string& out, int protocol) {
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));
   }
 #endif
-  const std::string base = (fs::path(out) / ("table_p" + std::to_string(protocol))).string();
-  const std::string md_text = md.str(), csv_text = csv.str();
-  io::write_file_atomically(base + ".md", [&](std::ostream& o) { o << md_text; });
-  io::write_file_atomically(base + ".csv", [&](std::ostream& o) { o << csv_text; });
-  io::write_file_atomically(base + ".json", [&](std::ostream& o) { o << table.dump(1) << "\n"; });
-  return md_text;
+  return write_table_files((fs::path(out) / ("table_p" + std::to_string(protocol))).string(), md.str(), csv.str(), table);
 }
 
 }  // namespace mmdg::experiment

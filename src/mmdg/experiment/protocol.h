@@ -72,6 +72,12 @@ std::string mean_and_spread(const std::vector<double>& fractions);
 // directory the command ran in) are used as they are when they exist.
 std::string stored_scores_path(const std::string& out, const nlohmann::json& sub_result);
 
+// A sub-protocol result's HTER under the tables' policy (target-eer).
+double target_eer_hter_of(const nlohmann::json& sub_result);
+
+// Writes a table as <base>.md, <base>.csv and <base>.json, each atomically; returns the Markdown.
+std::string write_table_files(const std::string& base, const std::string& md, const std::string& csv, const nlohmann::json& json);
+
 // Merges <out>/*/results_p<N>.json (single runs) and <out>/*/seed*/results_p<N>.json (seeds) into
 // tables (Markdown, CSV, JSON: mean +- std over seeds, test-set counts, and each multi-seed
 // method's paired bootstrap CI of its HTER difference to MMDG's seeds) and returns the Markdown.
