@@ -87,7 +87,7 @@ void add_model_command(CLI::App& app) {
     cmd->callback([=] {
       model::Network net = model::make_network(config->resolve());
       net->load_pretrained_backbone(io::read_weights(*pretrained), *pretrained);
-      infer::save_checkpoint(*out, *net, {{"pretrained", *pretrained}});
+      infer::save_checkpoint(*out, *net, std::nullopt, {{"pretrained", *pretrained}});
       std::cout << "wrote " << *out << "\n";
     });
   }
@@ -114,7 +114,7 @@ void add_model_command(CLI::App& app) {
     auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
     cmd->callback([=] {
       auto net = infer::load_checkpoint(*weights, config->resolve());
-      infer::save_checkpoint(*out, *net, {{"imported_from", *weights}});
+      infer::save_checkpoint(*out, *net, std::nullopt, {{"imported_from", *weights}});
       std::cout << "wrote " << *out << "\n";
     });
   }

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/model_config.h"
@@ -26,12 +28,24 @@ namespace {
 
 struct PredictArgs {
   std::string rgb, depth, ir, maps, list, out = "scores.csv";
+  std::optional<double> threshold;
   bool json = false;
 };
 
+// "live at 0.4123 (source-val EER threshold of the best epoch, epoch 3)"
+std::string decision_text(const infer::Predictor& predictor, bool live) {
+  std::ostringstream out;
+  out << (live ? "live" : "spoof") << " at threshold " << std::setprecision(4) << predictor.scoring().threshold << " ("
+      << predictor.scoring().threshold_source;
+  if (predictor.stored().operating_point && predictor.scoring().threshold_source != "given")
+    out << ", epoch " << predictor.stored().operating_point->epoch;
+  out << ")";
+  return out.str();
+}
+
 void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o) {
   const auto missing = o.missing_modalities();
-  const auto norm = o.normalization;
+  const auto norm = predictor.scoring().normalization;
   const auto size = predictor.options().backbone.image_size();
   std::array<torch::Tensor, 3> inputs;
   const std::array<const std::string*, 3> paths{&a.rgb, &a.depth, &a.ir};
@@ -44,6 +58,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
   const bool attention_maps = !a.maps.empty() && predictor.network().capabilities().adapters;
   const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing, attention_maps);
   const double live = p.live_probability[0].item<double>();
+  const bool decision = p.live[0];
   nlohmann::json reliability = nlohmann::json::object();
   for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
   if (!a.maps.empty() && !p.reliability_maps[0].defined())
@@ -75,13 +90,18 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
     }
   }
   if (a.json) {
-    std::cout << nlohmann::json{{"live_probability", live}, {"mean_reliability", reliability},
+    std::cout << nlohmann::json{{"live_probability", live},
+                                {"decision", decision ? "live" : "spoof"},
+                                {"threshold", predictor.scoring().threshold},
+                                {"threshold_source", predictor.scoring().threshold_source},
+                                {"normalization", enum_name(norm)},
+                                {"mean_reliability", reliability},
                                 {"estimator", enum_name(predictor.options().estimator)}}
                      .dump(1)
               << "\n";
   } else {
-    std::cout << "live probability: " << std::fixed << std::setprecision(4) << live << " ("
-              << (live >= 0.5 ? "live" : "spoof") << " at 0.5)\n";
+    std::cout << "live probability: " << std::fixed << std::setprecision(4) << live << "\n";
+    std::cout << "decision: " << decision_text(predictor, decision) << "\n";
     std::cout << "mean reliability: rgb " << reliability["rgb"].get<double>() << ", depth "
               << reliability["depth"].get<double>() << ", ir " << reliability["ir"].get<double>() << "\n";
   }
@@ -93,13 +113,13 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer
   const auto size = predictor.options().backbone.image_size();
   const auto batch_size = static_cast<std::size_t>(o.batch_size);
   eval::Scores scores;
-  eval::ScoresCsvColumns columns{{{"path", {}}}, {{"rel_rgb", {}}, {"rel_depth", {}}, {"rel_ir", {}}}};
+  eval::ScoresCsvColumns columns{{{"path", {}}}, {{"rel_rgb", {}}, {"rel_depth", {}}, {"rel_ir", {}}, {"live", {}}}};
   Progress progress("predict", static_cast<std::int64_t>(list.entries.size()));
   for (std::size_t start = 0; start < list.entries.size(); start += batch_size) {
     const std::size_t end = std::min(list.entries.size(), start + batch_size);
     std::array<std::vector<torch::Tensor>, 3> batch;
     for (std::size_t i = start; i < end; ++i) {
-      auto sample = data::load_sample(list.entries[i], list.path, o.data_root, size, o.normalization);
+      auto sample = data::load_sample(list.entries[i], list.path, o.data_root, size, predictor.scoring().normalization);
       for (int m = 0; m < 3; ++m) batch[m].push_back(sample.inputs[m]);
     }
     const auto p = predictor.predict(torch::stack(batch[0]), torch::stack(batch[1]), torch::stack(batch[2]), missing);
@@ -110,12 +130,14 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer
       scores.labels.push_back(e.label);
       scores.live_probability.push_back(p.live_probability[k].item<double>());
       for (int m = 0; m < 3; ++m) columns.numbers[m].values.push_back(p.mean_reliability[m][k].item<double>());
+      columns.numbers[3].values.push_back(p.live[k] ? 1 : 0);
     }
     progress.update(static_cast<std::int64_t>(end));
   }
   progress.finish();
   eval::write_scores_csv(a.out, scores, columns);
-  std::cout << "wrote " << a.out << " (" << list.entries.size() << " samples)\n";
+  std::cout << "wrote " << a.out << " (" << list.entries.size() << " samples; live = 1 at threshold "
+            << predictor.scoring().threshold << ", " << predictor.scoring().threshold_source << ")\n";
 }
 
 }  // namespace
@@ -131,6 +153,9 @@ void add_predict_command(CLI::App& app) {
                   "adapter attention (Fig. 7)");
   cmd->add_option("--list", a->list, "score every line of a benchmark list into a CSV instead");
   cmd->add_option("--out", a->out, "CSV to write with --list")->capture_default_str();
+  cmd->add_option("--threshold", a->threshold,
+                  "decide live when the live probability >= this (default: the checkpoint's, its source-val EER threshold)")
+      ->check(unit_interval());
   cmd->add_flag("--json", a->json, "machine-readable output");
   auto infer = std::make_shared<SettingsOptions<infer::InferOptions>>(cmd, "Scoring");
   cmd->callback([a, infer] {
@@ -140,7 +165,15 @@ void add_predict_command(CLI::App& app) {
     o.validate();
     std::optional<model::NetworkOptions> fallback;
     if (!o.config.empty()) fallback = load_model_config(o.config);
-    infer::Predictor predictor(o.checkpoint, o.torch_device(), o.estimator_override(), fallback, o.precision);
+    infer::PredictorOptions po;
+    po.device = o.torch_device();
+    po.estimator = o.estimator_override();
+    po.fallback = fallback;
+    po.precision = o.precision;
+    po.normalization = o.normalization_override();
+    po.threshold = a->threshold;
+    infer::Predictor predictor(o.checkpoint, po);
+    for (const auto& note : predictor.notes()) std::cerr << note << "\n";
     if (!a->list.empty()) predict_list(predictor, *a, o);
     else predict_one(predictor, *a, o);
   });

@@ -6,6 +6,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +15,19 @@
 #include "mmdg/util/settings.h"
 
 namespace mmdg::cli {
+
+// A number in [0, 1] (a threshold or probability). CLI::Range lets nan through (every comparison
+// with it is false).
+inline CLI::Validator unit_interval() {
+  return CLI::Validator(
+      [](std::string& text) {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool ok = end != text.c_str() && *end == '\0' && v >= 0 && v <= 1;
+        return ok ? std::string() : "must be a number in [0, 1], got '" + text + "'";
+      },
+      "[0, 1]");
+}
 
 template <class S>
 class SettingsOptions {

@@ -22,18 +22,30 @@ at::Tensor read_image(const std::string& path) {
   throw Error(path + ": this build has no image decoding (built without OpenCV; only .npz samples load). "
                      "HINT: install libopencv-imgcodecs-dev and rebuild");
 #else
-  cv::Mat mat = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+  const cv::Mat mat = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
   if (mat.empty()) throw Error(path + ": cannot decode the image (corrupt or not a JPEG/PNG file)");
+  return image_from_mat(&mat, path);
+#endif
+}
+
+at::Tensor image_from_mat(const void* cv_mat, const std::string& what) {
+#ifndef MMDG_HAVE_OPENCV
+  (void)cv_mat;
+  throw Error(what + ": this build has no OpenCV");
+#else
+  const cv::Mat& mat = *static_cast<const cv::Mat*>(cv_mat);
+  if (mat.empty()) throw Error(what + ": empty image");
   double scale = 1.0;
   if (mat.depth() == CV_8U) scale = 1.0 / 255.0;
   else if (mat.depth() == CV_16U) scale = 1.0 / 65535.0;
-  else throw Error(path + ": unsupported pixel depth (expected 8 or 16 bits)");
-  if (mat.channels() == 1) cv::cvtColor(mat, mat, cv::COLOR_GRAY2RGB);
-  else if (mat.channels() == 3) cv::cvtColor(mat, mat, cv::COLOR_BGR2RGB);
-  else if (mat.channels() == 4) cv::cvtColor(mat, mat, cv::COLOR_BGRA2RGB);
-  else throw Error(path + ": unsupported channel count " + std::to_string(mat.channels()));
+  else throw Error(what + ": unsupported pixel depth (expected 8 or 16 bits)");
+  cv::Mat rgb;  // a new buffer: the caller's image is left as it is
+  if (mat.channels() == 1) cv::cvtColor(mat, rgb, cv::COLOR_GRAY2RGB);
+  else if (mat.channels() == 3) cv::cvtColor(mat, rgb, cv::COLOR_BGR2RGB);
+  else if (mat.channels() == 4) cv::cvtColor(mat, rgb, cv::COLOR_BGRA2RGB);
+  else throw Error(what + ": unsupported channel count " + std::to_string(mat.channels()));
   cv::Mat f;
-  mat.convertTo(f, CV_32FC3, scale);
+  rgb.convertTo(f, CV_32FC3, scale);
   return torch::from_blob(f.data, {f.rows, f.cols, 3}, torch::kFloat).permute({2, 0, 1}).clone();
 #endif
 }
@@ -49,6 +61,11 @@ at::Tensor resize_image(const at::Tensor& image, std::int64_t size) {
                                                       .mode(torch::kBilinear)
                                                       .align_corners(false));
   return y.squeeze(0);
+}
+
+NormalizationStats normalization_stats(Normalization normalization) {
+  if (normalization == Normalization::Half) return {{127.5 / 255, 127.5 / 255, 127.5 / 255}, {128.0 / 255, 128.0 / 255, 128.0 / 255}};
+  return {{kMean[0], kMean[1], kMean[2]}, {kStd[0], kStd[1], kStd[2]}};
 }
 
 at::Tensor normalize(const at::Tensor& x, Normalization normalization) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <string>
 #include <utility>
 
@@ -20,8 +21,20 @@ enum class Normalization {
 // 16-bit ones /65535. Errors name the file.
 at::Tensor read_image(const std::string& path);
 
+// The same conversion for an image already in memory: a cv::Mat (an opaque pointer here, so that
+// this header needs no OpenCV) as cv::imread gives it: 1 channel (grey, depth, IR), 3 (BGR) or
+// 4 (BGRA), 8- or 16-bit. Errors name `what`. Throws without OpenCV.
+at::Tensor image_from_mat(const void* cv_mat, const std::string& what);
+
 // (3, H, W) -> (3, S, S): bilinear when enlarging, area averaging when shrinking.
 at::Tensor resize_image(const at::Tensor& image, std::int64_t size);
+
+// The per-channel mean and standard deviation (of [0, 1] values) a normalization subtracts and
+// divides by: ImageNet's, or 127.5/255 and 128/255 for `half`.
+struct NormalizationStats {
+  std::array<double, 3> mean, std;
+};
+NormalizationStats normalization_stats(Normalization normalization);
 
 // (3, S, S) in [0, 1] -> normalized.
 at::Tensor normalize(const at::Tensor& image, Normalization normalization);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 #include <utility>
 
@@ -17,6 +18,18 @@ bool ends_with_npz(const std::string& name) {
 }
 
 }  // namespace
+
+std::string check_attack_type(const std::string& attack, int label, const std::string& where) {
+  const bool ok = !attack.empty() && attack.size() <= 64 &&
+                  std::all_of(attack.begin(), attack.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '+';
+                  });
+  if (!ok) throw Error(where + "attack type '" + attack + "' must be 1-64 letters, digits or - _ . +");
+  if (label == 1 && attack != "bonafide")
+    throw Error(where + "a live sample (label 1) has the attack type '" + attack + "' (expected bonafide or no field)");
+  if (label == 0 && attack == "bonafide") throw Error(where + "a spoof sample (label 0) is marked bonafide");
+  return attack;
+}
 
 ListEntry ListEntry::images(std::string rgb, std::string depth, std::string ir, int label) {
   ListEntry e;
@@ -73,7 +86,11 @@ BenchmarkList parse_list(const std::string& text, const std::string& path) {
     for (std::string f; in >> f;) fields.push_back(f);
     ListEntry e;
     e.line = line_no;
-    std::string label;
+    std::string label, attack;
+    if (fields.size() == 5 || (fields.size() == 3 && ends_with_npz(fields[0]))) {
+      attack = fields.back();
+      fields.pop_back();
+    }
     if (fields.size() == 4) {
       e.format = SampleFormat::ThreeImages;
       e.rgb = fields[0];
@@ -87,11 +104,12 @@ BenchmarkList parse_list(const std::string& text, const std::string& path) {
       e.rgb = fields[0];
       label = fields[1];
     } else {
-      throw Error(where + "expected 'rgb depth ir label' or 'name.npz<TAB>label', got " +
+      throw Error(where + "expected 'rgb depth ir label [attack]' or 'name.npz<TAB>label[<TAB>attack]', got " +
                   std::to_string(fields.size()) + " fields");
     }
     if (label != "0" && label != "1") throw Error(where + "label must be 0 (spoof) or 1 (live), got '" + label + "'");
     e.label = label == "1" ? 1 : 0;
+    if (!attack.empty()) e.attack = check_attack_type(attack, e.label, where);
     list.entries.push_back(std::move(e));
   }
   if (list.entries.empty()) throw Error(path + ": the list is empty");
@@ -105,7 +123,8 @@ std::string format_list_line(const ListEntry& e) {
   };
   if (e.label != 0 && e.label != 1)
     throw Error("list entry '" + e.rgb + "': label must be 0 (spoof) or 1 (live), got " + std::to_string(e.label));
-  const std::string label = std::to_string(e.label);
+  std::string label = std::to_string(e.label);
+  if (!e.attack.empty()) label += (e.is_npz() ? "\t" : " ") + check_attack_type(e.attack, e.label, "list entry '" + e.rgb + "': ");
   switch (e.format) {
     case SampleFormat::PadisiNpz:
       check_path(e.rgb, ".npz");

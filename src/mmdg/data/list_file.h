@@ -2,6 +2,8 @@
 //   CeFA / SURF / WMCA: "rgb_path depth_path ir_path label" per line, CRLF ends, no final newline
 //   PADISI:             "name.npz<TAB>label" per line, LF ends (the three modalities inside one
 //                       .npz, padisi_format.h)
+// An optional last field names the attack type (PAI species, attack_type.h) of the sample:
+// "rgb depth ir label attack" / "name.npz<TAB>label<TAB>attack"; "bonafide" for a live one.
 // Paths are relative to a data root. Label 1 = live (bona fide), 0 = spoof. A malformed line is
 // an mmdg::Error "FILE:LINE: reason".
 #pragma once
@@ -20,6 +22,7 @@ struct ListEntry {
   SampleFormat format = SampleFormat::ThreeImages;
   std::string rgb, depth, ir;  // ThreeImages: the image paths (relative); PadisiNpz: rgb = the .npz, depth/ir empty
   int label = 0;               // 1 live, 0 spoof
+  std::string attack;          // the optional attack-type field ("" = not given)
   int line = 0;                // 1-based line in the list file (0: not from a file)
   bool is_npz() const { return format == SampleFormat::PadisiNpz; }
 
@@ -34,6 +37,10 @@ struct BenchmarkList {
 };
 
 BenchmarkList read_list(const std::string& path);
+
+// Returns `attack` when it is a valid attack field for a sample of `label`: 1-64 letters, digits
+// or - _ . +; "bonafide" exactly for a live one. Otherwise throws Error prefixed by `where`.
+std::string check_attack_type(const std::string& attack, int label, const std::string& where);
 
 // Parses list text; `path` names the source in error messages.
 BenchmarkList parse_list(const std::string& text, const std::string& path);

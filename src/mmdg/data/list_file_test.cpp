@@ -81,6 +81,25 @@ TEST(ListFile, WrittenListsReadBack) {
   EXPECT_EQ(read_list(dir.file("P.txt")).count(1), 1u);
 }
 
+// The optional attack-type field: read, written back, and checked against the label.
+TEST(ListFile, AttackTypeField) {
+  const auto list = parse_list("a/r.jpg a/d.jpg a/i.jpg 0 replay\r\nb/r.jpg b/d.jpg b/i.jpg 1 bonafide\r\nc/r.jpg c/d.jpg c/i.jpg 1",
+                               "L.txt");
+  EXPECT_EQ(list.entries[0].attack, "replay");
+  EXPECT_EQ(list.entries[1].attack, "bonafide");
+  EXPECT_EQ(list.entries[2].attack, "");
+  EXPECT_EQ(format_list(list.entries), "a/r.jpg a/d.jpg a/i.jpg 0 replay\r\nb/r.jpg b/d.jpg b/i.jpg 1 bonafide\r\nc/r.jpg c/d.jpg c/i.jpg 1");
+  const auto npz = parse_list("x.npz\t0\tm50201\ny.npz\t1\n", "P.txt");
+  EXPECT_EQ(npz.entries[0].attack, "m50201");
+  EXPECT_EQ(format_list(npz.entries), "x.npz\t0\tm50201\ny.npz\t1\n");
+  EXPECT_MMDG_ERROR(parse_list("a b c 1 print\n", "L.txt"), "L.txt:1: a live sample (label 1) has the attack type 'print'");
+  EXPECT_MMDG_ERROR(parse_list("a b c 0 bonafide\n", "L.txt"), "L.txt:1: a spoof sample (label 0) is marked bonafide");
+  EXPECT_MMDG_ERROR(parse_list("a b c 0 pr/int\n", "L.txt"), "L.txt:1: attack type 'pr/int'");
+  auto e = ListEntry::images("r", "d", "i", 0);
+  e.attack = "two words";
+  EXPECT_MMDG_ERROR(format_list_line(e), "attack type 'two words'");
+}
+
 TEST(ListFile, UnwritableEntriesAreErrors) {
   EXPECT_MMDG_ERROR(format_list_line(ListEntry::images("a b.jpg", "d.jpg", "i.jpg", 1)), "'a b.jpg' is empty or holds white space");
   EXPECT_MMDG_ERROR(format_list_line(ListEntry::images("r.jpg", "", "i.jpg", 1)), "depth path");
@@ -90,7 +109,8 @@ TEST(ListFile, UnwritableEntriesAreErrors) {
 
 TEST(ListFile, MalformedLinesNameFileAndLine) {
   EXPECT_MMDG_ERROR(parse_list("a b c 1\r\nrgb.jpg 1\r\n", "L.txt"), "L.txt:2: a two-field line must name a .npz");
-  EXPECT_MMDG_ERROR(parse_list("a b c 1\na b c d e\n", "L.txt"), "L.txt:2: expected 'rgb depth ir label'");
+  EXPECT_MMDG_ERROR(parse_list("a b c 1\na b c d e f\n", "L.txt"), "L.txt:2: expected 'rgb depth ir label [attack]'");
+  EXPECT_MMDG_ERROR(parse_list("a b c 1\na b c d e\n", "L.txt"), "L.txt:2: label must be 0 (spoof) or 1 (live), got 'd'");
   EXPECT_MMDG_ERROR(parse_list("a b c 2\n", "L.txt"), "L.txt:1: label must be 0 (spoof) or 1 (live), got '2'");
   EXPECT_MMDG_ERROR(parse_list(std::string("a b c 1\nrgb\0x.jpg d.jpg i.jpg 1\n", 32), "L.txt"), "L.txt:2: control character 0x00 at column 4");
   EXPECT_MMDG_ERROR(parse_list("a b c 1\n\na b c 0\n", "L.txt"), "L.txt:2: empty line");

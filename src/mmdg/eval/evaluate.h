@@ -14,6 +14,7 @@ struct Scores {
   std::vector<double> live_probability;
   std::vector<int> labels;
   std::vector<std::string> videos;  // optional: the video of each sample (report.h's video_key)
+  std::vector<std::string> attacks;  // optional: the attack type of each sample (data/attack_type.h)
 };
 
 // Live probabilities of every example, in dataset order (eval mode, no gradient).

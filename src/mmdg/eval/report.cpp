@@ -50,7 +50,8 @@ std::string csv_cell(const std::string& text) {
 
 }  // namespace
 
-Report make_report(const Scores& s, const std::optional<Scores>& source_val, double fixed_threshold) {
+Report make_report(const Scores& s, const std::optional<Scores>& source_val, double fixed_threshold,
+                   const std::optional<double>& checkpoint_threshold) {
   Report r;
   for (int l : s.labels) (l == 1 ? r.live : r.spoof)++;
   r.auc = auc(s.live_probability, s.labels);
@@ -64,7 +65,18 @@ Report make_report(const Scores& s, const std::optional<Scores>& source_val, dou
     const auto val = equal_error_rate(source_val->live_probability, source_val->labels);
     r.policies.push_back({"source-val", at_threshold(s.live_probability, s.labels, val.threshold)});
   }
+  if (checkpoint_threshold)
+    r.policies.push_back({"checkpoint", at_threshold(s.live_probability, s.labels, *checkpoint_threshold)});
   r.policies.push_back({"fixed", at_threshold(s.live_probability, s.labels, fixed_threshold)});
+  if (!s.attacks.empty()) {
+    Report::PerAttack a;
+    for (const auto& p : r.policies)
+      a.policies.push_back(attack_metrics(s.live_probability, s.labels, s.attacks, p.metrics.threshold));
+    a.bpcer_at_apcer_1 = bpcer_at_apcer(s.live_probability, s.labels, s.attacks, 0.01);
+    a.bpcer_at_apcer_5 = bpcer_at_apcer(s.live_probability, s.labels, s.attacks, 0.05);
+    a.bpcer_at_apcer_10 = bpcer_at_apcer(s.live_probability, s.labels, s.attacks, 0.10);
+    r.per_attack = a;
+  }
   return r;
 }
 
@@ -73,9 +85,23 @@ nlohmann::json report_json(const Report& r) {
   for (const auto& p : r.policies)
     policies[p.policy] = {{"threshold", p.metrics.threshold}, {"hter", p.metrics.hter}, {"apcer", p.metrics.apcer},
                           {"bpcer", p.metrics.bpcer}, {"acer", p.metrics.acer}};
-  return {{"live", r.live}, {"spoof", r.spoof}, {"auc", r.auc}, {"eer", r.eer},
-          {"tpr_at_fpr", {{"0.1%", r.tpr_at_fpr_01}, {"1%", r.tpr_at_fpr_1}, {"5%", r.tpr_at_fpr_5}}},
-          {"policies", policies}};
+  nlohmann::json j = {{"live", r.live}, {"spoof", r.spoof}, {"auc", r.auc}, {"eer", r.eer},
+                      {"tpr_at_fpr", {{"0.1%", r.tpr_at_fpr_01}, {"1%", r.tpr_at_fpr_1}, {"5%", r.tpr_at_fpr_5}}},
+                      {"policies", policies}};
+  if (r.per_attack) {
+    nlohmann::json per_policy = nlohmann::json::object();
+    for (std::size_t p = 0; p < r.policies.size(); ++p) {
+      const auto& m = r.per_attack->policies[p];
+      nlohmann::json species = nlohmann::json::object();
+      for (const auto& e : m.species) species[e.species] = {{"attacks", e.attacks}, {"apcer", e.apcer}};
+      per_policy[r.policies[p].policy] = {{"threshold", m.threshold}, {"apcer", species},   {"apcer_pais", m.apcer_pais},
+                                          {"worst", m.worst},         {"bpcer", m.bpcer},   {"acer", m.acer}};
+    }
+    j["per_attack"] = {{"policies", per_policy},
+                       {"bpcer_at_apcer", {{"1%", r.per_attack->bpcer_at_apcer_1}, {"5%", r.per_attack->bpcer_at_apcer_5},
+                                           {"10%", r.per_attack->bpcer_at_apcer_10}}}};
+  }
+  return j;
 }
 
 std::string report_text(const Report& r) {
@@ -91,6 +117,35 @@ std::string report_text(const Report& r) {
                   100 * p.metrics.hter, 100 * p.metrics.apcer, 100 * p.metrics.bpcer, 100 * p.metrics.acer);
     out << line;
   }
+  if (r.per_attack) {
+    const auto& a = *r.per_attack;
+    out << "\nper attack type (ISO/IEC 30107-3): APCER % at each policy's threshold\n";
+    std::snprintf(line, sizeof line, "%-28s %8s", "attack type", "attacks");
+    out << line;
+    for (const auto& p : r.policies) {
+      std::snprintf(line, sizeof line, " %11s", p.policy.c_str());
+      out << line;
+    }
+    out << "\n";
+    const auto row = [&](const std::string& name, const std::string& count, auto value) {
+      std::snprintf(line, sizeof line, "%-28s %8s", name.c_str(), count.c_str());
+      out << line;
+      for (const auto& m : a.policies) {
+        std::snprintf(line, sizeof line, " %11.2f", 100 * value(m));
+        out << line;
+      }
+      out << "\n";
+    };
+    for (std::size_t k = 0; k < a.policies.front().species.size(); ++k)
+      row(a.policies.front().species[k].species, std::to_string(a.policies.front().species[k].attacks),
+          [&](const AttackMetrics& m) { return m.species[k].apcer; });
+    row("APCER_PAIS (max)", "", [](const AttackMetrics& m) { return m.apcer_pais; });
+    row("BPCER", std::to_string(r.live), [](const AttackMetrics& m) { return m.bpcer; });
+    row("ACER (APCER_PAIS+BPCER)/2", "", [](const AttackMetrics& m) { return m.acer; });
+    std::snprintf(line, sizeof line, "BPCER at APCER_PAIS <= 1 %% / 5 %% / 10 %%: %.2f / %.2f / %.2f %%\n",
+                  100 * a.bpcer_at_apcer_1, 100 * a.bpcer_at_apcer_5, 100 * a.bpcer_at_apcer_10);
+    out << line;
+  }
   return out.str();
 }
 
@@ -99,11 +154,12 @@ Scores read_scores_csv(const std::string& path) {
   std::string line;
   if (!std::getline(in, line)) throw Error(path + ": empty file (expected a header with score,label)");
   const auto header = split_csv_line(line);
-  int score_col = -1, label_col = -1, video_col = -1;
+  int score_col = -1, label_col = -1, video_col = -1, attack_col = -1;
   for (std::size_t c = 0; c < header.size(); ++c) {
     if (header[c] == "score") score_col = static_cast<int>(c);
     if (header[c] == "label") label_col = static_cast<int>(c);
     if (header[c] == "video") video_col = static_cast<int>(c);
+    if (header[c] == "attack") attack_col = static_cast<int>(c);
   }
   if (score_col < 0 || label_col < 0) throw Error(path + ":1: the header needs the columns 'score' and 'label'");
   Scores scores;
@@ -126,6 +182,11 @@ Scores read_scores_csv(const std::string& path) {
     if (video_col >= 0) {
       if (static_cast<int>(cells.size()) <= video_col) throw Error(where + "too few columns");
       scores.videos.push_back(cells[video_col]);
+    }
+    if (attack_col >= 0) {
+      if (static_cast<int>(cells.size()) <= attack_col) throw Error(where + "too few columns");
+      if (cells[attack_col].empty()) throw Error(where + "empty attack type");
+      scores.attacks.push_back(cells[attack_col]);
     }
   }
   check_scores(scores.live_probability, scores.labels);
@@ -187,14 +248,20 @@ Scores average_by_video(const Scores& s, const std::vector<std::string>& keys) {
   if (keys.size() != s.live_probability.size()) throw Error("per-video averaging: one key per score needed");
   std::map<std::string, std::pair<double, int>> sums;
   std::map<std::string, int> label;
+  std::map<std::string, std::string> attack;
   std::vector<std::string> order;
+  const bool attacks = !s.attacks.empty();
+  if (attacks && s.attacks.size() != keys.size()) throw Error("per-video averaging: one attack type per score needed");
   for (std::size_t i = 0; i < keys.size(); ++i) {
     auto [it, fresh] = sums.try_emplace(keys[i], 0.0, 0);
     if (fresh) {
       order.push_back(keys[i]);
       label[keys[i]] = s.labels[i];
+      if (attacks) attack[keys[i]] = s.attacks[i];
     } else if (label[keys[i]] != s.labels[i]) {
       throw Error("per-video averaging: video '" + keys[i] + "' has frames with both labels");
+    } else if (attacks && attack[keys[i]] != s.attacks[i]) {
+      throw Error("per-video averaging: video '" + keys[i] + "' has frames of two attack types");
     }
     it->second.first += s.live_probability[i];
     it->second.second += 1;
@@ -203,6 +270,7 @@ Scores average_by_video(const Scores& s, const std::vector<std::string>& keys) {
   for (const auto& k : order) {
     out.live_probability.push_back(sums[k].first / sums[k].second);
     out.labels.push_back(label[k]);
+    if (attacks) out.attacks.push_back(attack[k]);
   }
   return out;
 }

@@ -12,8 +12,8 @@ namespace mmdg::eval {
 namespace {
 
 TEST(Report, PoliciesUseTheirOwnThresholds) {
-  Scores target{{0.9, 0.8, 0.4, 0.7, 0.3, 0.2, 0.1}, {1, 1, 1, 0, 0, 0, 0}, {}};
-  Scores val{{0.95, 0.85, 0.6, 0.5}, {1, 1, 0, 0}, {}};  // EER 0 at threshold 0.85
+  Scores target{{0.9, 0.8, 0.4, 0.7, 0.3, 0.2, 0.1}, {1, 1, 1, 0, 0, 0, 0}, {}, {}};
+  Scores val{{0.95, 0.85, 0.6, 0.5}, {1, 1, 0, 0}, {}, {}};  // EER 0 at threshold 0.85
   const auto r = make_report(target, val, 0.5);
   ASSERT_EQ(r.policies.size(), 3u);
   EXPECT_EQ(r.policies[0].policy, "target-eer");
@@ -45,7 +45,7 @@ TEST(Report, ScoresCsvWithExtraColumnsAndErrors) {
 
 TEST(Report, ScoresCsvWriterRoundTrips) {
   test::TempDir dir;
-  const Scores s{{0.9, 0.123456789, 1e-9, 0.5}, {1, 0, 0, 1}, {}};
+  const Scores s{{0.9, 0.123456789, 1e-9, 0.5}, {1, 0, 0, 1}, {}, {}};
   // plain label,score (the protocol's files)
   write_scores_csv(dir.file("plain.csv"), s);
   EXPECT_EQ(io::read_file(dir.file("plain.csv")), "label,score\n1,0.9\n0,0.12345679\n0,1e-09\n1,0.5\n");
@@ -68,7 +68,7 @@ TEST(Report, ScoresCsvWriterRoundTrips) {
   EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), s, {{{"path", {"a"}}}, {}}), "bad.csv: column 'path' has 1 cells for 4 scores");
   EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), s, {{}, {{"score", {1, 2, 3, 4}}}}), "column 'score' appears twice");
   EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), s, {{{"p", {"a", "b\nc", "d", "e"}}}, {}}), "row 2: a line break");
-  EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), Scores{{0.5}, {1, 0}, {}}), "1 scores with 2 labels");
+  EXPECT_MMDG_ERROR(write_scores_csv(dir.file("bad.csv"), Scores{{0.5}, {1, 0}, {}, {}}), "1 scores with 2 labels");
   EXPECT_FALSE(std::filesystem::exists(dir.file("bad.csv")));
 }
 
@@ -80,15 +80,42 @@ TEST(Report, ScoresCsvReaderTakesQuotedCells) {
   EXPECT_EQ(s.live_probability, (std::vector<double>{0.75, 0.25}));
 }
 
+// With attack types, every policy gets per-species APCERs (as attack_metrics computes them at the
+// policy's threshold); the CSV's attack column carries them; per-video averaging keeps them.
+TEST(Report, PerAttackTypes) {
+  Scores s{{0.9, 0.8, 0.4, 0.7, 0.3, 0.2, 0.1}, {1, 1, 1, 0, 0, 0, 0}, {},
+           {"bonafide", "bonafide", "bonafide", "print", "print", "replay", "replay"}};
+  const auto r = make_report(s, std::nullopt, 0.25, 0.5);
+  ASSERT_TRUE(r.per_attack.has_value());
+  ASSERT_EQ(r.per_attack->policies.size(), r.policies.size());
+  for (std::size_t p = 0; p < r.policies.size(); ++p) {
+    const auto want = attack_metrics(s.live_probability, s.labels, s.attacks, r.policies[p].metrics.threshold);
+    EXPECT_EQ(r.per_attack->policies[p].apcer_pais, want.apcer_pais) << r.policies[p].policy;
+    EXPECT_EQ(r.per_attack->policies[p].bpcer, r.policies[p].metrics.bpcer) << r.policies[p].policy;
+  }
+  EXPECT_EQ(r.policies[1].policy, "checkpoint");
+  EXPECT_DOUBLE_EQ(r.per_attack->policies[2].species[0].apcer, 1.0);  // fixed 0.25: print 0.7, 0.3 pass
+  EXPECT_DOUBLE_EQ(r.per_attack->policies[2].species[1].apcer, 0.0);
+  EXPECT_EQ(report_json(r)["per_attack"]["policies"]["fixed"]["worst"], "print");
+  EXPECT_NE(report_text(r).find("APCER_PAIS"), std::string::npos);
+  test::TempDir dir;
+  write_scores_csv(dir.file("s.csv"), s, {{{"attack", s.attacks}}, {}});
+  EXPECT_EQ(read_scores_csv(dir.file("s.csv")).attacks, s.attacks);
+  const auto videos = average_by_video(s, {"a", "a", "b", "c", "c", "d", "d"});
+  EXPECT_EQ(videos.attacks, (std::vector<std::string>{"bonafide", "bonafide", "print", "replay"}));
+  EXPECT_MMDG_ERROR(average_by_video(s, {"a", "a", "b", "c", "c", "c", "d"}), "two attack types");
+  EXPECT_FALSE(make_report(Scores{s.live_probability, s.labels, {}, {}}, std::nullopt, 0.5).per_attack.has_value());
+}
+
 TEST(Report, PerVideoAveraging) {
   EXPECT_EQ(video_key("C/train/007_1_print/rgb/0002.jpg"), "C/train/007_1_print");
   EXPECT_EQ(video_key("CeFA/CeFA-Race/AF/AF-000/1_000_1_1_1/profile/0026.jpg"), "CeFA/CeFA-Race/AF/AF-000/1_000_1_1_1");
   EXPECT_EQ(video_key("zc7db0ae.npz"), "zc7db0ae.npz");
   EXPECT_EQ(video_key("P/test/003_0_live_0001.npz"), "P/test/003_0_live_0001.npz");
-  Scores s{{0.2, 0.4, 0.9}, {0, 0, 1}, {}};
+  Scores s{{0.2, 0.4, 0.9}, {0, 0, 1}, {}, {}};
   const auto v = average_by_video(s, {"a", "a", "b"});
   EXPECT_EQ(v.live_probability, (std::vector<double>{0.30000000000000004, 0.9}));
-  EXPECT_MMDG_ERROR(average_by_video(Scores{{0.2, 0.4}, {0, 1}, {}}, {"a", "a"}), "both labels");
+  EXPECT_MMDG_ERROR(average_by_video(Scores{{0.2, 0.4}, {0, 1}, {}, {}}, {"a", "a"}), "both labels");
 }
 
 }  // namespace

@@ -14,16 +14,19 @@ namespace {
 constexpr const char* kFormatKey = "mmdg_format";
 constexpr const char* kFormat = "mmdg-checkpoint-1";
 constexpr const char* kOptionsKey = "mmdg_options";
+constexpr const char* kDeploymentKey = "mmdg_deployment";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
 
-void save_checkpoint(const std::string& path, const model::NetworkImpl& net, const nlohmann::json& extra) {
+void save_checkpoint(const std::string& path, const model::NetworkImpl& net, const std::optional<Deployment>& deployment,
+                     const nlohmann::json& extra) {
   io::Metadata metadata;
   metadata[kFormatKey] = kFormat;
   metadata[kOptionsKey] = settings::to_json(net.options()).dump();
+  if (deployment) metadata[kDeploymentKey] = deployment->to_json(net.options().backbone.image_size()).dump();
   for (const auto& [key, value] : extra.items()) metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
   io::write_safetensors(path, model::module_state_dict(net), metadata);
 }
@@ -40,6 +43,17 @@ std::optional<model::NetworkOptions> options_from_metadata(const io::Metadata& m
 std::optional<model::NetworkOptions> read_checkpoint_options(const std::string& path) {
   if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return std::nullopt;
   return options_from_metadata(io::read_safetensors_metadata(path), path);
+}
+
+Deployment read_deployment(const std::string& path, std::int64_t image_size) {
+  Deployment d;
+  d.recorded = false;
+  if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return d;
+  const auto metadata = io::read_safetensors_metadata(path);
+  const auto it = metadata.find(kDeploymentKey);
+  if (it == metadata.end()) return d;
+  return Deployment::from_json(parse_json(it->second, path + ": corrupt mmdg_deployment metadata"), image_size,
+                               path + " (mmdg_deployment)");
 }
 
 model::Network load_checkpoint(const std::string& path, const std::optional<model::NetworkOptions>& fallback) {

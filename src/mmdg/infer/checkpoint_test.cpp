@@ -53,7 +53,7 @@ TEST(Checkpoint, SaveLoadKeepsOptionsAndWeights) {
   auto options = golden_options();
   options.head = model::Head::PerModality;
   model::Network net = model::make_network(options);
-  save_checkpoint(dir.file("c.safetensors"), *net, {{"epoch", 3}});
+  save_checkpoint(dir.file("c.safetensors"), *net, std::nullopt, {{"epoch", 3}});
   const auto stored = read_checkpoint_options(dir.file("c.safetensors"));
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(settings::to_json(*stored), settings::to_json(options));

@@ -13,6 +13,7 @@ void InferOptions::validate() const {
   if (workers < 0 || workers > 64) throw Error("option workers: must be in [0, 64]");
   torch_device();
   estimator_override();
+  normalization_override();
   missing_modalities();
 }
 
@@ -21,6 +22,11 @@ torch::Device InferOptions::torch_device() const { return parse_device(device); 
 std::optional<model::Estimator> InferOptions::estimator_override() const {
   if (estimator.empty()) return std::nullopt;
   return parse_enum<model::Estimator>(estimator, "estimator");
+}
+
+std::optional<data::Normalization> InferOptions::normalization_override() const {
+  if (normalization.empty()) return std::nullopt;
+  return parse_enum<data::Normalization>(normalization, "normalization");
 }
 
 std::array<bool, 3> InferOptions::missing_modalities() const { return parse_missing(missing); }

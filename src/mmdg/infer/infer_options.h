@@ -20,7 +20,7 @@ struct InferOptions {
   std::string device = "cpu";
   std::string estimator;  // "" = the checkpoint's
   model::Precision precision = model::Precision::Float32;
-  data::Normalization normalization = data::Normalization::ImageNet;
+  std::string normalization;  // "" = the checkpoint's
   std::int64_t batch_size = 32;
   std::int64_t workers = 2;
   std::string missing;    // e.g. "depth,ir"
@@ -33,7 +33,7 @@ struct InferOptions {
     v("device", device, "cpu, cuda or cuda:N");
     v("estimator", estimator, "override the uncertainty estimator: mc | binomial | expected (default: the checkpoint's)");
     v("precision", precision, "forward arithmetic: fp32, or bf16 (autocast)");
-    v("normalization", normalization, "input normalization");
+    v("normalization", normalization, "override the checkpoint's input normalization: imagenet | half (default: the checkpoint's)");
     v("batch_size", batch_size, "samples per forward");
     v("workers", workers, "data-loading threads");
     v("missing", missing, "modalities absent at test time, e.g. depth,ir (fed as zeros; Protocol 2)");
@@ -42,6 +42,7 @@ struct InferOptions {
   void validate() const;
   torch::Device torch_device() const;                  // parse_device(device)
   std::optional<model::Estimator> estimator_override() const;
+  std::optional<data::Normalization> normalization_override() const;
   std::array<bool, 3> missing_modalities() const;     // parse_missing(missing)
 };
 

@@ -2,17 +2,21 @@
 
 #include <torch/torch.h>
 
+#ifdef MMDG_HAVE_OPENCV
+#include <opencv2/core.hpp>
+#endif
+
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::infer {
 
-Predictor::Predictor(const std::string& checkpoint, torch::Device device, const std::optional<model::Estimator>& estimator,
-                     const std::optional<model::NetworkOptions>& fallback, model::Precision precision)
-    : device_(device) {
-  net_ = load_checkpoint(checkpoint, fallback);
-  net_->set_precision(precision);
-  if (estimator) net_->set_estimator(*estimator);
+Predictor::Predictor(const std::string& checkpoint, const PredictorOptions& o) : device_(o.device) {
+  net_ = load_checkpoint(checkpoint, o.fallback);
+  stored_ = read_deployment(checkpoint, net_->options().backbone.image_size());
+  scoring_ = choose_scoring(stored_, o.normalization, o.threshold, notes_);
+  net_->set_precision(o.precision);
+  if (o.estimator) net_->set_estimator(*o.estimator);
   net_->to(device_);
   net_->eval();
 }
@@ -25,7 +29,9 @@ Prediction Predictor::predict(const torch::Tensor& rgb, const torch::Tensor& dep
   fo.attention_maps = attention_maps;
   const auto out = net_->forward(rgb.to(device_), depth.to(device_), ir.to(device_), fo);
   Prediction p;
-  p.live_probability = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU);
+  p.live_probability = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU).contiguous();
+  const auto* probability = p.live_probability.data_ptr<float>();
+  for (std::int64_t i = 0; i < p.live_probability.size(0); ++i) p.live.push_back(probability[i] >= scoring_.threshold);
   const auto g = net_->options().vit().grid_size();
   for (int m = 0; m < model::kNumModalities; ++m) {
     if (!out.reliability[m].defined()) {  // a network without an uncertainty module
@@ -39,5 +45,37 @@ Prediction Predictor::predict(const torch::Tensor& rgb, const torch::Tensor& dep
   for (const auto& [name, map] : out.attention) p.attention.emplace_back(name, map.to(torch::kCPU));
   return p;
 }
+
+torch::Tensor Predictor::prepare(const torch::Tensor& crop) const {
+  if (crop.dim() != 3 || crop.size(0) != 3)
+    throw Error("a face crop must be a (3, H, W) tensor, got " + std::to_string(crop.dim()) + " dimensions");
+  return data::prepare(crop.to(torch::kFloat), net_->options().backbone.image_size(), scoring_.normalization);
+}
+
+Prediction Predictor::predict_crops(const std::vector<std::array<torch::Tensor, 3>>& samples,
+                                    const std::array<bool, 3>& missing) {
+  if (samples.empty()) throw Error("predict: no samples");
+  const auto S = net_->options().backbone.image_size();
+  std::array<std::vector<torch::Tensor>, 3> batch;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    for (int m = 0; m < 3; ++m) {
+      if (missing[m]) batch[m].push_back(torch::zeros({3, S, S}));
+      else if (!samples[i][m].defined())
+        throw Error("sample " + std::to_string(i) + ": no " + model::modality_name(m) + " image (or mark it missing)");
+      else batch[m].push_back(prepare(samples[i][m]));
+    }
+  return predict(torch::stack(batch[0]), torch::stack(batch[1]), torch::stack(batch[2]), missing);
+}
+
+#ifdef MMDG_HAVE_OPENCV
+Prediction Predictor::predict_images(const std::vector<std::array<cv::Mat, 3>>& samples, const std::array<bool, 3>& missing) {
+  std::vector<std::array<torch::Tensor, 3>> crops(samples.size());
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    for (int m = 0; m < 3; ++m)
+      if (!missing[m])
+        crops[i][m] = data::image_from_mat(&samples[i][m], "sample " + std::to_string(i) + " " + model::modality_name(m));
+  return predict_crops(crops, missing);
+}
+#endif
 
 }  // namespace mmdg::infer

@@ -68,6 +68,9 @@ class Session {
   void evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log);
   // Weights and resume state so that a resumed run starts at (next_epoch, next_step).
   void save_state(std::int64_t next_epoch, std::int64_t next_step);
+  // What the checkpoints record to score as training did: the normalization and the best epoch's
+  // source-validation operating point.
+  infer::Deployment deployment() const { return {o_.normalization, best_point_, true}; }
 
   const RunConfig& config_;
   const TrainOptions& o_;
@@ -79,6 +82,7 @@ class Session {
   std::vector<torch::Tensor> trainable_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   ResumeState state_;
+  std::optional<infer::OperatingPoint> best_point_;  // the best epoch's (none without a validation set)
   std::int64_t steps_this_run_ = 0;
   double last_loss_ = 0;
 };
@@ -109,6 +113,7 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
   if (resuming) {
     model::load_state_dict(*net_, io::read_safetensors(dir_.last()), /*strict=*/true, dir_.last());
     state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_);
+    if (std::filesystem::exists(dir_.best())) best_point_ = infer::read_deployment(dir_.best(), S).operating_point;
     truncate_log_at_resume();
   }
 }
@@ -145,7 +150,7 @@ void Session::truncate_log_at_resume() {
 }
 
 void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {
-  infer::save_checkpoint(dir_.last(), *net_,
+  infer::save_checkpoint(dir_.last(), *net_, deployment(),
                          {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", state_.global_step}});
   ResumeState s = state_;
   s.epoch = next_epoch;
@@ -249,13 +254,15 @@ void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log)
     if (is_best) {
       state_.best_hter = summary.hter;
       state_.best_auc = summary.auc;
+      best_point_ = infer::OperatingPoint{summary.eer_threshold, "source-val EER threshold of the best epoch", epoch + 1,
+                                          summary.hter, summary.auc};
     }
     std::cout << "epoch " << epoch + 1 << ": val HTER " << 100 * summary.hter << " %, AUC " << 100 * summary.auc << " %"
               << (is_best ? " (best)" : "") << "\n";
   }
   if (is_best) {
     state_.best_epoch = epoch + 1;
-    infer::save_checkpoint(dir_.best(), *net_,
+    infer::save_checkpoint(dir_.best(), *net_, deployment(),
                            {{"epoch", epoch + 1}, {"val_hter", state_.best_hter}, {"val_auc", state_.best_auc}});
   }
   epoch_log["best"] = is_best;

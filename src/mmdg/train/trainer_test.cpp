@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "mmdg/data/synth.h"
+#include "mmdg/infer/checkpoint.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/util/error.h"
@@ -125,6 +126,34 @@ TEST_F(TrainerTest, EveryReGradVariantTrainsAndTheLossGoesDown) {
     EXPECT_LT(epoch_losses.back(), epoch_losses.front()) << variant;
     EXPECT_EQ(modulated, 118) << variant;
     EXPECT_TRUE(std::filesystem::exists(runs.file("run/best.safetensors")));
+  }
+}
+
+// best.safetensors carries the input pipeline and the best epoch's source-val EER threshold, as
+// the log recorded them; last.safetensors the same operating point.
+TEST_F(TrainerTest, CheckpointsCarryTheirOperatingPoint) {
+  test::TempDir runs;
+  auto o = options();
+  o.normalization = data::Normalization::Half;
+  o.epochs = 2;
+  o.steps_per_epoch = 2;
+  Trainer(model(), o, data(), runs.file("run")).run();
+  std::ifstream log(runs.file("run/log.jsonl"));
+  nlohmann::json best;
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "epoch" && j["best"].get<bool>()) best = j;
+  }
+  ASSERT_FALSE(best.is_null());
+  const auto S = model().backbone.image_size();
+  for (const char* file : {"run/best.safetensors", "run/last.safetensors"}) {
+    const auto d = infer::read_deployment(runs.file(file), S);
+    EXPECT_TRUE(d.recorded) << file;
+    EXPECT_EQ(d.normalization, data::Normalization::Half) << file;
+    ASSERT_TRUE(d.operating_point.has_value()) << file;
+    EXPECT_EQ(d.operating_point->threshold, best["val_eer_threshold"].get<double>()) << file;
+    EXPECT_EQ(d.operating_point->epoch, best["epoch"].get<std::int64_t>()) << file;
+    EXPECT_EQ(d.operating_point->val_hter, best["val_hter"].get<double>()) << file;
   }
 }
 

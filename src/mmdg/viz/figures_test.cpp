@@ -71,7 +71,7 @@ TEST(Plot, DataMapsIntoThePlotArea) {
 }
 
 TEST(Figures, RocOfAPerfectAndAChanceMethod) {
-  eval::Scores perfect{{0.9, 0.8, 0.2, 0.1}, {1, 1, 0, 0}, {}}, reversed{{0.1, 0.2, 0.8, 0.9}, {1, 1, 0, 0}, {}};
+  eval::Scores perfect{{0.9, 0.8, 0.2, 0.1}, {1, 1, 0, 0}, {}, {}}, reversed{{0.1, 0.2, 0.8, 0.9}, {1, 1, 0, 0}, {}, {}};
   const auto img = roc_figure("test", {{"perfect", perfect}, {"reversed", reversed}});
   EXPECT_EQ(img.cols, 640);
   EXPECT_GT(count_colour(img, series_colour(0)), 300);
