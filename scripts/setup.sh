@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(cmake g++ make ccache pkg-config
       libtorch-dev libopenblas0-pthread
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+      libopencv-objdetect-dev libopencv-videoio-dev opencv-data
       libgtest-dev libgmock-dev libbenchmark-dev
       libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev zlib1g-dev)
 if [[ "${1:-}" == "--with-python" ]]; then
@@ -15,8 +16,10 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+photo="$(dirname "$0")/test_photo.sh"
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#pkgs[@]} packages present"
+  "$photo"
   exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -28,3 +31,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"$photo"

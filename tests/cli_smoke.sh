@@ -20,6 +20,9 @@ check() {  # check DESCRIPTION EXPECTED_RC PATTERN -- command...
   fi
 }
 check "help lists subcommands" 0 "weights" -- "$mmdg" --help
+check "--version" 0 "^mmdg [0-9]+\.[0-9]+\.[0-9]+ \(" -- "$mmdg" --version
+check "an unknown option is a usage error (2)" 2 "--no-such-option" -- "$mmdg" eval --no-such-option
+check "a bad option value is a usage error (2)" 2 "option estimator: unknown value 'gauss'" -- "$mmdg" model info --config mmdg_tiny --estimator gauss
 check "version names LibTorch and BLAS" 0 "LibTorch .*" -- "$mmdg" --threads 2 version
 check "version reports the thread count" 0 "intra-op threads: 2" -- "$mmdg" --threads 2 version
 check "weights info on a torchvision .pth" 0 "encoder.layers.encoder_layer_1.mlp.3.bias +float32 +\[16\]" -- "$mmdg" weights info "$data/vit_tiny_torchvision.pth"
@@ -28,13 +31,12 @@ check "weights info --json" 0 '"name": "half"' -- "$mmdg" weights info --json "$
 check "forbidden global refused" 1 "refusing to load" -- "$mmdg" weights info "$data/forbidden_global.pth"
 check "legacy format explained" 1 "re-save" -- "$mmdg" weights info "$data/legacy_format.pth"
 check "missing file named" 1 "nope.pth: file not found" -- "$mmdg" weights info "$data/nope.pth"
-check "unknown option rejected" 109 "--bogus" -- "$mmdg" weights info --bogus x
-check "missing subcommand rejected" 106 "subcommand" -- "$mmdg"
+check "unknown option rejected" 2 "--bogus" -- "$mmdg" weights info --bogus x
+check "missing subcommand rejected" 2 "subcommand" -- "$mmdg"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 check "model info counts the released config" 0 "total +88252034 +8513666" -- "$mmdg" model info
 check "model info --json with overrides" 0 '"estimator": "binomial"' -- "$mmdg" model info --config mmdg_tiny --estimator binomial --json
-check "model option validated" 1 "option estimator: unknown value 'gauss'" -- "$mmdg" model info --config mmdg_tiny --estimator gauss
 check "unknown preset named" 1 "unknown model config 'mmdg_x'" -- "$mmdg" model info --config mmdg_x
 echo '{"model": {"adapter_dim": 4, "adapter_heads": 2, "image_size": 32, "patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 32}}' > "$tmp/cfg.json"
 check "config file" 0 'adapter_dim = 4' -- "$mmdg" model info --config "$tmp/cfg.json"
@@ -42,7 +44,7 @@ echo '{"adapter_dims": 4}' > "$tmp/bad.json"
 check "config file with an unknown option" 1 "bad.json: unknown option 'adapter_dims'" -- "$mmdg" model info --config "$tmp/bad.json"
 check "model list names every network and strategy" 0 "vit-uadapter .*U-Adapters" -- "$mmdg" model list
 check "model info of the three-branch ViT" 0 "adapters +0 +0" -- "$mmdg" model info --config mmdg_tiny --network vit
-check "model option names its valid values" 1 "option freeze: unknown value 'all' \(expected one of: last-block, adapters-only\)" -- "$mmdg" model info --config mmdg_tiny --freeze all
+check "model option names its valid values" 2 "option freeze: unknown value 'all' \(expected one of: last-block, adapters-only\)" -- "$mmdg" model info --config mmdg_tiny --freeze all
 check "model init from pretrained" 0 "wrote" -- "$mmdg" model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/init.safetensors"
 check "model init with a mismatched config" 1 "do not fit the vit-uadapter backbone" -- "$mmdg" model init --config mmdg_mini --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/x.safetensors"
 check "model info of a checkpoint" 0 'image_size = 32' -- "$mmdg" model info --checkpoint "$tmp/init.safetensors"
@@ -68,23 +70,40 @@ if "$mmdg" --help | grep -q synth; then
   done
   check "train refuses to overwrite a run" 1 "already holds a run" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 1
   check "resume rejects new options" 1 "give no other options" -- "$mmdg" train --resume "$tmp/run" --epochs 5
-  check "train rejects a bad option value" 1 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
-  check "train bounds the loader threads" 1 "option workers: must be in \[0, 64\]" -- "$mmdg" train --config mmdg_tiny --train "$tmp/synth/C-train.txt" --data-root "$tmp/synth" --out "$tmp/run3" --workers 100000
+  check "train rejects a bad option value" 2 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
+  check "train bounds the loader threads" 2 "option workers: must be in \[0, 64\]" -- "$mmdg" train --config mmdg_tiny --train "$tmp/synth/C-train.txt" --data-root "$tmp/synth" --out "$tmp/run3" --workers 100000
   check "train the ViT baseline" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --method vit --out "$tmp/vit" --epochs 1 --steps-per-epoch 2
   check "predict with the ViT baseline" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/vit/best.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png"
   check "train the three-branch ViT with ReGrad" 0 "method vit\+regrad \(ViT / ReGrad\) = network vit \+ strategy regrad" -- "$mmdg" train "${tiny_train[@]}" --network vit --strategy regrad --out "$tmp/vit3" --epochs 1 --steps-per-epoch 1
   check "train a new run from a run's config.json" 0 "method vit \(ViT\) = network vit-concat \+ strategy ce" -- "$mmdg" train --config "$tmp/vit/config.json" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --data-root "$tmp/synth" --out "$tmp/vit_again" --epochs 1 --steps-per-epoch 1
   check "train names an unknown method" 1 "unknown method 'sgd' \(known: mmdg, vit, ssdg" -- "$mmdg" train "${tiny_train[@]}" --method sgd --out "$tmp/bad"
-  check "train refuses a strategy the network cannot serve" 1 "option strategy: pmr needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-concat+pmr --out "$tmp/bad"
-  check "regrad needs modality branches" 1 "regrad needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --network vit-concat --out "$tmp/bad2" --epochs 1 --steps-per-epoch 1
+  check "train refuses a strategy the network cannot serve" 2 "option strategy: pmr needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-concat+pmr --out "$tmp/bad"
+  check "regrad needs modality branches" 2 "regrad needs per-modality branches, which network vit-concat does not have" -- "$mmdg" train "${tiny_train[@]}" --network vit-concat --out "$tmp/bad2" --epochs 1 --steps-per-epoch 1
   check "eval a checkpoint on a list" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --val-list "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --out-scores "$tmp/w.csv"
   check "train a comparison strategy by network+strategy" 0 "method vit-uadapter\+ssdg \(ViT \+ U-Adapter / SSDG\)" -- "$mmdg" train "${tiny_train[@]}" --method vit-uadapter+ssdg --ssdg-triplet-weight 2 --out "$tmp/ssdg" --epochs 1 --steps-per-epoch 2
   check "the strategy's network setting is saved with the run" 0 '"normalized_head": true' -- cat "$tmp/ssdg/config.json"
   check "eval the strategy's checkpoint with missing modalities" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/ssdg/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing ir
-  check "cmfl refuses the unimodal network" 1 "cmfl needs per-modality branches, which network vit-single does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+cmfl --modality ir --out "$tmp/single" --epochs 1 --steps-per-epoch 1
+  check "cmfl refuses the unimodal network" 2 "cmfl needs per-modality branches, which network vit-single does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+cmfl --modality ir --out "$tmp/single" --epochs 1 --steps-per-epoch 1
   check "train one modality with SSDG (Fig. 1(c))" 0 "method vit-single-depth\+ssdg \(ViT \(depth\) / SSDG\)" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+ssdg --modality depth --out "$tmp/single_depth" --epochs 1 --steps-per-epoch 1
+  live=("$tmp/synth/W/test/002_0_live/rgb/0000.png" "$tmp/synth/W/test/002_0_live/depth/0000.png" "$tmp/synth/W/test/002_0_live/ir/0000.png")
+  check "predict decides at the checkpoint's threshold" 0 "decision: (live|spoof) at threshold [0-9.e-]+ \(source-val EER threshold of the best epoch, epoch [0-9]+\)" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}"
+  check "predict warns when a flag overrides the stored normalization" 0 "warning: --normalization half overrides the checkpoint's imagenet" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}" --normalization half
+  check "predict notes an older checkpoint's defaults" 0 "note: the checkpoint records no input pipeline" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}"
+  video="$tmp/synth/W/test/002_0_live"
+  check "predict frame folders: one JSON line per frame and one per video" 0 '"type":"video".*"frames":1' -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$video/rgb" --depth "$video/depth" --ir "$video/ir"
+  check "eval reports per-attack APCER and APCER_PAIS" 0 "APCER_PAIS \(max\)" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --per-video
+  check "eval has the checkpoint's threshold policy" 0 '"checkpoint"' -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --json
+  photo="$(dirname "$0")/.photos/astronaut.png"
+  if [[ -f "$photo" ]] && "$mmdg" predict --help | grep -q detect-face; then
+    check "predict --detect-face on a real photograph" 0 "decision:" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$photo" --depth "$photo" --ir "$photo" --detect-face --maps "$tmp/face"
+    check "the face crop is written beside the maps" 0 "rgb_face.png" -- ls "$tmp/face"
+    { printf 'P5\n64 64\n255\n'; head -c 4096 /dev/zero | tr '\0' '\200'; } > "$tmp/wall.pgm"
+    check "predict --detect-face names a frame without a face" 1 "wall.pgm: no face found" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$tmp/wall.pgm" --depth "$tmp/wall.pgm" --ir "$tmp/wall.pgm" --detect-face
+  else
+    echo "skipped: --detect-face on a real photograph (no $photo or no face detection in this build)"
+  fi
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
-  check "eval refuses a nan threshold" 105 "must be a number in \[0, 1\], got 'nan'" -- "$mmdg" eval --scores "$tmp/w.csv" --threshold nan
+  check "eval refuses a nan threshold" 2 "must be a number in \[0, 1\], got 'nan'" -- "$mmdg" eval --scores "$tmp/w.csv" --threshold nan
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video
   printf 'score,label\n0.3,1\nabc,0\n' > "$tmp/bad.csv"
   check "eval names a bad CSV line" 1 "bad.csv:3: score 'abc'" -- "$mmdg" eval --scores "$tmp/bad.csv"
@@ -93,8 +112,8 @@ if "$mmdg" --help | grep -q synth; then
   check "plot names a missing log" 1 "log.jsonl: file not found" -- "$mmdg" plot balance --run "$tmp/nothing" --out "$tmp/x.png"
   check "ablate lists Table 4's rows (dry run)" 0 "table 4 row 11/11: MMDG -> .*/mmdg" -- "$mmdg" ablate --table 4 --dry-run --lists "$tmp/synth" --out "$tmp/ablate" --config mmdg_tiny
   check "ablate writes the table in the paper's layout" 0 "\| ViT \+ U-Adapter \| ReGrad \(Conflicted-only\) \| 0 \| - \| - \| - \| 21.91 \| 85.65 \|" -- cat "$tmp/ablate/ablation_4.md"
-  check "ablate names an unknown table" 1 "unknown table '6' \(expected one of: 4, 5, fig5, pretrain\)" -- "$mmdg" ablate --table 6 --lists "$tmp/synth" --out "$tmp/ablate"
-  check "ablate names an unknown row" 1 "table 5 has no row 'vit'" -- "$mmdg" ablate --table 5 --rows vit --lists "$tmp/synth" --out "$tmp/ablate"
+  check "ablate names an unknown table" 2 "unknown table '6' \(expected one of: 4, 5, fig5, pretrain\)" -- "$mmdg" ablate --table 6 --lists "$tmp/synth" --out "$tmp/ablate"
+  check "ablate names an unknown row" 2 "table 5 has no row 'vit'" -- "$mmdg" ablate --table 5 --rows vit --lists "$tmp/synth" --out "$tmp/ablate"
   # a real SIGINT: the run saves a resumable state, and --resume finishes it
   "$mmdg" train "${tiny_train[@]}" --out "$tmp/sig" --epochs 40 --steps-per-epoch 2 > "$tmp/sig.log" 2>&1 &
   pid=$!
@@ -105,7 +124,7 @@ if "$mmdg" --help | grep -q synth; then
   rc=$?
   if [[ $rc -eq 0 ]]; then
     echo "ok: SIGINT (the run finished before the signal; not exercised)"
-  elif grep -qE "interrupted (at|after) epoch" "$tmp/sig.log" && [[ -f "$tmp/sig/resume.pt" ]]; then
+  elif [[ $rc -eq 130 ]] && grep -qE "interrupted (at|after) epoch" "$tmp/sig.log" && [[ -f "$tmp/sig/resume.pt" ]]; then
     echo "ok: SIGINT saves a resumable state"
     check "resume after SIGINT completes" 0 "done: best epoch" -- "$mmdg" train --resume "$tmp/sig"
   else

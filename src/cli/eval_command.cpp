@@ -50,12 +50,12 @@ void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
   std::optional<eval::Scores> val;
   std::optional<double> checkpoint_threshold;
   if (!a.scores.empty()) {
-    if (!o.checkpoint.empty() || !a.list.empty()) throw Error("give either --scores or --checkpoint with --list, not both");
-    if (!a.attack_lists.empty()) throw Error("option --attack-list works with --list; a scores CSV carries an attack column");
+    if (!o.checkpoint.empty() || !a.list.empty()) throw UsageError("give either --scores or --checkpoint with --list, not both");
+    if (!a.attack_lists.empty()) throw UsageError("option --attack-list works with --list; a scores CSV carries an attack column");
     scores = eval::read_scores_csv(a.scores);
     if (!a.val_scores.empty()) val = eval::read_scores_csv(a.val_scores);
   } else {
-    if (o.checkpoint.empty() || a.list.empty()) throw Error("give --scores CSV, or --checkpoint CKPT with --list LIST");
+    if (o.checkpoint.empty() || a.list.empty()) throw UsageError("give --scores CSV, or --checkpoint CKPT with --list LIST");
     o.validate();
     std::optional<model::NetworkOptions> fallback;
     if (!o.config.empty()) fallback = load_model_config(o.config);
@@ -94,7 +94,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--val-scores", a->val_scores, "source validation scores CSV for the source-val policy");
   cmd->add_option("--list", a->list, "benchmark list to evaluate (with --checkpoint)");
   cmd->add_option("--val-list", a->val_list, "source validation list for the source-val policy");
-  cmd->add_option("--out-scores", a->out_scores, "also write the per-frame scores to this CSV");
+  cmd->add_option("--out-scores", a->out_scores, "also write the per-frame scores to this CSV (- for standard output)");
   cmd->add_option("--threshold", a->threshold, "threshold of the fixed policy, in [0, 1]")
       ->check(unit_interval())
       ->capture_default_str();

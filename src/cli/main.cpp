@@ -5,8 +5,21 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "mmdg/train/trainer.h"
+#include "mmdg/util/build_info.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/runtime.h"
+
+// Exit status: 0 success, 1 failure (bad file, NaN loss, ...), 2 usage error (unknown option, bad
+// option value, missing option), 130 interrupted (SIGINT / SIGTERM; the state was saved).
+namespace {
+constexpr int kFailure = 1, kUsage = 2, kInterrupted = 130;
+int failure(const char* what, bool usage) {
+  std::cerr << "error: " << what << "\n";
+  if (mmdg::train::interrupt_requested()) return kInterrupted;
+  return usage ? kUsage : kFailure;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   mmdg::use_passive_openmp_wait(argv);  // may re-execute the program once (OMP_WAIT_POLICY)
@@ -14,6 +27,7 @@ int main(int argc, char** argv) {
       "mmdg: multi-modal domain-generalized face anti-spoofing (MMDG, \"Suppress and Rebalance\", "
       "CVPR 2024) in C++ / LibTorch"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("mmdg ") + MMDG_VERSION_STRING + " (" + MMDG_GIT_DESCRIBE + ")");
   int threads = 0;
   app.add_option("--threads", threads, "LibTorch intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024))
@@ -38,16 +52,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);  // prints help / version (code 0) or the parse error
+    return code == 0 ? 0 : kUsage;
+  } catch (const mmdg::UsageError& e) {
+    return failure(e.what(), true);
   } catch (const mmdg::Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return failure(e.what(), false);
   } catch (const c10::Error& e) {
-    std::cerr << "error: " << e.what_without_backtrace() << "\n";
-    return 1;
+    return failure(e.what_without_backtrace(), false);
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return failure(e.what(), false);
   }
   return 0;
 }

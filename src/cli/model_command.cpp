@@ -26,13 +26,23 @@ model::Network build(const std::string& checkpoint, const ModelConfigOptions& co
   return infer::load_checkpoint(checkpoint, stored ? stored : std::optional<model::NetworkOptions>(config.resolve()));
 }
 
-void print_info(model::NetworkImpl& net, bool json) {
+// The checkpoint's deployment record (input pipeline, operating point), null when it has none.
+nlohmann::json deployment_json(const std::string& checkpoint, const model::NetworkImpl& net) {
+  if (checkpoint.empty()) return nullptr;
+  const auto S = net.options().backbone.image_size();
+  const auto d = infer::read_deployment(checkpoint, S);
+  return d.recorded ? d.to_json(S) : nlohmann::json();
+}
+
+void print_info(model::NetworkImpl& net, bool json, const std::string& checkpoint) {
   const auto counts = model::count_parameters(net);
+  const auto deployment = deployment_json(checkpoint, net);
   if (json) {
     nlohmann::json groups = nlohmann::json::object();
     for (const auto& [group, total, trainable] : counts.groups) groups[group] = {{"total", total}, {"trainable", trainable}};
     std::cout << nlohmann::json{{"options", settings::to_json(net.options())},
-                                {"parameters", {{"total", counts.total}, {"trainable", counts.trainable}, {"groups", groups}}}}
+                                {"parameters", {{"total", counts.total}, {"trainable", counts.trainable}, {"groups", groups}}},
+                                {"deployment", deployment}}
                      .dump(1)
               << "\n";
     return;
@@ -43,6 +53,10 @@ void print_info(model::NetworkImpl& net, bool json) {
     std::printf("%-10s %15lld %15lld\n", group.c_str(), static_cast<long long>(total), static_cast<long long>(trainable));
   std::printf("%-10s %15lld %15lld\n", "total", static_cast<long long>(counts.total),
               static_cast<long long>(counts.trainable));
+  if (!checkpoint.empty())
+    std::cout << "deployment record (mmdg_deployment): "
+              << (deployment.is_null() ? std::string("none (an older or imported checkpoint: defaults are used)") : deployment.dump(1))
+              << "\n";
 }
 
 }  // namespace
@@ -73,7 +87,7 @@ void add_model_command(CLI::App& app) {
     auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
     cmd->callback([=] {
       auto net = build(*checkpoint, *config);
-      print_info(*net, *json);
+      print_info(*net, *json, *checkpoint);
     });
   }
   {

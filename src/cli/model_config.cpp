@@ -86,7 +86,7 @@ MethodConfigOptions::Resolved MethodConfigOptions::resolve(const std::string& me
 
 MethodConfigOptions::Resolved MethodConfigOptions::resolve() const {
   if (method_->find(',') != std::string::npos)
-    throw Error("option --method: this command trains one method (got '" + *method_ + "')");
+    throw UsageError("option --method: this command trains one method (got '" + *method_ + "')");
   return resolve(*method_);
 }
 

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -14,6 +15,8 @@
 #include "cli/commands.h"
 #include "cli/model_config.h"
 #include "cli/settings_cli.h"
+#include "mmdg/data/face_crop.h"  // FaceCropper is built only with OpenCV's objdetect
+#include "mmdg/data/frame_source.h"
 #include "mmdg/data/image.h"
 #include "mmdg/data/sample.h"
 #include "mmdg/eval/report.h"
@@ -30,6 +33,37 @@ struct PredictArgs {
   std::string rgb, depth, ir, maps, list, out = "scores.csv";
   std::optional<double> threshold;
   bool json = false;
+  bool detect_face = false;
+  data::FaceCropOptions face;
+  std::int64_t stride = 1;
+};
+
+// Face detection (--detect-face), when asked for: built once.
+class Cropping {
+ public:
+  explicit Cropping(const PredictArgs& a) {
+    if (!a.detect_face) return;
+#ifdef MMDG_HAVE_OBJDETECT
+    cropper_.emplace(a.face);
+#else
+    throw UsageError("option --detect-face: this build has no face detection (OpenCV's objdetect). HINT: install "
+                "libopencv-objdetect-dev and opencv-data, and rebuild");
+#endif
+  }
+  // The frames as face crops (unchanged without --detect-face).
+  std::array<cv::Mat, 3> apply(const std::array<cv::Mat, 3>& frames, const std::string& what) const {
+#ifdef MMDG_HAVE_OBJDETECT
+    if (cropper_) return cropper_->crop(frames, what).crops;
+#else
+    (void)what;
+#endif
+    return frames;
+  }
+
+ private:
+#ifdef MMDG_HAVE_OBJDETECT
+  std::optional<data::FaceCropper> cropper_;
+#endif
 };
 
 // "live at 0.4123 (source-val EER threshold of the best epoch, epoch 3)"
@@ -43,18 +77,28 @@ std::string decision_text(const infer::Predictor& predictor, bool live) {
   return out.str();
 }
 
-void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o) {
+void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o,
+                 std::array<std::optional<data::FrameSource>, 3>& sources) {
   const auto missing = o.missing_modalities();
   const auto norm = predictor.scoring().normalization;
   const auto size = predictor.options().backbone.image_size();
-  std::array<torch::Tensor, 3> inputs;
-  const std::array<const std::string*, 3> paths{&a.rgb, &a.depth, &a.ir};
-  for (int m = 0; m < 3; ++m) {
-    if (missing[m]) inputs[m] = torch::zeros({1, 3, size, size});
-    else if (paths[m]->empty())
-      throw Error(std::string("option --") + model::modality_name(m) + " is required (or list it in --missing)");
-    else inputs[m] = data::prepare(data::read_image(*paths[m]), size, norm).unsqueeze(0);
+  std::array<cv::Mat, 3> frames;
+  for (int m = 0; m < 3; ++m)
+    if (!missing[m]) frames[m] = *sources[m]->next();
+  frames = Cropping(a).apply(frames, a.rgb.empty() ? a.ir : a.rgb);
+  if (a.detect_face && !a.maps.empty()) {  // keep the crops beside the maps: what the network saw
+    std::filesystem::create_directories(a.maps);
+    for (int m = 0; m < 3; ++m) {
+      if (frames[m].empty()) continue;
+      const auto path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(m)) + "_face.png")).string();
+      if (!cv::imwrite(path, frames[m])) throw Error(path + ": cannot write the face crop");
+      if (!a.json) std::cout << "wrote " << path << "\n";
+    }
   }
+  std::array<torch::Tensor, 3> inputs;
+  for (int m = 0; m < 3; ++m)
+    inputs[m] = missing[m] ? torch::zeros({1, 3, size, size})
+                           : predictor.prepare(data::image_from_mat(&frames[m], sources[m]->path())).unsqueeze(0);
   const bool attention_maps = !a.maps.empty() && predictor.network().capabilities().adapters;
   const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing, attention_maps);
   const double live = p.live_probability[0].item<double>();
@@ -62,7 +106,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
   nlohmann::json reliability = nlohmann::json::object();
   for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
   if (!a.maps.empty() && !p.reliability_maps[0].defined())
-    throw Error("option --maps: the " + predictor.options().network + " network has no uncertainty module, so no reliability maps");
+    throw UsageError("option --maps: the " + predictor.options().network + " network has no uncertainty module, so no reliability maps");
   if (!a.maps.empty()) {
     std::filesystem::create_directories(a.maps);
     for (int m = 0; m < 3; ++m) {
@@ -107,6 +151,78 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
   }
 }
 
+// Frame folders or videos: every `stride`-th frame scored (face-cropped with --detect-face), one
+// JSON line per frame on standard output, then one for the whole video (the mean of the frames'
+// live probabilities, as `eval --per-video`), decided at the threshold.
+void predict_frames(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o,
+                    std::array<std::optional<data::FrameSource>, 3>& sources) {
+  const auto missing = o.missing_modalities();
+  std::int64_t frames_total = -1;
+  for (int m = 0; m < 3; ++m) {
+    if (missing[m] || sources[m]->frame_count() < 0) continue;
+    if (frames_total >= 0 && sources[m]->frame_count() != frames_total)
+      throw Error("the modalities' frame counts differ (" + std::to_string(frames_total) + " vs " +
+                  std::to_string(sources[m]->frame_count()) + " in " + sources[m]->path() +
+                  "): predict reads registered, synchronized frames");
+    frames_total = sources[m]->frame_count();
+  }
+  const Cropping cropping(a);
+  Progress progress("predict", frames_total < 0 ? 0 : (frames_total + a.stride - 1) / a.stride);
+  std::vector<std::array<torch::Tensor, 3>> batch;
+  std::vector<std::int64_t> batch_frames;
+  double sum = 0;
+  std::int64_t scored = 0, frame = 0;
+  const auto flush = [&] {
+    if (batch.empty()) return;
+    const auto p = predictor.predict_crops(batch, missing);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const double live = p.live_probability[static_cast<std::int64_t>(i)].item<double>();
+      nlohmann::ordered_json line = {{"type", "frame"}, {"frame", batch_frames[i]}, {"live_probability", live},
+                                     {"decision", p.live[i] ? "live" : "spoof"}};
+      for (int m = 0; m < 3; ++m) line["reliability_" + std::string(model::modality_name(m))] = p.mean_reliability[m][static_cast<std::int64_t>(i)].item<double>();
+      std::cout << line.dump() << "\n";
+      sum += live;
+      ++scored;
+    }
+    progress.update(scored);
+    batch.clear();
+    batch_frames.clear();
+  };
+  for (;; ++frame) {
+    std::array<cv::Mat, 3> frames;
+    bool ended = false;
+    for (int m = 0; m < 3; ++m) {
+      if (missing[m]) continue;
+      auto f = sources[m]->next();
+      if (!f) ended = true;
+      else frames[m] = std::move(*f);
+    }
+    if (ended) break;
+    frames = cropping.apply(frames, "frame " + std::to_string(frame));
+    std::array<torch::Tensor, 3> crops;
+    for (int m = 0; m < 3; ++m)
+      if (!missing[m]) crops[m] = data::image_from_mat(&frames[m], sources[m]->path() + " frame " + std::to_string(frame));
+    batch.push_back(crops);
+    batch_frames.push_back(frame);
+    if (static_cast<std::int64_t>(batch.size()) >= o.batch_size) flush();
+    bool more = true;
+    for (int m = 0; m < 3; ++m)
+      if (!missing[m]) more = sources[m]->skip(a.stride - 1) && more;
+    frame += a.stride - 1;
+    if (!more) break;
+  }
+  flush();
+  progress.finish();
+  if (scored == 0) throw Error("no frame to score");
+  const double mean = sum / static_cast<double>(scored);
+  std::cout << nlohmann::ordered_json{{"type", "video"}, {"frames", scored}, {"stride", a.stride}, {"live_probability", mean},
+                              {"decision", mean >= predictor.scoring().threshold ? "live" : "spoof"},
+                              {"threshold", predictor.scoring().threshold},
+                              {"threshold_source", predictor.scoring().threshold_source}}
+                   .dump()
+            << "\n";
+}
+
 void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o) {
   const auto missing = o.missing_modalities();
   const auto list = data::read_list(a.list);
@@ -136,6 +252,7 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer
   }
   progress.finish();
   eval::write_scores_csv(a.out, scores, columns);
+  if (a.out == "-") return;
   std::cout << "wrote " << a.out << " (" << list.entries.size() << " samples; live = 1 at threshold "
             << predictor.scoring().threshold << ", " << predictor.scoring().threshold_source << ")\n";
 }
@@ -152,16 +269,25 @@ void add_predict_command(CLI::App& app) {
                   "folder for overlays (PNG): each modality's reliability map and, with adapters, the last block's "
                   "adapter attention (Fig. 7)");
   cmd->add_option("--list", a->list, "score every line of a benchmark list into a CSV instead");
-  cmd->add_option("--out", a->out, "CSV to write with --list")->capture_default_str();
+  cmd->add_option("--out", a->out, "CSV to write with --list (- for standard output)")->capture_default_str();
   cmd->add_option("--threshold", a->threshold,
                   "decide live when the live probability >= this (default: the checkpoint's, its source-val EER threshold)")
       ->check(unit_interval());
   cmd->add_flag("--json", a->json, "machine-readable output");
+  cmd->add_flag("--detect-face", a->detect_face,
+                "raw camera frames: find the face (OpenCV cascade, on RGB, or IR when RGB is dark) and crop all three");
+  cmd->add_option("--face-cascade", a->face.cascade, "OpenCV cascade XML for --detect-face (default: opencv-data's frontal face)");
+  cmd->add_option("--face-margin", a->face.margin, "margin added on each side of the detected face, as a fraction of its size")
+      ->check(CLI::Range(0.0, 2.0))
+      ->capture_default_str();
+  cmd->add_option("--stride", a->stride, "with frame folders or videos: score every n-th frame")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}))
+      ->capture_default_str();
   auto infer = std::make_shared<SettingsOptions<infer::InferOptions>>(cmd, "Scoring");
   cmd->callback([a, infer] {
     infer::InferOptions o;
     infer->apply(o);
-    if (o.checkpoint.empty()) throw Error("option --checkpoint is required");
+    if (o.checkpoint.empty()) throw UsageError("option --checkpoint is required");
     o.validate();
     std::optional<model::NetworkOptions> fallback;
     if (!o.config.empty()) fallback = load_model_config(o.config);
@@ -174,8 +300,27 @@ void add_predict_command(CLI::App& app) {
     po.threshold = a->threshold;
     infer::Predictor predictor(o.checkpoint, po);
     for (const auto& note : predictor.notes()) std::cerr << note << "\n";
-    if (!a->list.empty()) predict_list(predictor, *a, o);
-    else predict_one(predictor, *a, o);
+    if (!a->list.empty()) {
+      predict_list(predictor, *a, o);
+      return;
+    }
+    const auto missing = o.missing_modalities();
+    std::array<std::optional<data::FrameSource>, 3> sources;
+    const std::array<const std::string*, 3> paths{&a->rgb, &a->depth, &a->ir};
+    bool single = true;
+    for (int m = 0; m < 3; ++m) {
+      if (missing[m]) continue;
+      if (paths[m]->empty())
+        throw UsageError(std::string("option --") + model::modality_name(m) + " is required (or list it in --missing)");
+      sources[m].emplace(*paths[m]);
+      single = single && sources[m]->kind() == data::FrameSource::Kind::Image;
+    }
+    if (single) {
+      predict_one(predictor, *a, o, sources);
+    } else {
+      if (!a->maps.empty()) throw UsageError("option --maps: one sample only (not with frame folders or videos)");
+      predict_frames(predictor, *a, o, sources);
+    }
   });
 }
 

@@ -34,7 +34,7 @@ void add_train_command(CLI::App& app) {
       report(train::Trainer::resume(*resume, [&](train::TrainData& moved) { data->apply(moved); }).run(), *resume);
       return;
     }
-    if (out->empty()) throw Error("option --out: give the run directory to create (or --resume DIR)");
+    if (out->empty()) throw UsageError("option --out: give the run directory to create (or --resume DIR)");
     train::TrainData lists;
     data->apply(lists);
     const auto resolved = config->resolve();

@@ -114,7 +114,7 @@ std::map<std::string, std::string> read_attack_lists(const std::vector<std::stri
   for (const auto& item : items) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
-      throw Error("option --attack-list '" + item + "': expected TYPE=LIST, e.g. fakehead=WMCA_test_fakehead.txt");
+      throw UsageError("option --attack-list '" + item + "': expected TYPE=LIST, e.g. fakehead=WMCA_test_fakehead.txt");
     const std::string type = item.substr(0, eq);
     check_attack_type(type, 0, "option --attack-list '" + item + "': ");
     const auto list = read_list(item.substr(eq + 1));

@@ -10,9 +10,9 @@
 namespace mmdg::data {
 
 void AugmentOptions::validate() const {
-  if (brightness < 0 || brightness >= 1) throw Error("option brightness: must be in [0, 1)");
-  if (gamma < 0 || gamma > 2) throw Error("option gamma: must be in [0, 2]");
-  if (cutout < 0 || cutout >= 1) throw Error("option cutout: must be in [0, 1)");
+  if (brightness < 0 || brightness >= 1) throw UsageError("option brightness: must be in [0, 1)");
+  if (gamma < 0 || gamma > 2) throw UsageError("option gamma: must be in [0, 2]");
+  if (cutout < 0 || cutout >= 1) throw UsageError("option cutout: must be in [0, 1)");
 }
 
 void augment(std::array<at::Tensor, 3>& images, const AugmentOptions& o, std::uint64_t seed) {

@@ -57,7 +57,7 @@ Example MultiDomainDataset::get(std::size_t i, const AugmentOptions* augment_opt
 
 ShuffledSampler::ShuffledSampler(std::size_t size, std::size_t batch_size, bool shuffle, bool drop_last)
     : size_(size), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last) {
-  if (batch_size == 0) throw Error("option batch_size: must be positive");
+  if (batch_size == 0) throw UsageError("option batch_size: must be positive");
 }
 
 std::vector<std::vector<std::size_t>> ShuffledSampler::epoch(std::uint64_t seed) const {
@@ -78,12 +78,12 @@ std::vector<std::vector<std::size_t>> ShuffledSampler::epoch(std::uint64_t seed)
 
 BalancedSampler::BalancedSampler(const MultiDomainDataset& dataset, std::size_t batch_size)
     : size_(dataset.size()), batch_size_(batch_size) {
-  if (batch_size == 0) throw Error("option batch_size: must be positive");
+  if (batch_size == 0) throw UsageError("option batch_size: must be positive");
   std::map<std::pair<int, int>, std::vector<std::size_t>> by_group;
   for (std::size_t i = 0; i < dataset.size(); ++i) by_group[{dataset.domain(i), dataset.label(i)}].push_back(i);
   for (auto& [key, members] : by_group) groups_.push_back(std::move(members));
   if (batch_size < groups_.size())
-    throw Error("option batch_size: " + std::to_string(batch_size) + " is smaller than the " +
+    throw UsageError("option batch_size: " + std::to_string(batch_size) + " is smaller than the " +
                 std::to_string(groups_.size()) + " (domain x live/spoof) groups a balanced batch draws from");
 }
 

@@ -12,8 +12,12 @@
 
 namespace mmdg::data {
 namespace {
-const float kMean[3] = {0.485f, 0.456f, 0.406f};
-const float kStd[3] = {0.229f, 0.224f, 0.225f};
+const double kMean[3] = {0.485, 0.456, 0.406};
+const double kStd[3] = {0.229, 0.224, 0.225};
+// (3, 1, 1) float32 tensors of three values
+at::Tensor channel_values(const double (&v)[3]) {
+  return torch::tensor({static_cast<float>(v[0]), static_cast<float>(v[1]), static_cast<float>(v[2])}).view({3, 1, 1});
+}
 }  // namespace
 
 at::Tensor read_image(const std::string& path) {
@@ -70,8 +74,8 @@ NormalizationStats normalization_stats(Normalization normalization) {
 
 at::Tensor normalize(const at::Tensor& x, Normalization normalization) {
   if (normalization == Normalization::Half) return (x * 255.0 - 127.5) / 128.0;
-  const auto mean = torch::tensor({kMean[0], kMean[1], kMean[2]}).view({3, 1, 1});
-  const auto std = torch::tensor({kStd[0], kStd[1], kStd[2]}).view({3, 1, 1});
+  const auto mean = channel_values(kMean);
+  const auto std = channel_values(kStd);
   return (x - mean) / std;
 }
 
@@ -81,8 +85,8 @@ at::Tensor prepare(const at::Tensor& image, std::int64_t size, Normalization nor
 
 at::Tensor denormalize(const at::Tensor& input, Normalization normalization) {
   if (normalization == Normalization::Half) return ((input * 128.0 + 127.5) / 255.0).clamp(0, 1);
-  const auto mean = torch::tensor({kMean[0], kMean[1], kMean[2]}).view({3, 1, 1});
-  const auto std = torch::tensor({kStd[0], kStd[1], kStd[2]}).view({3, 1, 1});
+  const auto mean = channel_values(kMean);
+  const auto std = channel_values(kStd);
   return (input * std + mean).clamp(0, 1);
 }
 

@@ -479,14 +479,14 @@ cv::Mat to_8bit(const cv::Mat& f) {
 }  // namespace
 
 void SynthOptions::validate() const {
-  if (domains.empty()) throw Error("option domains: give at least one of C, P, S, W");
+  if (domains.empty()) throw UsageError("option domains: give at least one of C, P, S, W");
   for (char d : domains) sensor_of(d);
-  if (subjects < 3) throw Error("option subjects: at least 3 per domain (one each for train, val and test)");
-  if (subjects > 100000) throw Error("option subjects: at most 100000");
-  if (live_videos < 1 || live_videos > 1000) throw Error("option live_videos: must be in [1, 1000]");
-  if (attack_videos < 1 || attack_videos > 1000) throw Error("option attack_videos: must be in [1, 1000]");
-  if (frames < 1 || frames > 1000) throw Error("option frames: must be in [1, 1000]");
-  if (image_size < 16 || image_size > 1024) throw Error("option image_size: must be in [16, 1024]");
+  if (subjects < 3) throw UsageError("option subjects: at least 3 per domain (one each for train, val and test)");
+  if (subjects > 100000) throw UsageError("option subjects: at most 100000");
+  if (live_videos < 1 || live_videos > 1000) throw UsageError("option live_videos: must be in [1, 1000]");
+  if (attack_videos < 1 || attack_videos > 1000) throw UsageError("option attack_videos: must be in [1, 1000]");
+  if (frames < 1 || frames > 1000) throw UsageError("option frames: must be in [1, 1000]");
+  if (image_size < 16 || image_size > 1024) throw UsageError("option image_size: must be in [16, 1024]");
 }
 
 const std::vector<std::string>& synth_kinds() {

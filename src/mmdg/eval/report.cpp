@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -232,7 +233,8 @@ void write_scores_csv(const std::string& path, const Scores& scores, const Score
     csv << "\n";
   }
   const std::string text = csv.str();
-  io::write_file_atomically(path, [&](std::ostream& out) { out << text; });
+  if (path == "-") std::cout << text << std::flush;  // standard output
+  else io::write_file_atomically(path, [&](std::ostream& out) { out << text; });
 }
 
 std::string video_key(const std::string& path) {

@@ -64,7 +64,7 @@ struct ScoresCsvColumns {
   std::vector<NumberColumn> numbers;
 };
 
-// Writes the scores CSV that read_scores_csv reads, atomically: the header, then one row per score
+// Writes the scores CSV that read_scores_csv reads, atomically (path "-": standard output): the header, then one row per score
 // `[text..,]label,score[,numbers..]`, numbers with 8 significant digits, LF line ends; a cell
 // holding a comma or a double quote is quoted (RFC 4180). Throws Error naming the file for
 // columns whose length differs from the scores', names that are empty, repeated or "label" /

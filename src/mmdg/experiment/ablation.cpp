@@ -185,7 +185,7 @@ const AblationTable& ablation_table(const std::string& name) {
   if (it == tables().end()) {
     std::string known;
     for (const auto& n : ablation_table_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("option --table: unknown table '" + name + "' (expected one of: " + known + ")");
+    throw UsageError("option --table: unknown table '" + name + "' (expected one of: " + known + ")");
   }
   return it->second;
 }
@@ -215,13 +215,13 @@ std::string run_ablation(const AblateArgs& args) {
     if (!known) {
       std::string names;
       for (const auto& r : table.rows) names += (names.empty() ? "" : ", ") + r.folder;
-      throw Error("option --rows: table " + table.name + " has no row '" + folder + "' (its rows: " + names + ")");
+      throw UsageError("option --rows: table " + table.name + " has no row '" + folder + "' (its rows: " + names + ")");
     }
   }
   std::vector<std::string> subs;
   for (const auto& sub : protocol_subs(1))
     if (args.base.sub.empty() || args.base.sub == sub.name || args.base.sub == sub.model) subs.push_back(sub.name);
-  if (subs.empty()) throw Error("option --sub: '" + args.base.sub + "' is not a sub-protocol of protocol 1");
+  if (subs.empty()) throw UsageError("option --sub: '" + args.base.sub + "' is not a sub-protocol of protocol 1");
   std::size_t index = 0;
   for (const auto& row : table.rows) {
     ++index;

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "mmdg/data/attack_type.h"
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/bootstrap.h"
 #include "mmdg/eval/evaluate.h"
@@ -51,7 +52,7 @@ std::vector<SubProtocol> protocol_subs(int protocol) {
     return out;
   }
   if (protocol == 3) return {{"CW->PS", "CW-PS", "CW", "PS", {}}, {"PS->CW", "PS-CW", "PS", "CW", {}}};
-  throw Error("option --protocol: expected 1, 2 or 3, got " + std::to_string(protocol));
+  throw UsageError("option --protocol: expected 1, 2 or 3, got " + std::to_string(protocol));
 }
 
 std::string sub_file_name(const std::string& sub) {
@@ -161,12 +162,15 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
     return eval::score_dataset(*net, set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
   };
   const auto test_set = dataset(sub.targets, "test");
-  const auto scores = score(*test_set);
-  const auto report = eval::make_report(scores, score(*dataset(sub.sources, "val")), 0.5);
+  auto scores = score(*test_set);
+  for (std::size_t i = 0; i < test_set->size(); ++i) scores.attacks.push_back(data::attack_type(test_set->entry(i)));
+  const auto stored = infer::read_deployment(train::RunDir(run).best(), net->options().backbone.image_size());
+  const auto report = eval::make_report(scores, score(*dataset(sub.sources, "val")), 0.5,
+                                        stored.operating_point ? std::optional<double>(stored.threshold()) : std::nullopt);
   const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);
   eval::TextColumn videos{"video", {}};  // for the bootstrap over test videos
   for (std::size_t i = 0; i < test_set->size(); ++i) videos.cells.push_back(eval::video_key(test_set->entry(i).rgb));
-  eval::write_scores_csv(scores_path, scores, {{videos}, {}});
+  eval::write_scores_csv(scores_path, scores, {{videos, {"attack", scores.attacks}}, {}});
   std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent_text(report.policies[0].metrics.hter) << " %, AUC "
             << percent_text(report.auc) << " % (target-eer)\n";
   auto json = eval::report_json(report);
@@ -195,7 +199,7 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
     results[sub.name] = test_sub(a, sub, ensure_trained(a, sub));
     io::write_file_atomically(results_path, [&](std::ostream& out) { out << results.dump(1) << "\n"; });
   }
-  if (!any) throw Error("option --sub: '" + a.sub + "' is not a sub-protocol of protocol " + std::to_string(a.protocol));
+  if (!any) throw UsageError("option --sub: '" + a.sub + "' is not a sub-protocol of protocol " + std::to_string(a.protocol));
   return results;
 }
 

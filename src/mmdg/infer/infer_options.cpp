@@ -9,8 +9,8 @@
 namespace mmdg::infer {
 
 void InferOptions::validate() const {
-  if (batch_size <= 0) throw Error("option batch_size: must be positive");
-  if (workers < 0 || workers > 64) throw Error("option workers: must be in [0, 64]");
+  if (batch_size <= 0) throw UsageError("option batch_size: must be positive");
+  if (workers < 0 || workers > 64) throw UsageError("option workers: must be in [0, 64]");
   torch_device();
   estimator_override();
   normalization_override();
@@ -38,7 +38,7 @@ std::array<bool, 3> parse_missing(const std::string& text) {
     if (item == "depth") missing[model::kDepth] = true;
     else if (item == "ir") missing[model::kIR] = true;
     else if (!item.empty())
-      throw Error("option --missing: unknown modality '" + item + "' (expected depth and/or ir, comma-separated)");
+      throw UsageError("option --missing: unknown modality '" + item + "' (expected depth and/or ir, comma-separated)");
   }
   return missing;
 }
@@ -48,10 +48,10 @@ torch::Device parse_device(const std::string& text) {
   try {
     device = torch::Device(text);
   } catch (const c10::Error&) {
-    throw Error("option --device: cannot parse '" + text + "' (expected cpu, cuda or cuda:N)");
+    throw UsageError("option --device: cannot parse '" + text + "' (expected cpu, cuda or cuda:N)");
   }
   if (device.is_cuda() && !torch::cuda::is_available())
-    throw Error("option --device " + text + ": CUDA is not available in this build / machine");
+    throw UsageError("option --device " + text + ": CUDA is not available in this build / machine");
   return device;
 }
 

@@ -10,7 +10,7 @@ namespace mmdg::model {
 namespace {
 
 void require(bool ok, const std::string& option, const std::string& why) {
-  if (!ok) throw Error("option " + option + ": " + why);
+  if (!ok) throw UsageError("option " + option + ": " + why);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.7
 
 CrossAttentionImpl::CrossAttentionImpl(std::int64_t dim, std::int64_t heads) : heads_(heads) {
   if (heads <= 0 || dim % heads != 0)
-    throw Error("option adapter_heads: " + std::to_string(heads) + " does not divide adapter_dim " +
+    throw UsageError("option adapter_heads: " + std::to_string(heads) + " does not divide adapter_dim " +
                 std::to_string(dim));
   q_linear = register_module("q_linear", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)));
   k_linear = register_module("k_linear", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)));

@@ -24,7 +24,7 @@ namespace mmdg::train {
 
 void PretrainOptions::validate() const {
   const auto require = [](bool ok, const char* name, const std::string& what) {
-    if (!ok) throw Error(std::string("option ") + name + ": " + what);
+    if (!ok) throw UsageError(std::string("option ") + name + ": " + what);
   };
   require(batch_size > 0 && batch_size <= 4096, "batch_size", "must be in [1, 4096]");
   require(samples >= batch_size && samples <= 1000000, "samples", "must be in [batch_size, 1000000]");

@@ -11,7 +11,7 @@ namespace mmdg::train {
 std::size_t assembly_block(std::int64_t option, std::int64_t num_blocks, const std::string& option_name) {
   if (option == -1) return static_cast<std::size_t>(std::max<std::int64_t>(0, num_blocks - 2));
   if (option < 0 || option >= num_blocks)
-    throw Error("option " + option_name + ": " + std::to_string(option) + " is not a block of the network (0.." +
+    throw UsageError("option " + option_name + ": " + std::to_string(option) + " is not a block of the network (0.." +
                 std::to_string(num_blocks - 1) + ", or -1)");
   return static_cast<std::size_t>(option);
 }

@@ -29,7 +29,7 @@ torch::Tensor ssp_loss(const torch::Tensor& features, const torch::Tensor& proto
 Prototypes::Prototypes(std::int64_t num_domains, std::int64_t dim, PrototypeUpdate update, double momentum)
     : values_(torch::zeros({num_domains, dim})), valid_(torch::zeros({num_domains}, torch::kBool)),
       update_(update), momentum_(momentum) {
-  if (momentum < 0 || momentum >= 1) throw Error("option prototype_momentum: must be in [0, 1)");
+  if (momentum < 0 || momentum >= 1) throw UsageError("option prototype_momentum: must be in [0, 1)");
 }
 
 void Prototypes::set_from_sums(const torch::Tensor& sums, const torch::Tensor& counts) {

@@ -149,7 +149,7 @@ void check_compatible(const std::string& strategy, const std::string& network) {
     if (e.capabilities.covers(needs)) capable.push_back(e.name);
   const auto require = [&](bool ok, const std::string& what) {
     if (!ok)
-      throw Error("option strategy: " + strategy + " needs " + what + ", which network " + network +
+      throw UsageError("option strategy: " + strategy + " needs " + what + ", which network " + network +
                   " does not have (networks with what it needs: " + join_names(capable) + ")");
   };
   require(!needs.modality_branches || has.modality_branches, "per-modality branches");

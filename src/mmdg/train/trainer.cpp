@@ -303,7 +303,7 @@ bool interrupt_requested() { return g_interrupted.load(); }
 
 void TrainOptions::validate() const {
   const auto require = [](bool ok, const std::string& option, const std::string& why) {
-    if (!ok) throw Error("option " + option + ": " + why);
+    if (!ok) throw UsageError("option " + option + ": " + why);
   };
   find_strategy(strategy);
   require(epochs > 0 && epochs <= 100000, "epochs", "must be in [1, 100000]");
@@ -382,7 +382,7 @@ Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData da
   config_.train.validate();
   check_compatible(config_.train.strategy, config_.model.network);
   check_options_for_network(config_.train, config_.model);
-  if (config_.data.train_lists.empty()) throw Error("option --train: give at least one training list (one per source domain)");
+  if (config_.data.train_lists.empty()) throw UsageError("option --train: give at least one training list (one per source domain)");
   if (RunDir(run_dir_).has_run())
     throw Error(run_dir_ + " already holds a run. HINT: continue it with --resume " + run_dir_ + ", or choose another --out");
 }

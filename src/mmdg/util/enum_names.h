@@ -46,7 +46,7 @@ template <class E>
 E parse_enum(const std::string& text, const std::string& option) {
   for (const auto& [v, name] : EnumNames<E>::values)
     if (text == name) return v;
-  throw Error("option " + option + ": unknown value '" + text + "' (expected one of: " + join_names(enum_names<E>()) + ")");
+  throw UsageError("option " + option + ": unknown value '" + text + "' (expected one of: " + join_names(enum_names<E>()) + ")");
 }
 
 }  // namespace mmdg

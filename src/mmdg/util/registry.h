@@ -23,7 +23,7 @@ const Entry& registry_find(const std::vector<Entry>& entries, const std::string&
                            const std::string& hint = "") {
   for (const auto& e : entries)
     if (e.name == name) return e;
-  throw Error("option " + option + ": unknown value '" + name + "' (expected one of: " + join_names(registry_names(entries)) +
+  throw UsageError("option " + option + ": unknown value '" + name + "' (expected one of: " + join_names(registry_names(entries)) +
               hint + ")");
 }
 
