@@ -13,6 +13,10 @@
 namespace mmdg::io::pickle {
 namespace {
 
+// Bounds on a pickle's working memory (a state dict's pickle stays far below both).
+constexpr std::size_t kMaxOpenMarks = 10000;
+constexpr std::size_t kMaxStack = 1000000;
+
 // Opcodes of the pickle protocols 0-5 that a state dict uses.
 enum Op : unsigned char {
   MARK = '(', STOP = '.', BININT = 'J', BININT1 = 'K', BININT2 = 'M', NONE = 'N',
@@ -90,7 +94,12 @@ class Unpickler {
           check_tree(stack_.back());
           return stack_.back();
         }
-        case MARK: marks_.push_back(stack_.size()); break;
+        case MARK:
+          // a state dict's pickle keeps a few MARKs open (its nesting depth): a long run of them is
+          // a memory bomb (8 bytes each), as is a stack of a million values
+          if (marks_.size() >= kMaxOpenMarks) fail("malformed pickle: more than " + std::to_string(kMaxOpenMarks) + " open MARKs");
+          marks_.push_back(stack_.size());
+          break;
         case NONE: push(make(Kind::None)); break;
         case NEWTRUE: case NEWFALSE: {
           auto v = make(Kind::Bool);
@@ -288,7 +297,10 @@ class Unpickler {
     return line;
   }
 
-  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) {
+    if (stack_.size() >= kMaxStack) fail("malformed pickle: more than " + std::to_string(kMaxStack) + " values on the stack");
+    stack_.push_back(std::move(v));
+  }
   void push_int(std::int64_t i) {
     auto v = make(Kind::Int);
     v->integer = i;

@@ -165,6 +165,15 @@ TEST(Pickle, CyclesAndDeepNestingAreRefusedAndFreed) {
   }
 }
 
+// Working memory is bounded: a run of MARKs (a deflate bomb of '(' reached 3.2 GB) or a million
+// pushed values stops with a clean error.
+TEST(Pickle, OpenMarksAndTheStackAreBounded) {
+  EXPECT_MMDG_ERROR(run("\x80\x02" + std::string(20000, '(') + "."), "more than 10000 open MARKs");
+  std::string ints = "\x80\x02";
+  for (int i = 0; i < 1000001; ++i) ints += "K\x01";  // BININT1 1
+  EXPECT_MMDG_ERROR(run(ints + "."), "more than 1000000 values on the stack");
+}
+
 TEST(Pickle, FuzzedRealPickleNeverCrashes) {
   ZipArchive zip(test::golden("vit_tiny_torchvision.pth"));
   std::string name;

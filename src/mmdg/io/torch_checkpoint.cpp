@@ -59,6 +59,11 @@ pickle::ValuePtr read_torch_pickle(const std::string& path) {
     zip.read_into(entry, storage.data_ptr(), bytes);
     return storage;
   };
+  // the pickle holds names and metadata only (a ViT-B/16 state dict's is about 60 KB)
+  constexpr std::uint64_t kMaxPickleBytes = 64ull << 20;
+  if (const auto size = zip.entry_size(prefix + "data.pkl"); size > kMaxPickleBytes)
+    throw Error(path + ": " + prefix + "data.pkl declares " + std::to_string(size) + " bytes, more than the " +
+                std::to_string(kMaxPickleBytes >> 20) + " MiB any state dict's pickle needs (corrupt or hostile file)");
   return pickle::unpickle(zip.read(prefix + "data.pkl"), load, path);
 }
 

@@ -5,6 +5,8 @@
 
 #include "mmdg/io/file_util.h"
 #include "mmdg/io/weights_file.h"
+#include "mmdg/io/zip_archive.h"
+#include "mmdg/io/zip_writer.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
 
@@ -98,6 +100,26 @@ TEST(TorchCheckpoint, TruncatedArchivesAreCleanErrors) {
     test::write_bytes(path, bytes.substr(0, len));
     EXPECT_THROW(read_weights(path), Error);
   }
+}
+
+// A declared size is bounded by what the file can hold: an entry whose local and central headers
+// both claim 3.75 GiB from a few deflated bytes is refused before anything is allocated.
+TEST(TorchCheckpoint, DeclaredSizesBeyondTheFileAreRefused) {
+  test::TempDir dir;
+  const std::string path = dir.file("bomb.pth");
+  write_zip(path, {{"archive/data.pkl", std::string(4096, 'x')}}, /*compress=*/true);
+  std::string bytes = read_file(path);
+  const auto patch = [&](const std::string& signature, std::size_t offset) {
+    int found = 0;
+    for (std::size_t at = bytes.find(signature); at != std::string::npos; at = bytes.find(signature, at + 4), ++found)
+      for (int k = 0; k < 4; ++k) bytes[at + offset + k] = k == 3 ? '\xf0' : '\0';  // 0xf0000000, little-endian
+    return found;
+  };
+  ASSERT_EQ(patch(std::string("PK\x03\x04", 4), 22), 1);  // local header: uncompressed size
+  ASSERT_EQ(patch(std::string("PK\x01\x02", 4), 24), 1);  // central directory: uncompressed size
+  test::write_bytes(path, bytes);
+  EXPECT_MMDG_ERROR(ZipArchive(path).read("archive/data.pkl"), "declares 4026531840 bytes");
+  EXPECT_MMDG_ERROR(read_weights(path), "zip bomb");
 }
 
 // Flipping bytes anywhere (pickle, storages, zip structures) must never crash; ZIP_CHECKCONS and

@@ -58,6 +58,21 @@ std::uint64_t ZipArchive::entry_size(const std::string& name) const {
   if (zip_stat_index(handle_->zip, static_cast<zip_uint64_t>(index_of(name)), 0, &stat) != 0 ||
       !(stat.valid & ZIP_STAT_SIZE))
     throw Error(path_ + ": cannot stat entry '" + name + "'");
+  // Trust no declared size beyond what the file can hold: a stored entry is its compressed bytes,
+  // a deflate stream expands at most 1032:1, and the compressed bytes lie inside the file.
+  if ((stat.valid & ZIP_STAT_COMP_SIZE) && (stat.valid & ZIP_STAT_COMP_METHOD)) {
+    std::error_code ec;
+    const auto file_bytes = std::filesystem::file_size(path_, ec);
+    if (!ec && stat.comp_size > file_bytes)
+      throw Error(path_ + ": entry '" + name + "' declares " + std::to_string(stat.comp_size) +
+                  " compressed bytes in a file of " + std::to_string(file_bytes) + " (corrupt file)");
+    const bool store = stat.comp_method == ZIP_CM_STORE, deflate = stat.comp_method == ZIP_CM_DEFLATE;
+    const std::uint64_t bound = store ? stat.comp_size : deflate ? stat.comp_size * 1032 + 1024 : stat.size;
+    if (stat.size > bound)
+      throw Error(path_ + ": entry '" + name + "' declares " + std::to_string(stat.size) + " bytes, more than its " +
+                  std::to_string(stat.comp_size) + (store ? " stored bytes" : " deflated bytes can expand to (at most 1032:1)") +
+                  " (a zip bomb or a corrupt file)");
+  }
   return stat.size;
 }
 
