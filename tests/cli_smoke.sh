@@ -102,6 +102,9 @@ if "$mmdg" --help | grep -q synth; then
   else
     echo "skipped: --detect-face on a real photograph (no $photo or no face detection in this build)"
   fi
+  check "eval --scores --per-video groups by the path column" 0 "^[0-9]+ live, [0-9]+ spoof" -- "$mmdg" eval --scores "$tmp/scores.csv" --per-video
+  printf 'score,label\n0.3,1\n0.6,0\n' > "$tmp/novideo.csv"
+  check "eval --scores --per-video needs a video or path column" 2 "no 'video' or 'path' column" -- "$mmdg" eval --scores "$tmp/novideo.csv" --per-video
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
   check "eval refuses a nan threshold" 2 "must be a number in \[0, 1\], got 'nan'" -- "$mmdg" eval --scores "$tmp/w.csv" --threshold nan
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video

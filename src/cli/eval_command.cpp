@@ -53,6 +53,11 @@ void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
     if (!o.checkpoint.empty() || !a.list.empty()) throw UsageError("give either --scores or --checkpoint with --list, not both");
     if (!a.attack_lists.empty()) throw UsageError("option --attack-list works with --list; a scores CSV carries an attack column");
     scores = eval::read_scores_csv(a.scores);
+    if (a.per_video) {
+      if (scores.videos.empty())
+        throw UsageError("option --per-video: " + a.scores + " has no 'video' or 'path' column to group the frames by");
+      scores = eval::average_by_video(scores, scores.videos);
+    }
     if (!a.val_scores.empty()) val = eval::read_scores_csv(a.val_scores);
   } else {
     if (o.checkpoint.empty() || a.list.empty()) throw UsageError("give --scores CSV, or --checkpoint CKPT with --list LIST");

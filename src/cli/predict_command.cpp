@@ -245,6 +245,9 @@ void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer
       columns.text[0].cells.push_back(e.rgb);
       scores.labels.push_back(e.label);
       scores.live_probability.push_back(p.live_probability[k].item<double>());
+      if (!std::isfinite(scores.live_probability.back()))  // e.g. a sample holding NaN, inf or 1e30 values
+        throw Error(list.path + ":" + std::to_string(e.line) + ": the score of '" + e.rgb +
+                    "' is not finite (the sample holds non-finite or extreme values?); nothing was written");
       for (int m = 0; m < 3; ++m) columns.numbers[m].values.push_back(p.mean_reliability[m][k].item<double>());
       columns.numbers[3].values.push_back(p.live[k] ? 1 : 0);
     }

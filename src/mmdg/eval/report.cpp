@@ -1,6 +1,7 @@
 #include "mmdg/eval/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -155,8 +156,9 @@ Scores read_scores_csv(const std::string& path) {
   std::string line;
   if (!std::getline(in, line)) throw Error(path + ": empty file (expected a header with score,label)");
   const auto header = split_csv_line(line);
-  int score_col = -1, label_col = -1, video_col = -1, attack_col = -1;
+  int score_col = -1, label_col = -1, video_col = -1, attack_col = -1, path_col = -1;
   for (std::size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == "path") path_col = static_cast<int>(c);
     if (header[c] == "score") score_col = static_cast<int>(c);
     if (header[c] == "label") label_col = static_cast<int>(c);
     if (header[c] == "video") video_col = static_cast<int>(c);
@@ -177,12 +179,14 @@ Scores read_scores_csv(const std::string& path) {
     } catch (const std::exception&) {
       throw Error(where + "score '" + cells[score_col] + "' is not a number");
     }
+    if (!std::isfinite(scores.live_probability.back())) throw Error(where + "score '" + cells[score_col] + "' is not finite");
     if (cells[label_col] != "0" && cells[label_col] != "1")
       throw Error(where + "label must be 0 (spoof) or 1 (live), got '" + cells[label_col] + "'");
     scores.labels.push_back(cells[label_col] == "1" ? 1 : 0);
-    if (video_col >= 0) {
-      if (static_cast<int>(cells.size()) <= video_col) throw Error(where + "too few columns");
-      scores.videos.push_back(cells[video_col]);
+    if (video_col >= 0 || path_col >= 0) {  // the video: its column, else the path's (video_key)
+      const int col = video_col >= 0 ? video_col : path_col;
+      if (static_cast<int>(cells.size()) <= col) throw Error(where + "too few columns");
+      scores.videos.push_back(video_col >= 0 ? cells[col] : video_key(cells[col]));
     }
     if (attack_col >= 0) {
       if (static_cast<int>(cells.size()) <= attack_col) throw Error(where + "too few columns");

@@ -45,7 +45,8 @@ nlohmann::json report_json(const Report& report);
 std::string report_text(const Report& report);
 
 // Reads a CSV with a header holding at least the columns `score` and `label` (a `video` column
-// fills Scores::videos, an `attack` column Scores::attacks; others ignored; cells may be quoted as in RFC 4180). Errors name the file
+// fills Scores::videos, else a `path` column through video_key; an `attack` column
+// Scores::attacks; others ignored; a score that is not a finite number is an error naming the line; cells may be quoted as in RFC 4180). Errors name the file
 // and line.
 Scores read_scores_csv(const std::string& path);
 

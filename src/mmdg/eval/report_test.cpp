@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <filesystem>
 
 #include "mmdg/io/file_util.h"
@@ -105,6 +107,20 @@ TEST(Report, PerAttackTypes) {
   EXPECT_EQ(videos.attacks, (std::vector<std::string>{"bonafide", "bonafide", "print", "replay"}));
   EXPECT_MMDG_ERROR(average_by_video(s, {"a", "a", "b", "c", "c", "c", "d"}), "two attack types");
   EXPECT_FALSE(make_report(Scores{s.live_probability, s.labels, {}, {}}, std::nullopt, 0.5).per_attack.has_value());
+}
+
+// Without a video column, a path column gives each frame's video (so `eval --scores --per-video`
+// can group frames); a non-finite score names its line.
+TEST(Report, ScoresCsvVideosFromPathsAndNonFiniteScores) {
+  test::TempDir dir;
+  std::ofstream(dir.file("p.csv")) << "path,label,score\nW/a/rgb/0.png,1,0.9\nW/a/rgb/1.png,1,0.7\nW/b/rgb/0.png,0,0.2\n";
+  const auto s = read_scores_csv(dir.file("p.csv"));
+  EXPECT_EQ(s.videos, (std::vector<std::string>{"W/a", "W/a", "W/b"}));
+  const auto v = average_by_video(s, s.videos);
+  ASSERT_EQ(v.live_probability.size(), 2u);
+  EXPECT_DOUBLE_EQ(v.live_probability[0], 0.8);
+  std::ofstream(dir.file("inf.csv")) << "label,score\n1,0.5\n0,inf\n";
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("inf.csv")), "inf.csv:3: score 'inf' is not finite");
 }
 
 TEST(Report, PerVideoAveraging) {
