@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "mmdg/data/attack_type.h"
 #include "mmdg/data/list_file.h"
 #include "mmdg/data/sample.h"
 #include "mmdg/io/file_util.h"
@@ -26,6 +27,13 @@ SynthOptions small() {
 }
 
 bool same(const cv::Mat& a, const cv::Mat& b) { return a.size() == b.size() && cv::norm(a, b, cv::NORM_INF) == 0; }
+
+// attack_type.cpp lists the synthetic kinds again (it builds without OpenCV, synth.cpp does not):
+// every kind the generator writes must map back to itself (live: bonafide).
+TEST(Synth, EveryKindIsReadBackAsItsAttackType) {
+  for (const auto& kind : synth_kinds())
+    EXPECT_EQ(attack_type_from_path("W/test/001_0_" + kind + "/rgb/0000.png"), kind == "live" ? kBonafide : kind) << kind;
+}
 
 TEST(Synth, DeterministicFromTheSeed) {
   const auto a = generate_domain(small(), 'W'), b = generate_domain(small(), 'W');
