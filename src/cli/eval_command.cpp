@@ -66,9 +66,8 @@ void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
     if (!o.config.empty()) fallback = load_model_config(o.config);
     auto net = infer::load_checkpoint(o.checkpoint, fallback);
     const auto stored = infer::read_deployment(o.checkpoint, net->options().backbone.image_size());
-    std::vector<std::string> notes;
+    std::vector<std::string> notes;  // logged by choose_scoring
     const auto scoring = infer::choose_scoring(stored, o.normalization_override(), std::nullopt, notes);
-    for (const auto& note : notes) std::cerr << note << "\n";
     if (stored.operating_point) checkpoint_threshold = stored.operating_point->threshold;
     if (const auto estimator = o.estimator_override()) net->set_estimator(*estimator);
     net->to(o.torch_device());

@@ -2,12 +2,13 @@
 #include <c10/util/Exception.h>
 
 #include <CLI/CLI.hpp>
-#include <iostream>
 
 #include "cli/commands.h"
+#include "mmdg/data/sample.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/build_info.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/log.h"
 #include "mmdg/util/runtime.h"
 
 // Exit status: 0 success, 1 failure (bad file, NaN loss, ...), 2 usage error (unknown option, bad
@@ -15,7 +16,7 @@
 namespace {
 constexpr int kFailure = 1, kUsage = 2, kInterrupted = 130;
 int failure(const char* what, bool usage) {
-  std::cerr << "error: " << what << "\n";
+  mmdg::log::error(what);
   if (mmdg::train::interrupt_requested()) return kInterrupted;
   return usage ? kUsage : kFailure;
 }
@@ -32,8 +33,18 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "LibTorch intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+  bool quiet = false, verbose = false;
+  auto* quiet_flag = app.add_flag("-q,--quiet", quiet, "show only warnings and errors (results still print)");
+  app.add_flag("-v,--verbose", verbose, "also show debug messages (every logged training step, the runtime)")->excludes(quiet_flag);
+  bool outside_root = false;
+  app.add_flag("--allow-outside-data-root", outside_root,
+               "let list paths leave --data-root (absolute paths, '..' above it); refused by default");
   // Applied before any subcommand runs.
-  app.parse_complete_callback([&] { mmdg::set_threads(threads); });
+  app.parse_complete_callback([&] {
+    mmdg::log::set_console_level(quiet ? mmdg::log::Level::warning : verbose ? mmdg::log::Level::debug : mmdg::log::Level::info);
+    mmdg::set_threads(threads);
+    mmdg::data::allow_paths_outside_data_root(outside_root);
+  });
   mmdg::cli::add_version_command(app);
   mmdg::cli::add_weights_command(app);
   mmdg::cli::add_model_command(app);

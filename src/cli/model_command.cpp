@@ -13,6 +13,7 @@
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/settings.h"
+#include "mmdg/util/log.h"
 
 namespace mmdg::cli {
 namespace {
@@ -102,7 +103,7 @@ void add_model_command(CLI::App& app) {
       model::Network net = model::make_network(config->resolve());
       net->load_pretrained_backbone(io::read_weights(*pretrained), *pretrained);
       infer::save_checkpoint(*out, *net, std::nullopt, {{"pretrained", *pretrained}});
-      std::cout << "wrote " << *out << "\n";
+      log::info("wrote " + *out);
     });
   }
   {
@@ -115,7 +116,7 @@ void add_model_command(CLI::App& app) {
     cmd->callback([=] {
       auto net = infer::load_checkpoint(*checkpoint);
       infer::export_released(*out, *net);
-      std::cout << "wrote " << *out << "\n";
+      log::info("wrote " + *out);
     });
   }
   {
@@ -129,7 +130,7 @@ void add_model_command(CLI::App& app) {
     cmd->callback([=] {
       auto net = infer::load_checkpoint(*weights, config->resolve());
       infer::save_checkpoint(*out, *net, std::nullopt, {{"imported_from", *weights}});
-      std::cout << "wrote " << *out << "\n";
+      log::info("wrote " + *out);
     });
   }
 }

@@ -9,6 +9,7 @@
 #include "mmdg/util/error.h"
 #include "mmdg/viz/figures.h"
 #include "mmdg/viz/overlay.h"
+#include "mmdg/util/log.h"
 
 namespace mmdg::cli {
 
@@ -32,7 +33,7 @@ void add_plot_command(CLI::App& app) {
         methods.emplace_back(name, eval::read_scores_csv(file));
       }
       viz::write_png(*out, viz::roc_figure(*title, methods));
-      std::cout << "wrote " << *out << "\n";
+      log::info("wrote " + *out);
     });
   }
   {
@@ -43,7 +44,7 @@ void add_plot_command(CLI::App& app) {
     balance->add_option("--out", *out, "PNG to write")->required();
     balance->callback([=] {
       viz::write_png(*out, viz::balance_figure((std::filesystem::path(*run) / "log.jsonl").string()));
-      std::cout << "wrote " << *out << "\n";
+      log::info("wrote " + *out);
     });
   }
 }

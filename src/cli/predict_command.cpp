@@ -25,6 +25,7 @@
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/viz/overlay.h"
+#include "mmdg/util/log.h"
 
 namespace mmdg::cli {
 namespace {
@@ -92,7 +93,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
       if (frames[m].empty()) continue;
       const auto path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(m)) + "_face.png")).string();
       if (!cv::imwrite(path, frames[m])) throw Error(path + ": cannot write the face crop");
-      if (!a.json) std::cout << "wrote " << path << "\n";
+      log::info("wrote " + path);
     }
   }
   std::array<torch::Tensor, 3> inputs;
@@ -113,7 +114,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
       if (missing[m]) continue;
       const std::string path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(m)) + "_reliability.png")).string();
       viz::write_map_overlay(path, data::denormalize(inputs[m][0], norm), p.reliability_maps[m][0]);
-      if (!a.json) std::cout << "wrote " << path << "\n";
+      log::info("wrote " + path);
     }
     // Fig. 7's attention maps: for adapter a <- b (a's tokens query b's), the attention each of b's
     // patches receives (mean over heads and a's tokens), scaled to [0, 1] by its range, over b's image
@@ -130,7 +131,7 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
                                    .string();
       // the overlay colours 1 - map (made for reliabilities): pass 1 - attention, so red = most attended
       viz::write_map_overlay(path, data::denormalize(inputs[other][0], norm), 1 - map);
-      if (!a.json) std::cout << "wrote " << path << "\n";
+      log::info("wrote " + path);
     }
   }
   if (a.json) {
@@ -301,8 +302,7 @@ void add_predict_command(CLI::App& app) {
     po.precision = o.precision;
     po.normalization = o.normalization_override();
     po.threshold = a->threshold;
-    infer::Predictor predictor(o.checkpoint, po);
-    for (const auto& note : predictor.notes()) std::cerr << note << "\n";
+    infer::Predictor predictor(o.checkpoint, po);  // logs its notes
     if (!a->list.empty()) {
       predict_list(predictor, *a, o);
       return;

@@ -8,6 +8,7 @@
 #include "cli/model_config.h"
 #include "cli/settings_cli.h"
 #include "mmdg/experiment/protocol.h"
+#include "mmdg/io/file_util.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 
@@ -37,6 +38,7 @@ void add_protocol_command(CLI::App& app) {
       args.method_name = resolved.method_name;
       experiment::run_protocol(args);
     }
+    std::cout << io::read_file(experiment::tables_base(a->out, a->protocol) + ".md");  // every method run so far
   });
 }
 

@@ -9,6 +9,7 @@
 #include "mmdg/data/synth.h"
 #include "mmdg/viz/overlay.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/log.h"
 
 namespace mmdg::cli {
 
@@ -33,7 +34,7 @@ void add_synth_command(CLI::App& app) {
     }
     if (!preview->empty()) {
       viz::write_png(*preview, data::synth_preview(options));
-      std::cout << "wrote " << *preview << "\n";
+      log::info("wrote " + *preview);
     }
   });
 }

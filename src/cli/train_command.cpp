@@ -9,6 +9,7 @@
 #include "cli/settings_cli.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/log.h"
 
 namespace mmdg::cli {
 
@@ -38,8 +39,8 @@ void add_train_command(CLI::App& app) {
     train::TrainData lists;
     data->apply(lists);
     const auto resolved = config->resolve();
-    std::cout << "method " << resolved.method_name << " (" << resolved.method_title << ") = network " << resolved.model.network << " + strategy "
-              << resolved.train.strategy << "\n";
+    log::info("method " + resolved.method_name + " (" + resolved.method_title + ") = network " + resolved.model.network +
+              " + strategy " + resolved.train.strategy);
     report(train::Trainer(resolved.model, resolved.train, lists, *out).run(), *out);
   });
 }

@@ -24,6 +24,20 @@ MultiDomainDataset::MultiDomainDataset(const std::vector<std::string>& lists, st
     for (const auto& e : read_list(lists[d]).entries) entries_.push_back({e, static_cast<int>(d)});
 }
 
+void MultiDomainDataset::check_files() const {
+  std::vector<std::string> missing;
+  for (std::size_t d = 0; d < lists_.size(); ++d) {
+    std::vector<ListEntry> of_list;
+    for (const auto& item : entries_)
+      if (item.domain == static_cast<int>(d)) of_list.push_back(item.entry);
+    for (auto& m : missing_files(of_list, lists_[d], root_)) missing.push_back(std::move(m));
+  }
+  if (missing.empty()) return;
+  std::string text;
+  for (const auto& m : missing) text += "\n  " + m;
+  throw Error("listed files not found (checked before reading any; is --data-root right?):" + text);
+}
+
 std::array<at::Tensor, 3> MultiDomainDataset::resized(std::size_t i) const {
   if (cache_) {
     std::lock_guard<std::mutex> lock(cache_mutex_);

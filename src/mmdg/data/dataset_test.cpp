@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <set>
 
+#include "mmdg/data/sample.h"
 #include "mmdg/data/synth.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
@@ -42,6 +44,53 @@ TEST_F(DatasetTest, ExamplesCarryDomainAndLabel) {
   const auto ex = ds.get(0);
   EXPECT_EQ(ex.inputs[0].sizes().vec(), (std::vector<std::int64_t>{3, 16, 16}));
   EXPECT_EQ(ex.label, ds.label(0));
+}
+
+// List paths stay inside --data-root unless allowed; with no root a path is used as given.
+TEST(ListPaths, MayNotLeaveTheDataRoot) {
+  EXPECT_EQ(join_path("root", "a/b.png"), "root/a/b.png");
+  EXPECT_EQ(join_path("root", "a/../b.png"), "root/a/../b.png");  // stays inside
+  EXPECT_MMDG_ERROR(join_path("root", "../x.png"), "'../x.png' leaves --data-root root ('..' above the root)");
+  EXPECT_MMDG_ERROR(join_path("root", "a/../../x.png"), "'..' above the root");
+  EXPECT_MMDG_ERROR(join_path("root", "/etc/passwd"), "'/etc/passwd' leaves --data-root root (an absolute path)");
+  EXPECT_MMDG_ERROR(join_path("root", "/etc/passwd"), "--allow-outside-data-root");
+  EXPECT_EQ(join_path("", "../x.png"), "../x.png");
+  allow_paths_outside_data_root(true);
+  EXPECT_EQ(join_path("root", "../x.png"), "root/../x.png");
+  EXPECT_EQ(join_path("root", "/etc/passwd"), "/etc/passwd");  // path semantics: an absolute path replaces the root
+  allow_paths_outside_data_root(false);
+}
+
+// Every listed file is checked before any is read: each missing one named with list and line.
+TEST_F(DatasetTest, CheckFilesNamesMissingFilesWithListAndLine) {
+  sources().check_files();  // all present
+  test::TempDir dir;
+  const std::string list_path = dir.file("L.txt");
+  {
+    std::ofstream out(list_path);
+    const auto first = read_list(list("C-train.txt")).entries.front();
+    out << first.rgb << " " << first.depth << " " << first.ir << " 1\n";  // present
+    out << "gone/rgb.jpg gone/depth.jpg " << first.ir << " 0\n";         // two missing
+    for (int k = 0; k < 10; ++k) out << "x" << k << ".jpg x.jpg x.jpg 0\n";
+  }
+  MultiDomainDataset ds({list_path}, dir_->file(""), 16, Normalization::ImageNet);
+  try {
+    ds.check_files();
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("listed files not found"), std::string::npos) << what;
+    EXPECT_NE(what.find(list_path + ":2: " + dir_->file("gone/rgb.jpg") + ": file not found"), std::string::npos) << what;
+    EXPECT_NE(what.find(list_path + ":2: " + dir_->file("gone/depth.jpg")), std::string::npos) << what;
+    EXPECT_EQ(what.find(":1: "), std::string::npos) << what;
+    EXPECT_NE(what.find("... and 22 more"), std::string::npos) << what;  // 2 + 30 missing, 10 named
+  }
+  {
+    std::ofstream out(list_path);
+    out << "../outside.jpg x.jpg x.jpg 1\n";
+  }
+  EXPECT_MMDG_ERROR(MultiDomainDataset({list_path}, dir_->file(""), 16, Normalization::ImageNet).check_files(),
+                    list_path + ":1: '../outside.jpg' leaves --data-root");
 }
 
 TEST_F(DatasetTest, BalancedBatchesDrawEquallyFromEveryDomainAndClass) {

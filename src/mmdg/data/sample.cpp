@@ -1,5 +1,6 @@
 #include "mmdg/data/sample.h"
 
+#include <atomic>
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -8,9 +9,47 @@
 
 namespace mmdg::data {
 
+namespace {
+std::atomic<bool> outside_root_allowed{false};
+}  // namespace
+
+void allow_paths_outside_data_root(bool allow) { outside_root_allowed = allow; }
+
 std::string join_path(const std::string& root, const std::string& relative) {
   if (root.empty()) return relative;
-  return (std::filesystem::path(root) / relative).string();
+  const std::filesystem::path path(relative);
+  if (!outside_root_allowed) {
+    const auto normal = path.lexically_normal();
+    if (path.is_absolute() || (!normal.empty() && *normal.begin() == ".."))
+      throw Error("'" + relative + "' leaves --data-root " + root + " (" +
+                  (path.is_absolute() ? "an absolute path" : "'..' above the root") +
+                  "). HINT: list paths are relative to --data-root; to read files outside it on purpose, give "
+                  "--allow-outside-data-root");
+  }
+  return (std::filesystem::path(root) / path).string();
+}
+
+std::vector<std::string> missing_files(const std::vector<ListEntry>& entries, const std::string& list_path,
+                                       const std::string& data_root, std::size_t max_reported) {
+  std::vector<std::string> missing;
+  std::size_t count = 0;
+  for (const auto& e : entries) {
+    const std::string where = list_path + ":" + std::to_string(e.line) + ": ";
+    for (const std::string* p : {&e.rgb, &e.depth, &e.ir}) {
+      if (p->empty()) continue;  // a .npz entry: one path
+      std::string path;
+      try {
+        path = join_path(data_root, *p);
+      } catch (const Error& err) {
+        throw Error(where + err.what());
+      }
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(path, ec)) continue;
+      if (++count <= max_reported) missing.push_back(where + path + ": file not found");
+    }
+  }
+  if (count > max_reported) missing.push_back("... and " + std::to_string(count - max_reported) + " more");
+  return missing;
 }
 
 std::array<at::Tensor, 3> load_raw_images(const ListEntry& entry, const std::string& list_path,

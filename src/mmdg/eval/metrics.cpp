@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <string>
 
@@ -50,6 +51,12 @@ std::vector<RocPoint> roc(const std::vector<double>& scores, const std::vector<i
     points.push_back({t, static_cast<double>(fp) / c.spoof, static_cast<double>(tp) / c.live});
   }
   return points;
+}
+
+std::string percent_text(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", 100 * fraction);
+  return buf;
 }
 
 double auc(const std::vector<double>& scores, const std::vector<int>& labels) {

@@ -7,6 +7,7 @@
 // Everything is computed from one sort of the scores: O(n log n).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mmdg::eval {
@@ -29,6 +30,9 @@ struct EqualErrorRate {
 
 // Throws mmdg::Error when sizes differ, a class is absent, or a score is not finite.
 void check_scores(const std::vector<double>& scores, const std::vector<int>& labels);
+
+// A fraction as tables and logs print it: 0.1222 -> "12.22".
+std::string percent_text(double fraction);
 
 // Area under the ROC curve; ties between a live and a spoof score count one half (exact
 // Mann-Whitney statistic).

@@ -41,7 +41,8 @@ std::vector<std::string> split_csv_line(const std::string& text) {
   return cells;
 }
 
-// One CSV cell: quoted when it holds a comma or a quote, or starts or ends with a space.
+}  // namespace
+
 std::string csv_cell(const std::string& text) {
   if (text.find_first_of(",\"") == std::string::npos && (text.empty() || (text.front() != ' ' && text.back() != ' ')))
     return text;
@@ -49,8 +50,6 @@ std::string csv_cell(const std::string& text) {
   for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
-
-}  // namespace
 
 Report make_report(const Scores& s, const std::optional<Scores>& source_val, double fixed_threshold,
                    const std::optional<double>& checkpoint_threshold) {

@@ -65,6 +65,9 @@ struct ScoresCsvColumns {
   std::vector<NumberColumn> numbers;
 };
 
+// One CSV cell (RFC 4180): quoted when it holds a comma or a quote, or starts or ends with a space.
+std::string csv_cell(const std::string& text);
+
 // Writes the scores CSV that read_scores_csv reads, atomically (path "-": standard output): the header, then one row per score
 // `[text..,]label,score[,numbers..]`, numbers with 8 significant digits, LF line ends; a cell
 // holding a comma or a double quote is quoted (RFC 4180). Throws Error naming the file for

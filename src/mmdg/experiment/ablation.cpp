@@ -4,15 +4,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <map>
 #include <sstream>
 
 #include "mmdg/eval/bootstrap.h"
+#include "mmdg/eval/metrics.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/log.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/viz/overlay.h"
 #include "mmdg/viz/plot.h"
@@ -20,6 +21,7 @@
 
 namespace mmdg::experiment {
 namespace fs = std::filesystem;
+using eval::percent_text;
 
 namespace {
 
@@ -227,8 +229,8 @@ std::string run_ablation(const AblateArgs& args) {
     ++index;
     if (!args.rows.empty() && std::find(args.rows.begin(), args.rows.end(), row.folder) == args.rows.end()) continue;
     const ProtocolArgs a = ablation_row_args(args.base, row);
-    std::cout << "== table " << table.name << " row " << index << "/" << table.rows.size() << ": " << a.method_title << " -> "
-              << (fs::path(a.out) / a.method_name).string() << "\n";
+    log::info("== table " + table.name + " row " + std::to_string(index) + "/" + std::to_string(table.rows.size()) + ": " +
+              a.method_title + " -> " + (fs::path(a.out) / a.method_name).string());
     if (!args.dry_run) run_protocol(a);
   }
   return write_ablation_table(args.base.out, table, subs);
@@ -258,7 +260,7 @@ std::string write_ablation_table(const std::string& out, const AblationTable& ta
         "datasets (ViT-B/16), for reference only.\n\n|";
   for (const auto& c : table.columns) {
     md << " " << c << " |";
-    csv << c << ",";
+    csv << eval::csv_cell(c) << ",";
   }
   md << " seeds | HTER (%) | AUC (%) | HTER - MMDG [95 % CI] | paper HTER | paper AUC |\n|";
   csv << "seeds,HTER,HTER std,AUC,AUC std,HTER - MMDG,CI low,CI high,paper HTER,paper AUC\n";
@@ -273,7 +275,7 @@ std::string write_ablation_table(const std::string& out, const AblationTable& ta
     md << "|";
     for (const auto& c : row.cells) {
       md << " " << c << " |";
-      csv << c << ",";
+      csv << eval::csv_cell(c) << ",";
     }
     std::string difference = "-";
     double diff = NAN, low = NAN, high = NAN;

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <iostream>
 
 #include "mmdg/data/synth.h"
 #include "mmdg/eval/report.h"
@@ -11,6 +10,7 @@
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/log.h"
 #include "mmdg/viz/figures.h"
 #include "mmdg/viz/overlay.h"
 
@@ -25,14 +25,14 @@ DemoResult run_demo(const DemoOptions& options) {
   const std::string data_dir = (root / "data").string();
   // 1. the synthetic benchmark
   if (!fs::exists(fs::path(data_dir) / "W-test.txt")) {
-    std::cout << "== 1/4 synthetic benchmark -> " << data_dir << "\n";
+    log::info("== 1/4 synthetic benchmark -> " + data_dir);
     const auto summary = data::write_synthetic_benchmark(data::SynthOptions(), data_dir);
-    std::cout << summary.samples << " samples\n";
+    log::info(std::to_string(summary.samples) + " samples");
   }
   // 2. a small pretrained backbone
   const std::string weights = (root / "vit_mini_synthetic.pth").string();
   if (!fs::exists(weights)) {
-    std::cout << "== 2/4 pretraining vit_mini on the synthetic proxy task -> " << weights << "\n";
+    log::info("== 2/4 pretraining vit_mini on the synthetic proxy task -> " + weights);
     const auto pretrained = train::pretrain_vit(train::PretrainOptions(), weights);
     result.pretrain_held_out_accuracy = pretrained.held_out_accuracy;
     result.pretrain_chance = pretrained.chance;
@@ -60,7 +60,7 @@ DemoResult run_demo(const DemoOptions& options) {
   args.train.augment.gamma = 0.2;
   const std::pair<const char*, const char*> methods[] = {{train::kPaperMethod, "MMDG"}, {train::kViTBaselineMethod, "ViT"}};
   for (const auto& [method, label] : methods) {
-    std::cout << "== 3/4 training and testing " << label << " on CPS->W\n";
+    log::info(std::string("== 3/4 training and testing ") + label + " on CPS->W");
     const auto preset = train::resolve_method(method);
     args.model.network = preset.network;
     args.train.strategy = preset.strategy;
@@ -68,7 +68,7 @@ DemoResult run_demo(const DemoOptions& options) {
     run_protocol(args);
   }
   // 4. figures
-  std::cout << "== 4/4 figures\n";
+  log::info("== 4/4 figures");
   std::vector<std::pair<std::string, eval::Scores>> curves;
   const std::string first_seed = "seed" + std::to_string(options.seeds.front());
   for (const auto& [method, label] : methods)  // the first seed's curves

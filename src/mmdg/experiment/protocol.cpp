@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -15,6 +14,7 @@
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/bootstrap.h"
 #include "mmdg/eval/evaluate.h"
+#include "mmdg/eval/metrics.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/infer/infer_options.h"
@@ -24,6 +24,7 @@
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
+#include "mmdg/util/log.h"
 #include "mmdg/util/settings.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/viz/figures.h"
@@ -31,6 +32,7 @@
 #endif
 
 namespace mmdg::experiment {
+using eval::percent_text;
 using eval::Scores;
 namespace fs = std::filesystem;
 
@@ -114,14 +116,14 @@ std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
   if (dir.is_done()) return run;
   train::TrainResult result;
   if (dir.has_run()) {
-    std::cout << "[" << sub.model << "] resuming " << run << "\n";
+    log::info("[" + sub.model + "] resuming " + run);
     result = train::Trainer::resume(run, [&](train::TrainData& data) {  // the lists and data root given now
       data.train_lists = lists_of(a.lists_dir, sub.sources, "train");
       data.val_lists = lists_of(a.lists_dir, sub.sources, "val");
       data.data_root = a.data_root;
     }).run();
   } else {
-    std::cout << "[" << sub.model << "] training " << a.method_name << " on " << sub.sources << "\n";
+    log::info("[" + sub.model + "] training " + a.method_name + " on " + sub.sources);
     train::TrainData data;
     data.train_lists = lists_of(a.lists_dir, sub.sources, "train");
     data.val_lists = lists_of(a.lists_dir, sub.sources, "val");
@@ -138,11 +140,6 @@ std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
 
 }  // namespace
 
-std::string percent_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", 100 * v);
-  return buf;
-}
 
 namespace {
 
@@ -171,8 +168,8 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
   eval::TextColumn videos{"video", {}};  // for the bootstrap over test videos
   for (std::size_t i = 0; i < test_set->size(); ++i) videos.cells.push_back(eval::video_key(test_set->entry(i).rgb));
   eval::write_scores_csv(scores_path, scores, {{videos, {"attack", scores.attacks}}, {}});
-  std::cout << "[" << sub.name << "] " << a.method_name << ": HTER " << percent_text(report.policies[0].metrics.hter) << " %, AUC "
-            << percent_text(report.auc) << " % (target-eer)\n";
+  log::info("[" + sub.name + "] " + a.method_name + ": HTER " + percent_text(report.policies[0].metrics.hter) + " %, AUC " +
+            percent_text(report.auc) + " % (target-eer)");
   auto json = eval::report_json(report);
   json["scores"] = fs::path(scores_path).lexically_relative(a.out).generic_string();
   return json;
@@ -206,25 +203,26 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
 }  // namespace
 
 nlohmann::json run_protocol(const ProtocolArgs& a) {
-  nlohmann::json results;
-  if (a.seeds.empty()) {
-    results = run_protocol_once(a);
-  } else {
-    for (const auto seed : a.seeds) {  // one run per seed, in <out>/<method>/seed<k>/
-      ProtocolArgs one = a;
-      one.seeds.clear();
-      one.train.seed = seed;
-      one.method_name = a.method_name + "/seed" + std::to_string(seed);
-      results[std::to_string(seed)] = run_protocol_once(one);
+  fs::create_directories(a.out);
+  return log::with_log_file((fs::path(a.out) / "protocol.log").string(), [&] {
+    nlohmann::json results;
+    if (a.seeds.empty()) {
+      results = run_protocol_once(a);
+    } else {
+      for (const auto seed : a.seeds) {  // one run per seed, in <out>/<method>/seed<k>/
+        ProtocolArgs one = a;
+        one.seeds.clear();
+        one.train.seed = seed;
+        one.method_name = a.method_name + "/seed" + std::to_string(seed);
+        results[std::to_string(seed)] = run_protocol_once(one);
+      }
     }
-  }
-  std::cout << write_tables(a.out, a.protocol);
-  return results;
+    const std::string md = write_tables(a.out, a.protocol);
+    log::info("tables: " + tables_base(a.out, a.protocol) + ".{md,csv,json}");
+    log::debug(md);
+    return results;
+  });
 }
-
-namespace {
-
-}  // namespace
 
 std::string stored_scores_path(const std::string& out, const nlohmann::json& sub_result) {
   if (!sub_result.contains("scores") || !sub_result["scores"].is_string())
@@ -301,7 +299,78 @@ std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
 }
 
 
+// ISO/IEC 30107-3 per attack type, at the tables' policy (target-eer), for the rows whose results
+// carry it (runs tested by this version): <out>/table_p<N>_attacks.{md,csv,json}, one Markdown
+// table per sub-protocol (its attack types differ), mean +- std over seeds. Nothing without any.
+void write_attack_tables(const std::string& out, int protocol, const std::vector<SubProtocol>& subs,
+                         const std::vector<MethodRow>& rows) {
+  const auto per_attack = [](const nlohmann::json& r) -> const nlohmann::json* {
+    if (!r.contains("per_attack") || !r["per_attack"].is_object()) return nullptr;
+    const auto& a = r["per_attack"];
+    if (!a.contains("policies") || !a["policies"].contains("target-eer")) return nullptr;
+    return &a;
+  };
+  std::ostringstream md, csv;
+  nlohmann::json table = {{"protocol", protocol}, {"policy", "target-eer"}, {"rows", nlohmann::json::object()}};
+  md << "Protocol " << protocol
+     << " per attack type (ISO/IEC 30107-3), % at the threshold of each target set's EER point (as the main table): APCER "
+        "of each presentation attack instrument species, APCER_PAIS (the worst species), BPCER, ACER = (APCER_PAIS + "
+        "BPCER) / 2, and BPCER at the threshold where APCER_PAIS <= 5 %. Several seeds: mean +- std over seeds.\n";
+  csv << "method,seeds,sub-protocol,metric,value\n";
+  bool any = false;
+  for (const auto& s : subs) {
+    std::map<std::string, std::size_t> species;  // name -> test attacks (the first result that has it)
+    for (const auto& row : rows)
+      for (const auto& r : row.seeds)
+        if (r.contains(s.name))
+          if (const auto* a = per_attack(r[s.name]))
+            for (const auto& [name, e] : (*a)["policies"]["target-eer"]["apcer"].items())
+              species.emplace(name, e.value("attacks", std::size_t{0}));
+    if (species.empty()) continue;
+    any = true;
+    md << "\n### " << s.name << "\n\nTest attacks:";
+    for (const auto& [name, n] : species) md << " " << name << " " << n << ";";
+    md << "\n\n| method | seeds |";
+    for (const auto& [name, n] : species) md << " APCER " << name << " |";
+    md << " APCER_PAIS | BPCER | ACER | BPCER @ APCER 5 % |\n|---|---|";
+    for (std::size_t i = 0; i < species.size() + 4; ++i) md << "---|";
+    md << "\n";
+    for (const auto& row : rows) {
+      std::map<std::string, std::vector<double>> values;  // metric -> one value per seed
+      std::size_t seeds = 0;
+      for (const auto& r : row.seeds) {
+        const auto* a = r.contains(s.name) ? per_attack(r[s.name]) : nullptr;
+        if (!a) continue;
+        ++seeds;
+        const auto& p = (*a)["policies"]["target-eer"];
+        for (const auto& [name, e] : p["apcer"].items()) values["APCER " + name].push_back(e["apcer"].get<double>());
+        for (const char* key : {"apcer_pais", "bpcer", "acer"}) values[key].push_back(p[key].get<double>());
+        values["bpcer_at_apcer_5"].push_back((*a)["bpcer_at_apcer"]["5%"].get<double>());
+      }
+      if (seeds == 0) continue;
+      md << "| " << row.title << " | " << seeds << " |";
+      const auto cell = [&](const std::string& metric) {
+        const auto it = values.find(metric);
+        const std::string text = it == values.end() || it->second.size() != seeds ? "-" : mean_and_spread(it->second);
+        md << " " << text << " |";
+        if (text != "-") {
+          csv << eval::csv_cell(row.title) << "," << seeds << "," << eval::csv_cell(s.name) << "," << eval::csv_cell(metric) << "," << text << "\n";
+          table["rows"][row.title][s.name][metric] = it->second;
+        }
+      };
+      for (const auto& [name, n] : species) cell("APCER " + name);
+      for (const char* key : {"apcer_pais", "bpcer", "acer", "bpcer_at_apcer_5"}) cell(key);
+      md << "\n";
+    }
+  }
+  if (any) write_table_files(tables_base(out, protocol) + "_attacks", md.str(), csv.str(), table);
+}
+
 }  // namespace
+
+std::string tables_base(const std::string& out, int protocol) {
+  return (fs::path(out) / ("table_p" + std::to_string(protocol))).string();
+}
 
 std::string write_tables(const std::string& out, int protocol) {
   const auto subs = protocol_subs(protocol);
@@ -315,7 +384,7 @@ std::string write_tables(const std::string& out, int protocol) {
   csv << "method,seeds";
   for (const auto& s : subs) {
     md << " " << s.name << " HTER | " << s.name << " AUC |";
-    csv << "," << s.name << " HTER," << s.name << " AUC";
+    csv << "," << eval::csv_cell(s.name + " HTER") << "," << eval::csv_cell(s.name + " AUC");
   }
   md << " avg HTER | avg AUC |\n|---|---|";
   csv << ",avg HTER,avg AUC\n";
@@ -324,7 +393,7 @@ std::string write_tables(const std::string& out, int protocol) {
   std::map<std::string, std::pair<std::size_t, std::size_t>> counts;  // sub -> (live, spoof) of its test set
   for (const auto& row : rows) {
     md << "| " << row.title << " | " << row.seeds.size() << " |";
-    csv << row.title << "," << row.seeds.size();
+    csv << eval::csv_cell(row.title) << "," << row.seeds.size();
     std::vector<double> hter_avg(row.seeds.size(), 0), auc_avg(row.seeds.size(), 0);
     bool complete = true;
     for (const auto& s : subs) {
@@ -427,7 +496,8 @@ std::string write_tables(const std::string& out, int protocol) {
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));
   }
 #endif
-  return write_table_files((fs::path(out) / ("table_p" + std::to_string(protocol))).string(), md.str(), csv.str(), table);
+  write_attack_tables(out, protocol, subs, rows);
+  return write_table_files(tables_base(out, protocol), md.str(), csv.str(), table);
 }
 
 }  // namespace mmdg::experiment

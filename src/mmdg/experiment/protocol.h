@@ -62,8 +62,6 @@ struct MethodResults {
 };
 std::vector<MethodResults> read_method_results(const std::string& out, const std::string& folder, int protocol);
 
-// A fraction as the tables print it: 0.1222 -> "12.22".
-std::string percent_text(double fraction);
 // "12.22" for one value, "12.22 +- 1.57" (mean +- sample std, in %) for several.
 std::string mean_and_spread(const std::vector<double>& fractions);
 
@@ -82,5 +80,7 @@ std::string write_table_files(const std::string& base, const std::string& md, co
 // tables (Markdown, CSV, JSON: mean +- std over seeds, test-set counts, and each multi-seed
 // method's paired bootstrap CI of its HTER difference to MMDG's seeds) and returns the Markdown.
 std::string write_tables(const std::string& out, int protocol);
+// <out>/table_p<N>: where write_tables puts the tables (add .md, .csv or .json).
+std::string tables_base(const std::string& out, int protocol);
 
 }  // namespace mmdg::experiment

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "mmdg/experiment/tiny_protocol_test_util.h"
@@ -64,6 +65,14 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   EXPECT_EQ(ssdg["method"]["strategy"], "ssdg");
   EXPECT_NE(md.find("target-eer"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir.file("out/table_p3.csv")));
+  // the text logs: the protocol's in --out, each training run's in its run directory
+  const std::string protocol_log = io::read_file(dir.file("out/protocol.log"));
+  EXPECT_NE(protocol_log.find("] [info] [PS-CW] training vit-uadapter+ssdg on PS"), std::string::npos) << protocol_log;
+  EXPECT_NE(protocol_log.find("] [debug] step "), std::string::npos) << protocol_log;  // debug lines too
+  const std::string run_log = io::read_file(dir.file("out/mmdg/PS-CW/train.log"));
+  EXPECT_NE(run_log.find("] [info] run "), std::string::npos) << run_log;
+  EXPECT_NE(run_log.find("] [info] epoch 1: val HTER "), std::string::npos) << run_log;
+  EXPECT_EQ(run_log.find("vit/PS-CW"), std::string::npos) << run_log;  // another run's messages are not in it
   a.lists_dir = dir.file("nowhere");
   a.sub = "CW->PS";
   EXPECT_MMDG_ERROR(run_protocol(a), "list not found");
@@ -112,6 +121,26 @@ TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   ASSERT_EQ(hters.size(), 2u);
   const auto seed1 = nlohmann::json::parse(io::read_file(dir.file("out/mmdg/seed1/results_p3.json")));
   EXPECT_EQ(hters[1].get<double>(), seed1["PS->CW"]["policies"]["target-eer"]["hter"].get<double>());
+  // the per-attack table: each seed's ISO/IEC 30107-3 metrics at the target-eer threshold
+  const auto attacks = nlohmann::json::parse(io::read_file(dir.file("out/table_p3_attacks.json")));
+  const auto& vit = attacks["rows"]["ViT (2 seeds)"]["PS->CW"];
+  const auto vit1 = nlohmann::json::parse(io::read_file(dir.file("out/vit/seed1/results_p3.json")))["PS->CW"];
+  const auto& point = vit1["per_attack"]["policies"]["target-eer"];
+  ASSERT_EQ(vit["apcer_pais"].size(), 2u);
+  EXPECT_EQ(vit["apcer_pais"][1].get<double>(), point["apcer_pais"].get<double>());
+  EXPECT_EQ(vit["bpcer_at_apcer_5"][1].get<double>(), vit1["per_attack"]["bpcer_at_apcer"]["5%"].get<double>());
+  double worst = 0;
+  for (const auto& [species, e] : point["apcer"].items()) {
+    EXPECT_EQ(vit["APCER " + species][1].get<double>(), e["apcer"].get<double>()) << species;
+    worst = std::max(worst, e["apcer"].get<double>());
+  }
+  EXPECT_GE(point["apcer"].size(), 2u);  // the synthetic target domains have several attack types
+  EXPECT_EQ(point["apcer_pais"].get<double>(), worst);
+  for (int k = 0; k < 2; ++k)
+    EXPECT_NEAR(vit["acer"][k].get<double>(), (vit["apcer_pais"][k].get<double>() + vit["bpcer"][k].get<double>()) / 2, 1e-12);
+  const std::string attacks_md = io::read_file(dir.file("out/table_p3_attacks.md"));
+  EXPECT_NE(attacks_md.find("### PS->CW"), std::string::npos) << attacks_md;
+  EXPECT_NE(attacks_md.find("| MMDG (2 seeds) | 2 |"), std::string::npos) << attacks_md;
   // score files are named relative to --out: the folder can move and its tables be rewritten
   EXPECT_EQ(seed1["PS->CW"]["scores"], "mmdg/seed1/scores_p3_PS__CW.csv");
   std::filesystem::rename(dir.file("out"), dir.file("moved"));

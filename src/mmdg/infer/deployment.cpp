@@ -5,6 +5,7 @@
 
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
+#include "mmdg/util/log.h"
 
 namespace mmdg::infer {
 namespace {
@@ -85,22 +86,30 @@ Deployment Deployment::from_json(const nlohmann::json& j, std::int64_t image_siz
 ScoringChoice choose_scoring(const Deployment& stored, const std::optional<data::Normalization>& normalization_flag,
                              const std::optional<double>& threshold_flag, std::vector<std::string>& notes) {
   ScoringChoice c;
+  // each goes to the log and to `notes` (for callers that show them their own way)
+  const auto note = [&](const std::string& text) {
+    log::info("note: " + text);
+    notes.push_back("note: " + text);
+  };
+  const auto warn = [&](const std::string& text) {
+    log::warning(text);
+    notes.push_back("warning: " + text);
+  };
   c.normalization = normalization_flag.value_or(stored.normalization);
   c.threshold = threshold_flag.value_or(stored.threshold());
   if (!stored.recorded) {
-    notes.push_back(std::string("note: the checkpoint records no input pipeline or threshold (an older or plain checkpoint): ") +
+    note(std::string("the checkpoint records no input pipeline or threshold (an older or plain checkpoint): ") +
                     "normalization " + enum_name(c.normalization) + (normalization_flag ? " (given)" : " (default)") +
                     ", threshold " + number_text(c.threshold) + (threshold_flag ? " (given)" : " (default)"));
   } else {
     if (normalization_flag && *normalization_flag != stored.normalization)
-      notes.push_back(std::string("warning: --normalization ") + enum_name(*normalization_flag) +
-                      " overrides the checkpoint's " + enum_name(stored.normalization) +
-                      ": the network was trained on other inputs");
+      warn(std::string("--normalization ") + enum_name(*normalization_flag) + " overrides the checkpoint's " +
+           enum_name(stored.normalization) + ": the network was trained on other inputs");
     if (threshold_flag && stored.operating_point && *threshold_flag != stored.threshold())
-      notes.push_back("warning: --threshold " + number_text(*threshold_flag) + " overrides the checkpoint's " +
-                      number_text(stored.threshold()) + " (" + stored.operating_point->source + ")");
+      warn("--threshold " + number_text(*threshold_flag) + " overrides the checkpoint's " + number_text(stored.threshold()) +
+           " (" + stored.operating_point->source + ")");
     if (!stored.operating_point && !threshold_flag)
-      notes.push_back("note: the checkpoint records no threshold (trained without a validation set): 0.5 is used");
+      note("the checkpoint records no threshold (trained without a validation set): 0.5 is used");
   }
   if (threshold_flag) c.threshold_source = "given";
   else if (stored.operating_point) c.threshold_source = stored.operating_point->source;

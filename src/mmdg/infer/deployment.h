@@ -42,7 +42,7 @@ struct Deployment {
 
 // The normalization and threshold to score with: the checkpoint's, unless a flag overrides them
 // (then a warning says so); for a checkpoint without the record, the flags or the defaults (then a
-// note says so). `notes` receives the warnings and notes, one line each.
+// note says so). The warnings and notes go to the log (util/log.h) and to `notes`, one line each.
 struct ScoringChoice {
   data::Normalization normalization = data::Normalization::ImageNet;
   double threshold = kDefaultThreshold;

@@ -1,6 +1,7 @@
 #include "mmdg/io/file_util.h"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "mmdg/util/error.h"
 
@@ -43,6 +45,21 @@ std::string read_file(const std::string& path) {
   in.read(bytes.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::uint64_t>(in.gcount()) != size) throw Error(path + ": short read");
   return bytes;
+}
+
+std::uint32_t file_crc32(const std::string& path) {
+  file_size(path);  // "file not found"
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::vector<char> chunk(1 << 20);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const auto got = in.gcount();
+    if (got > 0) crc = crc32(crc, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(got));
+  }
+  if (in.bad()) throw Error(path + ": read failed");
+  return static_cast<std::uint32_t>(crc);
 }
 
 void write_file_atomically(const std::string& path,

@@ -17,6 +17,9 @@ std::string read_prefix(const std::string& path, std::size_t count);
 // Reads the whole file; throws Error naming the path on failure.
 std::string read_file(const std::string& path);
 
+// CRC-32 (zlib's) of the whole file, read in chunks; throws Error naming the path on failure.
+std::uint32_t file_crc32(const std::string& path);
+
 // Calls `write(stream)` on a temporary file next to `path`, flushes it, then renames it over
 // `path`. On any failure the temporary file is removed and the old `path` is left untouched.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);

@@ -172,5 +172,21 @@ TEST(TorchCheckpointWriter, RoundTripsEveryDtypeBitIdentically) {
   }
 }
 
+// weights info's sums of hostile views: a broadcast (stride 0) view of 2^27 elements over one
+// stored value, and overlapping strides over a small storage, summed without a full double copy;
+// checked against closed forms.
+TEST(WeightsInfo, SumsBroadcastAndOverlappingViewsExactly) {
+  EXPECT_EQ(element_sum(torch::full({1}, 0.5).expand({std::int64_t{1} << 27})), 0.5 * (1 << 27));
+  EXPECT_EQ(element_sum(torch::arange(3, torch::kDouble).view({3, 1}).expand({3, std::int64_t{1} << 22})), 3.0 * (1 << 22));
+  // base[i + j] for i < 3000, j < 1000: 1000 * sum(i) + 3000 * sum(j)
+  const auto base = torch::arange(4000, torch::kDouble);
+  const auto overlapping = base.as_strided({3000, 1000}, {1, 1});
+  ASSERT_GT(overlapping.numel(), kSumChunk);  // the slab path
+  EXPECT_EQ(element_sum(overlapping), 1000.0 * (2999.0 * 3000 / 2) + 3000.0 * (999.0 * 1000 / 2));
+  EXPECT_EQ(element_sum(torch::tensor(2.5)), 2.5);
+  const auto ints = torch::arange(10, torch::kInt32).view({2, 5}).t();  // transposed, small
+  EXPECT_EQ(element_sum(ints), 45.0);
+}
+
 }  // namespace
 }  // namespace mmdg::io

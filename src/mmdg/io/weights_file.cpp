@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "mmdg/io/file_util.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/torch_checkpoint.h"
@@ -27,6 +29,26 @@ StateDict read_weights(const std::string& path) {
                                                                  : read_safetensors(path);
 }
 
+double element_sum(at::Tensor t) {
+  // a broadcast dimension (stride 0) repeats the same values: summed once, times its size
+  double repeats = 1;
+  for (std::int64_t d = 0; d < t.dim(); ++d)
+    if (t.stride(d) == 0 && t.size(d) > 1) {
+      repeats *= static_cast<double>(t.size(d));
+      t = t.narrow(d, 0, 1);
+    }
+  if (t.dim() == 0 || t.numel() <= kSumChunk) return t.to(at::kDouble).sum().item<double>() * repeats;
+  // overlapping strides can still make a large view of a small storage: convert a slab at a time
+  std::int64_t d = 0;
+  for (std::int64_t k = 1; k < t.dim(); ++k)
+    if (t.size(k) > t.size(d)) d = k;
+  const std::int64_t slab = std::max<std::int64_t>(1, kSumChunk / std::max<std::int64_t>(1, t.numel() / t.size(d)));
+  double sum = 0;
+  for (std::int64_t i = 0; i < t.size(d); i += slab)
+    sum += t.narrow(d, i, std::min(slab, t.size(d) - i)).to(at::kDouble).sum().item<double>();
+  return sum * repeats;
+}
+
 WeightsInfo weights_info(const std::string& path) {
   WeightsInfo info;
   info.format = detect_weights_format(path);
@@ -36,7 +58,7 @@ WeightsInfo weights_info(const std::string& path) {
   for (const auto& item : tensors) {
     const at::Tensor& t = item.value();
     info.tensors.push_back({item.key(), dtype_name(t.scalar_type()), t.sizes().vec(),
-                            t.to(at::kDouble).sum().item<double>()});
+                            element_sum(t)});
     info.total_elements += t.numel();
   }
   return info;

@@ -1,6 +1,7 @@
 // One entry point for weights files of either format, detected from the first bytes:
 // torch.save zip checkpoints (.pth/.pt/.bin) and safetensors.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,12 @@ struct WeightsInfo {
 };
 
 WeightsInfo weights_info(const std::string& path);
+
+// The sum of a tensor's values in double precision, in memory bounded by kSumChunk doubles (plus
+// the tensor's distinct values): a file can declare a view of 2^27 elements over one stored value
+// (stride 0) or over a small storage (overlapping strides), which a plain to(kDouble) would
+// materialize in full.
+constexpr std::int64_t kSumChunk = std::int64_t{1} << 20;
+double element_sum(at::Tensor t);
 
 }  // namespace mmdg::io

@@ -8,11 +8,11 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/evaluate.h"
+#include "mmdg/eval/metrics.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/infer/infer_options.h"
 #include "mmdg/io/file_util.h"
@@ -21,10 +21,13 @@
 #include "mmdg/model/network.h"
 #include "mmdg/train/resume_state.h"
 #include "mmdg/train/run_dir.h"
+#include "mmdg/train/state_commit.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
+#include "mmdg/util/log.h"
 #include "mmdg/util/progress.h"
+#include "mmdg/util/runtime.h"
 #include "mmdg/util/settings.h"
 
 namespace mmdg::train {
@@ -52,7 +55,7 @@ std::string at_step(std::int64_t epoch, std::int64_t step) {
 // loop's state, with the loop cut into the pieces below.
 class Session {
  public:
-  Session(const RunConfig& config, const RunDir& dir, bool resuming);
+  Session(const RunConfig& config, const RunDir& dir, bool resuming, std::optional<CommitRecord> commit);
   void truncate_log_at_resume();
   TrainResult run();
 
@@ -85,22 +88,29 @@ class Session {
   std::optional<infer::OperatingPoint> best_point_;  // the best epoch's (none without a validation set)
   std::int64_t steps_this_run_ = 0;
   double last_loss_ = 0;
+  std::optional<CommitRecord> commit_;  // the last committed state (none before the first commit)
 };
 
-Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
-    : config_(config), o_(config.train), dir_(dir), device_(infer::parse_device(o_.device)) {
+Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std::optional<CommitRecord> commit)
+    : config_(config), o_(config.train), dir_(dir), device_(infer::parse_device(o_.device)), commit_(std::move(commit)) {
+  const auto S = config.model.backbone.image_size();
+  // the data first: a missing file or a wrong --data-root fails in seconds, before any training
+  train_set_ = std::make_unique<data::MultiDomainDataset>(config.data.train_lists, config.data.data_root, S,
+                                                          o_.normalization, o_.cache);
+  train_set_->check_files();
+  if (!config.data.val_lists.empty()) {
+    val_set_ = std::make_unique<data::MultiDomainDataset>(config.data.val_lists, config.data.data_root, S,
+                                                          o_.normalization, o_.cache);
+    val_set_->check_files();
+  }
+  log::debug("data: " + std::to_string(train_set_->size()) + " training and " +
+             std::to_string(val_set_ ? val_set_->size() : 0) + " validation samples, every listed file present");
   torch::manual_seed(static_cast<std::uint64_t>(o_.seed));
   net_ = model::make_network(config.model);
   if (!resuming && !config.data.pretrained.empty())
     net_->load_pretrained_backbone(io::read_weights(config.data.pretrained), config.data.pretrained);
   net_->to(device_);
   net_->set_precision(o_.precision);
-  const auto S = config.model.backbone.image_size();
-  train_set_ = std::make_unique<data::MultiDomainDataset>(config.data.train_lists, config.data.data_root, S,
-                                                          o_.normalization, o_.cache);
-  if (!config.data.val_lists.empty())
-    val_set_ = std::make_unique<data::MultiDomainDataset>(config.data.val_lists, config.data.data_root, S,
-                                                          o_.normalization, o_.cache);
   StrategyContext context;
   context.num_sources = static_cast<std::int64_t>(config.data.train_lists.size());
   context.device = device_;
@@ -113,6 +123,12 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming)
   if (resuming) {
     model::load_state_dict(*net_, io::read_safetensors(dir_.last()), /*strict=*/true, dir_.last());
     state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_);
+    if (commit_ && (state_.global_step != commit_->global_step || state_.epoch != commit_->epoch ||
+                    state_.step_in_epoch != commit_->step_in_epoch))
+      throw Error(dir_.resume_state() + ": holds epoch " + std::to_string(state_.epoch) + " step " +
+                  std::to_string(state_.step_in_epoch) + " (global step " + std::to_string(state_.global_step) + "), but " +
+                  dir_.commit() + " records epoch " + std::to_string(commit_->epoch) + " step " +
+                  std::to_string(commit_->step_in_epoch) + " (global step " + std::to_string(commit_->global_step) + ")");
     if (std::filesystem::exists(dir_.best())) best_point_ = infer::read_deployment(dir_.best(), S).operating_point;
     truncate_log_at_resume();
   }
@@ -150,12 +166,16 @@ void Session::truncate_log_at_resume() {
 }
 
 void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {
-  infer::save_checkpoint(dir_.last(), *net_, deployment(),
-                         {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", state_.global_step}});
   ResumeState s = state_;
   s.epoch = next_epoch;
   s.step_in_epoch = next_step;
-  s.save(dir_.resume_state(), *optimizer_, *strategy_);
+  commit_ = commit_state(
+      dir_, commit_, next_epoch, next_step, state_.global_step,
+      [&](const std::string& path) {
+        infer::save_checkpoint(path, *net_, deployment(),
+                               {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", state_.global_step}});
+      },
+      [&](const std::string& path) { s.save(path, *optimizer_, *strategy_); });
 }
 
 StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::int64_t num_steps) {
@@ -205,8 +225,8 @@ bool Session::train_epoch(std::int64_t epoch) {
     if (interrupted()) {
       progress.finish("interrupted");
       save_state(epoch, step);
-      std::cout << "interrupted at epoch " << epoch + 1 << " step " << step << ": saved " << dir_.resume_state()
-                << "; continue with --resume " << dir_.path() << "\n";
+      log::info("interrupted at epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step) + ": saved " +
+                dir_.resume_state() + "; continue with --resume " + dir_.path());
       return false;
     }
     const auto step_start = std::chrono::steady_clock::now();
@@ -223,6 +243,8 @@ bool Session::train_epoch(std::int64_t epoch) {
       line["lr"] = o_.lr;
       line["seconds"] = seconds_since(step_start);
       append_log(dir_.log(), line);
+      log::debug("step " + std::to_string(state_.global_step) + " (epoch " + std::to_string(epoch + 1) + " step " +
+                 std::to_string(step + 1) + "): " + line.dump());
     }
     std::ostringstream note;
     note.precision(4);
@@ -257,8 +279,8 @@ void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log)
       best_point_ = infer::OperatingPoint{summary.eer_threshold, "source-val EER threshold of the best epoch", epoch + 1,
                                           summary.hter, summary.auc};
     }
-    std::cout << "epoch " << epoch + 1 << ": val HTER " << 100 * summary.hter << " %, AUC " << 100 * summary.auc << " %"
-              << (is_best ? " (best)" : "") << "\n";
+    log::info("epoch " + std::to_string(epoch + 1) + ": val HTER " + eval::percent_text(summary.hter) + " %, AUC " +
+              eval::percent_text(summary.auc) + " %" + (is_best ? " (best)" : ""));
   }
   if (is_best) {
     state_.best_epoch = epoch + 1;
@@ -278,8 +300,8 @@ TrainResult Session::run() {
       return result;
     }
     if (interrupted() && epoch + 1 < o_.epochs) {
-      std::cout << "interrupted after epoch " << epoch + 1 << ": saved " << dir_.resume_state() << "; continue with --resume "
-                << dir_.path() << "\n";
+      log::info("interrupted after epoch " + std::to_string(epoch + 1) + ": saved " + dir_.resume_state() +
+                "; continue with --resume " + dir_.path());
       result.epochs_done = epoch + 1;
       return result;
     }
@@ -397,33 +419,43 @@ Trainer Trainer::resume(const std::string& run_dir, const std::function<void(Tra
     relocate(moved);
     moved.pretrained = t.config_.data.pretrained;  // used at the start only
     if (settings::to_json(moved) != settings::to_json(t.config_.data)) {
-      std::cout << run_dir << ": data locations given now replace the saved ones:\n" << settings::describe(moved);
+      log::info(run_dir + ": data locations given now replace the saved ones:\n" + settings::describe(moved));
       t.config_.data = moved;
       io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << t.config_.to_json().dump(1) << "\n"; });
     }
   }
   t.config_.train.interrupt_after_steps = 0;  // a testing aid of the interrupted run only
   t.run_dir_ = run_dir;
-  // killed before its first checkpoint (e.g. kill -9 in epoch 1, or a data error found late):
-  // nothing to continue from, so the run starts over from its config
-  t.restarting_ = !fs::exists(dir.last()) && !fs::exists(dir.resume_state());
-  t.resuming_ = !t.restarting_;
+  t.continuing_ = true;
   return t;
 }
 
 TrainResult Trainer::run() {
   const RunDir dir(run_dir_);
   fs::create_directories(run_dir_);
-  if (restarting_) {  // the attempt that saved nothing leaves no log lines behind
-    std::cout << run_dir_ << ": nothing was saved yet; starting the run over\n";
-    fs::remove(dir.log());
-  }
-  if (!resuming_) io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << config_.to_json().dump(1) << "\n"; });
-  std::cout << "run " << run_dir_ << (resuming_ ? " (resumed)" : "") << "\nmodel options:\n"
-            << settings::describe(config_.model) << "training options:\n" << settings::describe(config_.train)
-            << "data:\n" << settings::describe(config_.data);
-  Session session(config_, dir, resuming_);
-  return session.run();
+  return log::with_log_file(dir.text_log(), [&] {
+    std::optional<CommitRecord> commit;
+    bool resuming = false;
+    if (continuing_) {
+      commit = recover_state(dir);  // completes or drops a commit cut short; verifies the files
+      resuming = fs::exists(dir.last()) || fs::exists(dir.resume_state());
+      if (!resuming) {
+        // killed before its first commit (kill -9 in epoch 1, a data error found late): nothing to
+        // continue from, so the run starts over from its config, without the attempt's log lines
+        log::info(run_dir_ + ": nothing was saved yet; starting the run over");
+        fs::remove(dir.log());
+      } else if (!commit) {
+        log::info(run_dir_ + ": no commit.json (a run of an older version): last.safetensors and resume.pt are used unchecked");
+      }
+    } else {
+      io::write_file_atomically(dir.config(), [&](std::ostream& out) { out << config_.to_json().dump(1) << "\n"; });
+    }
+    log::info("run " + run_dir_ + (resuming ? " (resumed)" : "") + "\nmodel options:\n" + settings::describe(config_.model) +
+              "training options:\n" + settings::describe(config_.train) + "data:\n" + settings::describe(config_.data));
+    log::debug(runtime_summary());
+    Session session(config_, dir, resuming, commit);
+    return session.run();
+  });
 }
 
 }  // namespace mmdg::train

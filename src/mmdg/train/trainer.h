@@ -70,8 +70,7 @@ class Trainer {
   Trainer() = default;
   RunConfig config_;
   std::string run_dir_;
-  bool resuming_ = false;
-  bool restarting_ = false;  // resume of a run that saved nothing yet: starts over
+  bool continuing_ = false;  // made by resume(): recovers the committed state, or starts over when none was saved
 };
 
 // Installs SIGINT / SIGTERM handlers that ask a running trainer to save and stop.

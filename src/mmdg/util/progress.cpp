@@ -4,10 +4,14 @@
 
 #include <cstdio>
 
+#include "mmdg/util/log.h"
+
 namespace mmdg {
 
 Progress::Progress(std::string title, std::int64_t total)
-    : title_(std::move(title)), total_(total), tty_(isatty(fileno(stderr)) != 0), start_(std::chrono::steady_clock::now()) {}
+    : title_(std::move(title)), total_(total), tty_(isatty(fileno(stderr)) != 0),
+      shown_(log::console_shows(log::Level::info)),
+      start_(std::chrono::steady_clock::now()) {}
 
 std::string Progress::line(std::int64_t done, const std::string& note) const {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -24,6 +28,7 @@ std::string Progress::line(std::int64_t done, const std::string& note) const {
 }
 
 void Progress::update(std::int64_t done, const std::string& note) {
+  if (!shown_) return;
   if (tty_) {
     std::fprintf(stderr, "\r%s\033[K", line(done, note).c_str());
     std::fflush(stderr);
@@ -37,6 +42,7 @@ void Progress::update(std::int64_t done, const std::string& note) {
 }
 
 void Progress::finish(const std::string& note) {
+  if (!shown_) return;
   if (tty_) std::fprintf(stderr, "\r%s\033[K\n", line(total_, note).c_str());
   else if (last_decile_ != 10) std::fprintf(stderr, "%s\n", line(total_, note).c_str());
 }

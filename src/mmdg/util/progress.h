@@ -1,5 +1,6 @@
 // A progress bar on a terminal ("\r" updates: bar, count, rate, ETA, a caller's note); plain
-// lines at every 10 % when the output is not a terminal (logs, CI).
+// lines at every 10 % when the output is not a terminal (logs, CI); nothing when the log's console
+// hides info messages (--quiet).
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -19,6 +20,7 @@ class Progress {
   std::string title_;
   std::int64_t total_;
   bool tty_;
+  bool shown_;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point start_;
 };

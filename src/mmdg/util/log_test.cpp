@@ -1,0 +1,124 @@
+#include "mmdg/util/log.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <stdexcept>
+
+#include "mmdg/util/error.h"
+#include "mmdg/util/test_util.h"
+
+namespace mmdg::log {
+namespace {
+
+// Restores the console level a test changed.
+struct ConsoleLevel {
+  Level saved = console_level();
+  ~ConsoleLevel() { set_console_level(saved); }
+};
+
+std::string console_output(Level level, const std::function<void()>& body) {
+  ConsoleLevel restore;
+  set_console_level(level);
+  testing::internal::CaptureStderr();
+  body();
+  return testing::internal::GetCapturedStderr();
+}
+
+void one_of_each() {
+  debug("d-message");
+  info("i-message");
+  warning("w-message");
+  error("e-message");
+}
+
+TEST(Log, ConsoleLevelsAndPrefixes) {
+  EXPECT_EQ(console_output(Level::info, one_of_each), "i-message\nwarning: w-message\nerror: e-message\n");
+  EXPECT_EQ(console_output(Level::warning, one_of_each), "warning: w-message\nerror: e-message\n");  // --quiet
+  EXPECT_EQ(console_output(Level::debug, one_of_each), "d-message\ni-message\nwarning: w-message\nerror: e-message\n");
+  EXPECT_EQ(console_output(Level::off, one_of_each), "");
+}
+
+TEST(Log, ConsoleShows) {
+  ConsoleLevel restore;
+  set_console_level(Level::warning);
+  EXPECT_FALSE(console_shows(Level::info));
+  EXPECT_TRUE(console_shows(Level::warning));
+  EXPECT_TRUE(console_shows(Level::error));
+  set_console_level(Level::debug);
+  EXPECT_TRUE(console_shows(Level::debug));
+  EXPECT_FALSE(console_shows(Level::off));
+}
+
+// Every line of a log file: "[YYYY-MM-DD HH:MM:SS.mmm] [level] message".
+std::vector<std::pair<std::string, std::string>> file_lines(const std::string& path) {
+  static const std::regex line(R"(\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \[(\w+)\] (.*))");
+  std::vector<std::pair<std::string, std::string>> out;
+  std::ifstream in(path);
+  for (std::string text; std::getline(in, text);) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_match(text, m, line)) << text;
+    if (!m.empty()) out.emplace_back(m[1], m[2]);
+  }
+  return out;
+}
+
+TEST(Log, FilesReceiveEveryLevelWhileOpenAndNest) {
+  test::TempDir dir;
+  const std::string outer_path = dir.file("outer.log"), inner_path = dir.file("inner.log");
+  console_output(Level::off, [&] {
+    info("before");
+    {
+      LogFile outer(outer_path);
+      debug("one");
+      {
+        LogFile inner(inner_path);
+        warning("two");
+        inner.failure("inner only");
+      }
+      info("three");
+    }
+    info("after");
+  });
+  using Lines = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(file_lines(outer_path), (Lines{{"debug", "one"}, {"warning", "two"}, {"info", "three"}}));
+  EXPECT_EQ(file_lines(inner_path), (Lines{{"warning", "two"}, {"error", "inner only"}}));
+}
+
+TEST(Log, FilesAppend) {
+  test::TempDir dir;
+  const std::string path = dir.file("run.log");
+  console_output(Level::off, [&] {
+    { LogFile f(path); info("first run"); }
+    { LogFile f(path); info("resumed"); }
+  });
+  ASSERT_EQ(file_lines(path).size(), 2u);
+  EXPECT_EQ(file_lines(path)[1].second, "resumed");
+}
+
+TEST(Log, WithLogFileRecordsTheFailureThatPropagates) {
+  test::TempDir dir;
+  const std::string path = dir.file("run.log");
+  ConsoleLevel restore;
+  set_console_level(Level::off);
+  EXPECT_THROW(with_log_file(path,
+                             []() -> int {
+                               info("working");
+                               throw std::runtime_error("disk on fire");
+                             }),
+               std::runtime_error);
+  using Lines = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(file_lines(path), (Lines{{"info", "working"}, {"error", "disk on fire"}}));
+  EXPECT_EQ(with_log_file(path, [] { return 7; }), 7);
+}
+
+TEST(Log, UnopenableFileIsNamed) {
+  test::TempDir dir;
+  std::ofstream(dir.file("plain")) << "a file, not a folder";
+  EXPECT_MMDG_ERROR(LogFile f(dir.file("plain/x.log")), "x.log: cannot open the log file");
+}
+
+}  // namespace
+}  // namespace mmdg::log
