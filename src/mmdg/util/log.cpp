@@ -1,5 +1,6 @@
 #include "mmdg/util/log.h"
 
+#include <c10/util/Exception.h>
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -109,6 +110,11 @@ LogFile::~LogFile() {
   auto& sinks = s.logger.sinks();
   sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
   sink_->flush();
+}
+
+void LogFile::failure(const std::exception& e) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  failure(torch_error ? torch_error->what_without_backtrace() : e.what());
 }
 
 void LogFile::failure(const std::string& message) {

@@ -38,8 +38,10 @@ class LogFile {
   LogFile(const LogFile&) = delete;
   LogFile& operator=(const LogFile&) = delete;
 
-  // Records a failure in this file only (the caller rethrows; the front end prints it once).
+  // Records a failure in this file only (the caller rethrows; the front end prints it once). A
+  // LibTorch error is recorded without its C++ backtrace.
   void failure(const std::string& message);
+  void failure(const std::exception& e);
   const std::string& path() const { return path_; }
 
  private:
@@ -54,7 +56,7 @@ auto with_log_file(const std::string& path, Body&& body) {
   try {
     return body();
   } catch (const std::exception& e) {
-    file.failure(e.what());
+    file.failure(e);
     throw;
   }
 }

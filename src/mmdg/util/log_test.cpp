@@ -1,9 +1,11 @@
 #include "mmdg/util/log.h"
 
+#include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <regex>
 #include <stdexcept>
 
@@ -65,6 +67,11 @@ std::vector<std::pair<std::string, std::string>> file_lines(const std::string& p
   return out;
 }
 
+std::string io_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 TEST(Log, FilesReceiveEveryLevelWhileOpenAndNest) {
   test::TempDir dir;
   const std::string outer_path = dir.file("outer.log"), inner_path = dir.file("inner.log");
@@ -112,6 +119,13 @@ TEST(Log, WithLogFileRecordsTheFailureThatPropagates) {
   using Lines = std::vector<std::pair<std::string, std::string>>;
   EXPECT_EQ(file_lines(path), (Lines{{"info", "working"}, {"error", "disk on fire"}}));
   EXPECT_EQ(with_log_file(path, [] { return 7; }), 7);
+  // a LibTorch error: its message without the C++ backtrace
+  EXPECT_THROW(with_log_file(path, [] { TORCH_CHECK(false, "tensor trouble"); }), c10::Error);
+  const auto lines = file_lines(path);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2].first, "error");
+  EXPECT_NE(lines[2].second.find("tensor trouble"), std::string::npos);
+  EXPECT_EQ(io_text(path).find("Exception raised from"), std::string::npos) << io_text(path);
 }
 
 TEST(Log, UnopenableFileIsNamed) {
