@@ -16,7 +16,6 @@
 #include "mmdg/data/dataset.h"
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/eval/report.h"
-#include "mmdg/infer/checkpoint.h"
 #include "mmdg/infer/infer_options.h"
 #include "mmdg/util/error.h"
 
@@ -62,25 +61,19 @@ void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
   } else {
     if (o.checkpoint.empty() || a.list.empty()) throw UsageError("give --scores CSV, or --checkpoint CKPT with --list LIST");
     o.validate();
-    std::optional<model::NetworkOptions> fallback;
-    if (!o.config.empty()) fallback = load_model_config(o.config);
-    auto net = infer::load_checkpoint(o.checkpoint, fallback);
-    const auto stored = infer::read_deployment(o.checkpoint, net->options().backbone.image_size());
-    std::vector<std::string> notes;  // logged by choose_scoring
-    const auto scoring = infer::choose_scoring(stored, o.normalization_override(), std::nullopt, notes);
-    if (stored.operating_point) checkpoint_threshold = stored.operating_point->threshold;
-    if (const auto estimator = o.estimator_override()) net->set_estimator(*estimator);
-    net->to(o.torch_device());
-    net->set_precision(o.precision);
+    infer::Predictor predictor(o.checkpoint, predictor_options(o));  // loads as predict does; logs its notes
+    if (const auto& point = predictor.stored().operating_point) checkpoint_threshold = point->threshold;
+    auto& net = predictor.network();
+    const auto normalization = predictor.scoring().normalization;
     std::vector<std::string> keys;
-    scores = score_list(*net, o, scoring.normalization, a.list, true, &keys, data::read_attack_lists(a.attack_lists));
+    scores = score_list(net, o, normalization, a.list, true, &keys, data::read_attack_lists(a.attack_lists));
     if (!a.out_scores.empty()) eval::write_scores_csv(a.out_scores, scores, {{{"path", keys}, {"attack", scores.attacks}}, {}});
     if (a.per_video) {
       std::vector<std::string> videos;
       for (const auto& k : keys) videos.push_back(eval::video_key(k));
       scores = eval::average_by_video(scores, videos);
     }
-    if (!a.val_list.empty()) val = score_list(*net, o, scoring.normalization, a.val_list, false, nullptr);
+    if (!a.val_list.empty()) val = score_list(net, o, normalization, a.val_list, false, nullptr);
   }
   const auto report = eval::make_report(scores, val, a.threshold, checkpoint_threshold);
   if (a.json) std::cout << eval::report_json(report).dump(1) << "\n";

@@ -25,6 +25,17 @@ model::NetworkOptions load_model_config(const std::string& name_or_file) {
   return model::NetworkOptions::from_json(j.is_object() && j.contains("model") ? j["model"] : j, name_or_file);
 }
 
+infer::PredictorOptions predictor_options(const infer::InferOptions& o, std::optional<double> threshold) {
+  infer::PredictorOptions po;
+  po.device = o.torch_device();
+  po.estimator = o.estimator_override();
+  if (!o.config.empty()) po.fallback = load_model_config(o.config);
+  po.precision = o.precision;
+  po.normalization = o.normalization_override();
+  po.threshold = threshold;
+  return po;
+}
+
 namespace {
 // The training options of a run's config.json given as --config; defaults otherwise.
 train::TrainOptions load_train_config(const std::string& name_or_file) {

@@ -5,9 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/settings_cli.h"
+#include "mmdg/infer/infer_options.h"
+#include "mmdg/infer/predictor.h"
 #include "mmdg/model/network_options.h"
 #include "mmdg/train/train_options.h"
 
@@ -31,6 +34,10 @@ class ModelConfigOptions {
 
 // A preset name or a JSON file of options (at the top level or under "model").
 model::NetworkOptions load_model_config(const std::string& name_or_file);
+
+// A scoring command's (predict, eval) options as the Predictor takes them: --config is the
+// options of a plain released-layout state dict; `threshold` is predict's --threshold.
+infer::PredictorOptions predictor_options(const infer::InferOptions& o, std::optional<double> threshold = std::nullopt);
 
 // The model and training options of a training command (train, protocol): --config, --method,
 // then the model and training options given.

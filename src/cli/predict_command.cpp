@@ -293,16 +293,7 @@ void add_predict_command(CLI::App& app) {
     infer->apply(o);
     if (o.checkpoint.empty()) throw UsageError("option --checkpoint is required");
     o.validate();
-    std::optional<model::NetworkOptions> fallback;
-    if (!o.config.empty()) fallback = load_model_config(o.config);
-    infer::PredictorOptions po;
-    po.device = o.torch_device();
-    po.estimator = o.estimator_override();
-    po.fallback = fallback;
-    po.precision = o.precision;
-    po.normalization = o.normalization_override();
-    po.threshold = a->threshold;
-    infer::Predictor predictor(o.checkpoint, po);  // logs its notes
+    infer::Predictor predictor(o.checkpoint, predictor_options(o, a->threshold));  // logs its notes
     if (!a->list.empty()) {
       predict_list(predictor, *a, o);
       return;

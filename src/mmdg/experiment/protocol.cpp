@@ -16,8 +16,8 @@
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/eval/metrics.h"
 #include "mmdg/eval/report.h"
-#include "mmdg/infer/checkpoint.h"
 #include "mmdg/infer/infer_options.h"
+#include "mmdg/infer/predictor.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/strategy.h"
@@ -146,22 +146,23 @@ namespace {
 // Scores the sub-protocol's target test list (and the sources' val lists, for the source-val
 // policy) with the run's best model; writes the scores CSV; returns the report as JSON.
 nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std::string& run) {
-  const torch::Device device = infer::parse_device(a.train.device);
-  auto net = infer::load_checkpoint(train::RunDir(run).best());
-  net->to(device);
-  net->set_precision(a.train.precision);
+  infer::PredictorOptions options;  // the stored normalization and operating point
+  options.device = infer::parse_device(a.train.device);
+  options.precision = a.train.precision;
+  infer::Predictor predictor(train::RunDir(run).best(), options);
+  auto& net = predictor.network();
   const auto dataset = [&](const std::string& domains, const std::string& split) {
     return std::make_unique<data::MultiDomainDataset>(lists_of(a.lists_dir, domains, split), a.data_root,
-                                                      net->options().backbone.image_size(), a.train.normalization, false,
-                                                      sub.missing);
+                                                      net.options().backbone.image_size(), predictor.scoring().normalization,
+                                                      false, sub.missing);
   };
   const auto score = [&](const data::MultiDomainDataset& set) {
-    return eval::score_dataset(*net, set, a.train.eval_batch_size, device, static_cast<int>(a.train.workers));
+    return eval::score_dataset(net, set, a.train.eval_batch_size, predictor.device(), static_cast<int>(a.train.workers));
   };
   const auto test_set = dataset(sub.targets, "test");
   auto scores = score(*test_set);
   for (std::size_t i = 0; i < test_set->size(); ++i) scores.attacks.push_back(data::attack_type(test_set->entry(i)));
-  const auto stored = infer::read_deployment(train::RunDir(run).best(), net->options().backbone.image_size());
+  const auto& stored = predictor.stored();
   const auto report = eval::make_report(scores, score(*dataset(sub.sources, "val")), 0.5,
                                         stored.operating_point ? std::optional<double>(stored.threshold()) : std::nullopt);
   const std::string scores_path = scores_csv_path(a.out, a.method_name, a.protocol, sub.name);

@@ -66,6 +66,7 @@ class Predictor {
 
   const model::NetworkOptions& options() const { return net_->options(); }
   const model::NetworkImpl& network() const { return *net_; }
+  model::NetworkImpl& network() { return *net_; }  // e.g. to score a dataset (eval::score_dataset)
   torch::Device device() const { return device_; }
   const Deployment& stored() const { return stored_; }        // what the checkpoint records
   const ScoringChoice& scoring() const { return scoring_; }    // what is used (stored or overridden)
