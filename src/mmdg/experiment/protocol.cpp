@@ -114,21 +114,21 @@ std::string ensure_trained(const ProtocolArgs& a, const SubProtocol& sub) {
   const train::RunDir dir(run);
   if (dir.has_run()) check_same_run(a, run);
   if (dir.is_done()) return run;
+  train::TrainData data;  // the lists and data root given now
+  data.train_lists = lists_of(a.lists_dir, sub.sources, "train");
+  data.val_lists = lists_of(a.lists_dir, sub.sources, "val");
+  data.data_root = a.data_root;
+  data.pretrained = a.pretrained;
   train::TrainResult result;
   if (dir.has_run()) {
     log::info("[" + sub.model + "] resuming " + run);
-    result = train::Trainer::resume(run, [&](train::TrainData& data) {  // the lists and data root given now
-      data.train_lists = lists_of(a.lists_dir, sub.sources, "train");
-      data.val_lists = lists_of(a.lists_dir, sub.sources, "val");
-      data.data_root = a.data_root;
+    result = train::Trainer::resume(run, [&](train::TrainData& saved) {  // new locations; the pretrained weights stay
+      saved.train_lists = data.train_lists;
+      saved.val_lists = data.val_lists;
+      saved.data_root = data.data_root;
     }).run();
   } else {
     log::info("[" + sub.model + "] training " + a.method_name + " on " + sub.sources);
-    train::TrainData data;
-    data.train_lists = lists_of(a.lists_dir, sub.sources, "train");
-    data.val_lists = lists_of(a.lists_dir, sub.sources, "val");
-    data.data_root = a.data_root;
-    data.pretrained = a.pretrained;
     result = train::Trainer(a.model, a.train, data, run).run();
   }
   if (!result.completed) throw Error("interrupted while training " + run + "; run the same command again to resume");
