@@ -65,6 +65,12 @@ if "$mmdg" --help | grep -q synth; then
   tiny_train=(--config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --val "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --batch-size 8 --lr 1e-3 --workers 1)
   check "train a tiny model" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 2 --steps-per-epoch 2
   check "train writes the run directory" 0 "best.safetensors" -- ls "$tmp/run"
+  check "train keeps a time-stamped text log" 0 "^\[[0-9-]+ [0-9:.]+\] \[info\] epoch 1: val HTER" -- cat "$tmp/run/train.log"
+  check "--quiet prints the result only" 0 "^1$" -- bash -c "\"\$0\" -q train \"\$@\" 2>&1 | wc -l" "$mmdg" "${tiny_train[@]}" --out "$tmp/run_quiet" --epochs 1 --steps-per-epoch 1
+  check "--verbose adds the step lines" 0 "^step 1 \(epoch 1 step 1\): " -- "$mmdg" -v train "${tiny_train[@]}" --out "$tmp/run_verbose" --epochs 1 --steps-per-epoch 1
+  printf '../outside/rgb.png ../outside/depth.png ../outside/ir.png 1\n' > "$tmp/outside.txt"
+  check "a list path may not leave --data-root" 1 "outside.txt:1: '../outside/rgb.png' leaves --data-root" -- "$mmdg" train "${tiny_train[@]}" --train "$tmp/outside.txt" --out "$tmp/run_outside"
+  check "--allow-outside-data-root lets it (then the file is missing)" 1 "outside.txt:1: .*outside/rgb.png: file not found" -- "$mmdg" --allow-outside-data-root train "${tiny_train[@]}" --train "$tmp/outside.txt" --out "$tmp/run_outside2"
   for variant in conflicted-only unconflicted-only none; do
     check "train with --regrad $variant" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run_$variant" --epochs 1 --steps-per-epoch 2 --regrad $variant
   done
