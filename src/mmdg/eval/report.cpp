@@ -157,6 +157,8 @@ Scores read_scores_csv(const std::string& path) {
   const auto header = split_csv_line(line);
   int score_col = -1, label_col = -1, video_col = -1, attack_col = -1, path_col = -1;
   for (std::size_t c = 0; c < header.size(); ++c) {
+    if (std::find(header.begin(), header.begin() + c, header[c]) != header.begin() + c && !header[c].empty())
+      throw Error(path + ":1: column '" + header[c] + "' appears twice");
     if (header[c] == "path") path_col = static_cast<int>(c);
     if (header[c] == "score") score_col = static_cast<int>(c);
     if (header[c] == "label") label_col = static_cast<int>(c);
@@ -169,7 +171,9 @@ Scores read_scores_csv(const std::string& path) {
     if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
     const auto cells = split_csv_line(line);
     const std::string where = path + ":" + std::to_string(line_no) + ": ";
-    if (static_cast<int>(cells.size()) <= std::max(score_col, label_col)) throw Error(where + "too few columns");
+    if (cells.size() != header.size())
+      throw Error(where + std::to_string(cells.size()) + " cells, the header has " + std::to_string(header.size()) +
+                  " (a cell holding a comma must be quoted)");
     try {
       std::size_t used = 0;
       const double score = std::stod(cells[score_col], &used);
@@ -184,16 +188,18 @@ Scores read_scores_csv(const std::string& path) {
     scores.labels.push_back(cells[label_col] == "1" ? 1 : 0);
     if (video_col >= 0 || path_col >= 0) {  // the video: its column, else the path's (video_key)
       const int col = video_col >= 0 ? video_col : path_col;
-      if (static_cast<int>(cells.size()) <= col) throw Error(where + "too few columns");
       scores.videos.push_back(video_col >= 0 ? cells[col] : video_key(cells[col]));
     }
     if (attack_col >= 0) {
-      if (static_cast<int>(cells.size()) <= attack_col) throw Error(where + "too few columns");
       if (cells[attack_col].empty()) throw Error(where + "empty attack type");
       scores.attacks.push_back(cells[attack_col]);
     }
   }
-  check_scores(scores.live_probability, scores.labels);
+  try {
+    check_scores(scores.live_probability, scores.labels);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
   return scores;
 }
 

@@ -42,7 +42,15 @@ TEST(Report, ScoresCsvWithExtraColumnsAndErrors) {
   test::write_bytes(dir.file("nolabel.csv"), "score,lab\n0.9,1\n");
   EXPECT_MMDG_ERROR(read_scores_csv(dir.file("nolabel.csv")), "nolabel.csv:1: the header needs");
   test::write_bytes(dir.file("onlylive.csv"), "score,label\n0.9,1\n");
-  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("onlylive.csv")), "need both live");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("onlylive.csv")), "onlylive.csv: metrics: need both live");
+  // found by fuzzing: a row with more cells than the header was read by position, and a repeated
+  // column silently won over the first
+  test::write_bytes(dir.file("cells.csv"), "path,label,score\na/v1/rgb/1.png,1,01,02/rgb/1.png,0,0.3\n");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("cells.csv")), "cells.csv:2: 6 cells, the header has 3");
+  test::write_bytes(dir.file("few.csv"), "path,label,score\na,1\n");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("few.csv")), "few.csv:2: 2 cells, the header has 3");
+  test::write_bytes(dir.file("twice.csv"), "score,label,score\n0.9,1,0.1\n0.2,0,0.3\n");
+  EXPECT_MMDG_ERROR(read_scores_csv(dir.file("twice.csv")), "twice.csv:1: column 'score' appears twice");
 }
 
 TEST(Report, ScoresCsvWriterRoundTrips) {

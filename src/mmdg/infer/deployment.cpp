@@ -74,7 +74,7 @@ Deployment Deployment::from_json(const nlohmann::json& j, std::int64_t image_siz
     OperatingPoint op;
     op.threshold = field<double>(p, "threshold", where, &nlohmann::json::is_number);
     if (!(op.threshold >= 0 && op.threshold <= 1)) throw Error(where + ": threshold " + json_excerpt(p["threshold"]) + " is not in [0, 1]");
-    op.source = p.value("source", std::string());
+    if (p.contains("source")) op.source = field<std::string>(p, "source", where, &nlohmann::json::is_string);
     op.epoch = p.contains("epoch") && p["epoch"].is_number_integer() ? p["epoch"].get<std::int64_t>() : 0;
     op.val_hter = number_or_nan(p.value("val_hter", nlohmann::json()));
     op.val_auc = number_or_nan(p.value("val_auc", nlohmann::json()));

@@ -74,6 +74,9 @@ TEST(Deployment, BadRecordsAreNamed) {
   j["operating_point"]["threshold"] = "high";
   EXPECT_MMDG_ERROR(Deployment::from_json(j, 32, "ckpt"), "'threshold'");
   EXPECT_MMDG_ERROR(Deployment::from_json(nlohmann::json::array(), 32, "ckpt"), "no 'input'");
+  j = good;  // a raw nlohmann-json type error before
+  j["operating_point"]["source"] = 3;
+  EXPECT_MMDG_ERROR(Deployment::from_json(j, 32, "ckpt"), "ckpt operating_point: 'source' is missing or has the wrong type");
 }
 
 TEST(Deployment, FlagsOverrideWithAWarningAndOldCheckpointsGetANote) {

@@ -1,5 +1,6 @@
 #include "mmdg/io/file_util.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -62,6 +63,17 @@ std::uint32_t file_crc32(const std::string& path) {
   return static_cast<std::uint32_t>(crc);
 }
 
+void sync_to_disk(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open to sync to the disk: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // a folder on a file system that cannot sync folders answers EINVAL: nothing more can be done
+  if (rc != 0 && !(err == EINVAL && fs::is_directory(path)))
+    throw Error(path + ": cannot sync to the disk: " + std::strerror(err));
+}
+
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write) {
   const fs::path target(path);
@@ -78,9 +90,11 @@ void write_file_atomically(const std::string& path,
       out.flush();
       if (!out) throw Error(tmp.string() + ": write failed (disk full?)");
     }
+    sync_to_disk(tmp.string());  // the data on the disk before the rename makes it the file
     std::error_code ec;
     fs::rename(tmp, target, ec);
     if (ec) throw Error(path + ": cannot replace with " + tmp.string() + ": " + ec.message());
+    sync_to_disk(dir.string());  // the rename itself
   } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);

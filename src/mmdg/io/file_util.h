@@ -20,8 +20,14 @@ std::string read_file(const std::string& path);
 // CRC-32 (zlib's) of the whole file, read in chunks; throws Error naming the path on failure.
 std::uint32_t file_crc32(const std::string& path);
 
-// Calls `write(stream)` on a temporary file next to `path`, flushes it, then renames it over
-// `path`. On any failure the temporary file is removed and the old `path` is left untouched.
+// Flushes a file's data, or a folder's entries (renames, new files), from the page cache to the
+// disk (fsync): what was written survives a power loss or a crash of the machine, not only of the
+// process. Throws Error naming the path.
+void sync_to_disk(const std::string& path);
+
+// Calls `write(stream)` on a temporary file next to `path`, flushes it to the disk, renames it over
+// `path` and syncs the folder. On any failure the temporary file is removed and the old `path` is
+// left untouched.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 }  // namespace mmdg::io

@@ -146,10 +146,14 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& context) {
   const bool uint16 = descr.size() == 3 && descr.substr(1) == "u2";
   const c10::ScalarType dtype = npy_dtype(descr, context);
   const std::size_t element = uint16 ? 2 : c10::elementSize(dtype);
-  unsigned __int128 count = 1;
+  unsigned __int128 count = 1, nonzero = 1;
   for (auto d : shape) {
     count *= static_cast<unsigned __int128>(d);
-    if (count > (static_cast<unsigned __int128>(1) << 40)) throw Error(context + ": shape too large");
+    // the dimensions other than 0 too: after a 0 the count stays 0, but LibTorch multiplies the
+    // sizes of an empty tensor as well and refuses an overflow with its own error (found by fuzzing)
+    nonzero *= static_cast<unsigned __int128>(std::max<std::int64_t>(d, 1));
+    if (count > (static_cast<unsigned __int128>(1) << 40) || nonzero > (static_cast<unsigned __int128>(1) << 40))
+      throw Error(context + ": shape (" + dims + ") too large");
   }
   const unsigned __int128 need = count * element;
   if (need != bytes.size() - data_offset)
@@ -158,11 +162,11 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& context) {
                 std::to_string(bytes.size() - data_offset) + " (truncated or corrupt?)");
   if (uint16) {
     at::Tensor raw = at::empty(shape, at::TensorOptions().dtype(c10::ScalarType::Short));
-    std::memcpy(raw.data_ptr(), bytes.data() + data_offset, static_cast<std::size_t>(need));
+    if (need > 0) std::memcpy(raw.data_ptr(), bytes.data() + data_offset, static_cast<std::size_t>(need));
     return raw.to(c10::ScalarType::Int).bitwise_and(0xffff);
   }
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-  std::memcpy(t.data_ptr(), bytes.data() + data_offset, static_cast<std::size_t>(need));
+  if (need > 0) std::memcpy(t.data_ptr(), bytes.data() + data_offset, static_cast<std::size_t>(need));  // (an empty tensor has no data pointer)
   return t;
 }
 

@@ -76,6 +76,13 @@ TEST(Npy, BadArraysAreCleanErrors) {
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", data), "x.npy"), "unknown key 'x'");
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk", data), "x.npy"), "text after the dict");
   EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }", data), "x.npy"), "True or False");
+  // an empty array (a dimension 0) has no data to copy (found by fuzzing: memcpy from null)
+  EXPECT_EQ(parse_npy(npy("{'descr': '|u1', 'fortran_order': False, 'shape': (3, 4, 3, 0), }", ""), "x.npy").sizes(),
+            (std::vector<std::int64_t>{3, 4, 3, 0}));
+  EXPECT_EQ(parse_npy(npy("{'descr': '<u2', 'fortran_order': False, 'shape': (0,), }", ""), "x.npy").numel(), 0);
+  EXPECT_MMDG_ERROR(parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 99999999, 99999999, 99999999), }", ""),
+                              "x.npy"),
+                    "x.npy: shape (0, 99999999, 99999999, 99999999) too large");
   // a zip without arrays, and a truncated archive
   test::TempDir dir;
   const std::string bytes = read_file(test::golden("padisi_deflate.npz"));

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -413,15 +414,22 @@ class Unpickler {
     if (size.size() != stride.size()) fail("tensor size and stride have different lengths");
     std::vector<std::int64_t> sizes, strides;
     __int128 last = offset;  // index of the last element reached
+    __int128 nonzero = 1;    // the product of the sizes other than 0 (LibTorch refuses an overflow)
     bool empty = false;
     for (std::size_t d = 0; d < size.size(); ++d) {
       const std::int64_t n = expect(size[d], Kind::Int, "tensor size entry")->integer;
       const std::int64_t s = expect(stride[d], Kind::Int, "tensor stride entry")->integer;
       if (n < 0 || s < 0) fail("negative tensor size or stride");
+      // bounded on their own: after a size 0 nothing else bounds them (LibTorch refuses sizes
+      // above 2^62 with its own error), and the sum below stays far inside 128 bits
+      if (n > (std::int64_t{1} << 40) || s > (std::int64_t{1} << 40))
+        fail("tensor size or stride entry " + std::to_string(std::max(n, s)) + " out of range");
       sizes.push_back(n);
       strides.push_back(s);
       if (n == 0) empty = true;
       else last += static_cast<__int128>(n - 1) * s;
+      nonzero *= std::max<std::int64_t>(n, 1);
+      if (nonzero > (static_cast<__int128>(1) << 40)) fail("tensor size " + c10::str(c10::IntArrayRef(sizes)) + "... too large");
     }
     const std::int64_t numel = storage->tensor.numel();
     if (offset < 0 || (!empty && last >= numel) || (empty && offset > numel))

@@ -87,6 +87,20 @@ TEST(Pickle, TensorOutsideItsStorageIsRefused) {
   EXPECT_MMDG_ERROR(run(w.tensor(/*numel=*/4, /*offset=*/2, /*size=*/5).done()), "outside its storage");
 }
 
+// Found by fuzzing: an empty tensor (a size 0) with another size of 2^62 passed the storage bound
+// and reached LibTorch's own error.
+TEST(Pickle, HugeSizeBesideAZeroIsRefused) {
+  using B = unsigned char;
+  PickleWriter w;
+  w.global("torch._utils", "_rebuild_tensor_v2").op('(');
+  w.op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").int1(4).op('t').op('Q');
+  w.int1(0).int1(0).op(B{0x8a}).op(B{8});  // offset 0, size (0, 2^62): LONG1 of 8 little-endian bytes
+  for (int i = 0; i < 7; ++i) w.op(B{0});
+  w.op(B{0x40}).op(B{0x86}).int1(1).int1(1).op(B{0x86});
+  w.op(B{0x89}).global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+  EXPECT_MMDG_ERROR(run(w.done()), "test.pkl: tensor size or stride entry 4611686018427387904 out of range");
+}
+
 TEST(Pickle, ForbiddenGlobalsAreRefused) {
   for (const auto& [module, name] : std::vector<std::pair<std::string, std::string>>{
            {"os", "system"}, {"posix", "system"}, {"builtins", "eval"}, {"torch", "load"},

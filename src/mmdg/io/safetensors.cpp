@@ -81,13 +81,17 @@ Header read_header(const std::string& path, std::ifstream& in, Metadata* metadat
     if (!dt) throw Error(ctx + ": unsupported dtype '" + code + "'");
     Entry e{name, dt->type, {}, 0, 0};
     if (!info["shape"].is_array()) throw Error(ctx + ": shape is not an array");
-    unsigned __int128 numel = 1;
+    unsigned __int128 numel = 1, nonzero = 1;
     for (const auto& d : info["shape"]) {
       const std::uint64_t n = get_u64(d, ctx + ": shape entry");
-      if (n > static_cast<std::uint64_t>(INT64_MAX)) throw Error(ctx + ": shape entry too large");
+      if (n > (std::uint64_t{1} << 40)) throw Error(ctx + ": shape entry " + std::to_string(n) + " too large");
       e.shape.push_back(static_cast<std::int64_t>(n));
       numel *= n;
-      if (numel > (static_cast<unsigned __int128>(1) << 62)) throw Error(ctx + ": shape too large");
+      // the entries other than 0 too: after a 0 the count stays 0, but LibTorch multiplies the
+      // sizes of an empty tensor as well and refuses an overflow with its own error
+      nonzero *= std::max<std::uint64_t>(n, 1);
+      if (numel > (static_cast<unsigned __int128>(1) << 62) || nonzero > (static_cast<unsigned __int128>(1) << 62))
+        throw Error(ctx + ": shape too large");
     }
     const auto& offsets = info["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2) throw Error(ctx + ": data_offsets must be [begin, end]");

@@ -97,6 +97,10 @@ TEST(Safetensors, MalformedFilesAreCleanErrors) {
   expect_error(safetensors_bytes(
                    R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data),
                "too large");
+  expect_error(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]}})", data),
+               "shape entry 9223372036854775807 too large");
+  expect_error(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}})", data),
+               "shape too large");
   // the data section cut short: offsets point past the end
   expect_error(safetensors_bytes(ok_header, data.substr(0, 5)), "outside");
   // the layout the reference implementation requires: contiguous tensors tiling the data

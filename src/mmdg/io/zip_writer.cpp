@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::io {
@@ -38,11 +39,18 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
   }
   if (zip_close(zip) != 0) fail("cannot write");
   std::error_code ec;
+  try {
+    sync_to_disk(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
   std::filesystem::rename(tmp_path, target, ec);
   if (ec) {
     std::remove(tmp.c_str());
     throw Error(path + ": cannot replace: " + ec.message());
   }
+  sync_to_disk(target.has_parent_path() ? target.parent_path().string() : std::string("."));
 }
 
 }  // namespace mmdg::io

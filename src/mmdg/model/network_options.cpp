@@ -65,6 +65,13 @@ NetworkOptions NetworkOptions::from_json(const nlohmann::json& j, const std::str
   } else {
     settings::from_json(options, j, context);
   }
+  // Options from a file (config, checkpoint metadata, a run's config.json) are checked as read,
+  // so that an out-of-range value is reported with the file that holds it.
+  try {
+    options.validate();
+  } catch (const Error& e) {
+    throw Error(context + ": " + e.what());
+  }
   return options;
 }
 

@@ -102,6 +102,17 @@ TEST(NetworkRegistry, LegacyMethodKey) {
   EXPECT_EQ(NetworkOptions::from_json(nlohmann::json{{"network", "vit"}}, "new.json").network, "vit");
 }
 
+// Options from a file are validated as read, and every error names the file (found by fuzzing:
+// range and enum errors did not).
+TEST(NetworkOptions, FileValuesAreValidatedNamingTheFile) {
+  EXPECT_MMDG_ERROR(NetworkOptions::from_json(nlohmann::json{{"mc_samples", 1000000000000LL}}, "cfg.json"),
+                    "cfg.json: option mc_samples: must be in [2, 1024]");
+  EXPECT_MMDG_ERROR(NetworkOptions::from_json(nlohmann::json{{"head", "concab"}}, "cfg.json"),
+                    "cfg.json: option head: unknown value 'concab'");
+  EXPECT_MMDG_ERROR(NetworkOptions::from_json(nlohmann::json{{"image_size", 4294967296LL}, {"patch_size", 1}}, "cfg.json"),
+                    "cfg.json: ViT option image_size: must be a multiple of patch_size (1) in [1, 8192]");
+}
+
 TEST(ViTConcat, ChannelFusionThenThePretrainedViT) {
   auto net = pretrained("vit-concat");
   const auto sd = module_state_dict(*net);

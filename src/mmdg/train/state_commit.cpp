@@ -113,7 +113,7 @@ CommitRecord commit_state(const RunDir& dir, const std::optional<CommitRecord>& 
   r.global_step = global_step;
   const std::string last = staged(dir.last(), r.sequence), resume = staged(dir.resume_state(), r.sequence);
   int done = 0;
-  // 1. the staged files (each written atomically by its writer)
+  // 1. the staged files (each written atomically by its writer, and synced to the disk)
   write_last(last);
   operation_done(done);
   write_resume(resume);
@@ -129,6 +129,7 @@ CommitRecord commit_state(const RunDir& dir, const std::optional<CommitRecord>& 
   operation_done(done);
   move(resume, dir.resume_state());
   operation_done(done);
+  io::sync_to_disk(dir.path());  // the renames
   commit_done();
   return r;
 }

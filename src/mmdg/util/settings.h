@@ -56,8 +56,15 @@ void from_json(S& s, const nlohmann::json& j, const std::string& context) {
                     : std::is_integral_v<T>          ? value.is_number_integer()
                                                      : value.is_number();
     if (!ok) throw Error(context + ": option '" + name + "' has the wrong type (" + json_excerpt(value) + ")");
-    if constexpr (std::is_enum_v<T>) field = parse_enum<T>(value.get<std::string>(), name);
-    else field = value.get<T>();
+    if constexpr (std::is_enum_v<T>) {
+      try {
+        field = parse_enum<T>(value.get<std::string>(), name);
+      } catch (const UsageError& e) {  // name where the value comes from (a file, the command line)
+        throw UsageError(context + ": " + e.what());
+      }
+    } else {
+      field = value.get<T>();
+    }
   });
   for (const auto& item : j.items())
     if (!known.count(item.key())) throw Error(context + ": unknown option '" + item.key() + "'");

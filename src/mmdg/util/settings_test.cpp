@@ -46,7 +46,7 @@ TEST(Settings, EnumsAreWrittenAndReadByName) {
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"lists", {"a.txt", 3}}}, "cfg.json"), "option 'lists' has the wrong type");
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"lists", "a.txt"}}, "cfg.json"), "option 'lists' has the wrong type");
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"colour", "green"}}, "cfg.json"),
-                    "option colour: unknown value 'green' (expected one of: red, dark-blue)");
+                    "cfg.json: option colour: unknown value 'green' (expected one of: red, dark-blue)");
   EXPECT_MMDG_ERROR(settings::from_json(back, nlohmann::json{{"colour", 1}}, "cfg.json"), "cfg.json: option 'colour' has the wrong type");
   EXPECT_EQ(parse_enum<Colour>("red", "colour"), Colour::Red);
   EXPECT_STREQ(enum_name(Colour::DarkBlue), "dark-blue");
