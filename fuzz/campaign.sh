@@ -34,8 +34,8 @@ one() {
   cov=$(grep -o 'cov: [0-9]*' "$dir/fuzz.log" | tail -1 | grep -o '[0-9]*$' || echo "?")
   ft=$(grep -o 'ft: [0-9]*' "$dir/fuzz.log" | tail -1 | grep -o '[0-9]*$' || echo "?")
   rss=$(grep -o 'stat::peak_rss_mb: *[0-9]*' "$dir/fuzz.log" | tail -1 | grep -o '[0-9]*$' || echo "?")
-  findings=$(find "$dir" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' -o -maxdepth 1 -name 'oom-*' \
-             -o -maxdepth 1 -name 'timeout-*' -o -maxdepth 1 -name 'slow-unit-*' | wc -l)
+  findings=$(find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'oom-*' -o -name 'timeout-*' \
+             -o -name 'slow-unit-*' \) | wc -l)
   # minimize: the committed corpus becomes the smallest set with the same coverage
   rm -rf "$dir/merged" && mkdir -p "$dir/merged"
   "$bin" -merge=1 -max_len="$max_len" -rss_limit_mb=1536 -timeout=10 "$dir/merged" \

@@ -28,6 +28,11 @@ def put(out, harness, name, data):
         f.write(data if isinstance(data, bytes) else data.encode())
 
 
+def put_all(out, harness, files):
+    for name, data in files.items():
+        put(out, harness, name, data)
+
+
 def golden(suffix):
     for name in sorted(os.listdir(GOLDEN)):
         p = os.path.join(GOLDEN, name)
@@ -78,7 +83,7 @@ def torch_zip(pkl, tensors, prefix="archive", compress=zipfile.ZIP_STORED):
             numel = 1
             for s in shape:
                 numel *= s
-            z.writestr(prefix + "/data/" + str(i), bytes(range(256))[: 0] + b"\x01" * (numel * DTYPE_BYTES[storage_type]))
+            z.writestr(prefix + "/data/" + str(i), b"\x01" * (numel * DTYPE_BYTES[storage_type]))
         z.writestr(prefix + "/version", "3\n")
     return buf.getvalue()
 
@@ -218,8 +223,7 @@ def npy_seeds(out):
         "spaces_in_shape.npy": npy("", (), b"", version=2, header_text="{'descr': '<f4', 'fortran_order': False, 'shape': (" + " " * 3000 + "1,), }") + bytes(4),
         "shape_overflow.npy": npy("<f4", (1 << 62, 1 << 62), bytes(4)),
     }
-    for name, data in seeds.items():
-        put(out, "npy", name, data)
+    put_all(out, "npy", seeds)
     # PADISI-Face samples: one uint8 (3, H, W) array per modality, as the reader expects
     chw = npy("|u1", (3, 4, 4), bytes(range(48)))
     one = npy("|u1", (1, 4, 4), bytes(range(16)))
@@ -262,8 +266,7 @@ def text_seeds(out, safetensors_header):
         "bad_label.txt": "a b c 2\n",
         "blank_lines.txt": "\n\n a b c 1 \n\t\n",
     }
-    for name, text in lists.items():
-        put(out, "list", name, text)
+    put_all(out, "list", lists)
     csvs = {
         "scores.csv": "label,score\n1,0.9\n0,0.1\n1,0.7\n0,0.4\n",
         "paths.csv": "path,label,score\na/v1/rgb/1.png,1,0.8\na/v1/rgb/2.png,1,0.6\nb/v2/rgb/1.png,0,0.3\n",
@@ -273,8 +276,7 @@ def text_seeds(out, safetensors_header):
         "crlf.csv": "score,label\r\n0.5,1\r\n0.5,0\r\n",
         "unterminated.csv": "label,score\n\"1,0.5\n",
     }
-    for name, text in csvs.items():
-        put(out, "scores_csv", name, text)
+    put_all(out, "scores_csv", csvs)
     options = {"adapter_dim": 8, "adapter_dropout": 0.2, "adapter_heads": 8, "adapter_uncertainty": True,
                "cdc_theta": 0.5, "dropout": 0.0, "estimator": "binomial", "freeze": "last-block", "head": "concat",
                "hidden_dim": 128, "image_size": 64, "mc_drop_rate": 0.3, "mc_samples": 20, "mlp_dim": 256,
@@ -294,8 +296,7 @@ def text_seeds(out, safetensors_header):
         "nested.json": '{"num_heads": ' + "[" * 100 + "]" * 100 + "}",
         "safetensors_header.json": json.dumps(safetensors_header),
     }
-    for name, text in jsons.items():
-        put(out, "options_json", name, text)
+    put_all(out, "options_json", jsons)
     st = {"__metadata__": {"mmdg_format": "mmdg-checkpoint-1", "mmdg_options": json.dumps(options),
                            "mmdg_deployment": json.dumps(deployment)},
           "x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
