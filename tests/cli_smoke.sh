@@ -25,6 +25,13 @@ check "an unknown option is a usage error (2)" 2 "--no-such-option" -- "$mmdg" e
 check "a bad option value is a usage error (2)" 2 "option estimator: unknown value 'gauss'" -- "$mmdg" model info --config mmdg_tiny --estimator gauss
 check "version names LibTorch and BLAS" 0 "LibTorch .*" -- "$mmdg" --threads 2 version
 check "version reports the thread count" 0 "intra-op threads: 2" -- "$mmdg" --threads 2 version
+check "version names the BLAS in use" 0 "^BLAS: (MKL \(bundled with LibTorch\)|/)" -- "$mmdg" version
+check "--device is parsed once, with a clear message" 2 "option --device gpu0: .*expected cpu, cuda or cuda:N|option --device: cannot parse 'gpu0'" -- "$mmdg" bench --device gpu0 --config mmdg_tiny
+if "$mmdg" version | grep -q "^CUDA: [0-9]"; then  # a GPU: the CUDA benchmark, at the tiny size
+  check "bench --device cuda" 0 "device: cuda" -- "$mmdg" bench --device cuda --config mmdg_tiny --batch 2 --repeats 1 --warmup 1
+else
+  check "bench --device cuda without a GPU names the cause" 2 "option --device cuda: CUDA is not available" -- "$mmdg" bench --device cuda --config mmdg_tiny
+fi
 check "weights info on a torchvision .pth" 0 "encoder.layers.encoder_layer_1.mlp.3.bias +float32 +\[16\]" -- "$mmdg" weights info "$data/vit_tiny_torchvision.pth"
 check "weights info on timm safetensors" 0 "blocks.1.mlp.fc2.bias +float32 +\[16\]" -- "$mmdg" weights info "$data/vit_tiny_timm.safetensors"
 check "weights info --json" 0 '"name": "half"' -- "$mmdg" weights info --json "$data/dtypes.pth"

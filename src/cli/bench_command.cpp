@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/model_config.h"
 #include "mmdg/experiment/benchmark.h"
+#include "mmdg/infer/infer_options.h"
 #include "mmdg/util/runtime.h"
 
 namespace mmdg::cli {
@@ -24,6 +25,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--no-train", *no_train, "inference only");
   auto precision = std::make_shared<std::string>("fp32");
   cmd->add_option("--precision", *precision, "forward arithmetic: fp32 | bf16 (autocast)")->capture_default_str();
+  auto device = std::make_shared<std::string>("cpu");
+  cmd->add_option("--device", *device, "cpu, cuda or cuda:N (times then end with a device synchronization)")
+      ->capture_default_str();
   cmd->add_flag("--json", *json, "machine-readable output");
   auto model = std::make_shared<ModelConfigOptions>(cmd, "mmdg_mini");
   cmd->callback([=] {
@@ -31,6 +35,7 @@ void add_bench_command(CLI::App& app) {
     options->network = model->resolve();
     options->train = !*no_train;
     options->precision = parse_enum<model::Precision>(*precision, "precision");
+    options->device = infer::parse_device(*device);
     const auto result = experiment::run_benchmark(*options);
     if (*json) std::cout << result.to_json().dump(1) << "\n";
     else std::cout << result.to_text();

@@ -10,6 +10,7 @@
 
 #include "mmdg/data/sample.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/runtime.h"
 
 namespace mmdg::data {
 
@@ -131,8 +132,9 @@ std::vector<std::vector<std::size_t>> BalancedSampler::epoch(std::uint64_t seed)
 // ---- loader -------------------------------------------------------------------------------------
 
 DataLoader::DataLoader(const MultiDomainDataset& dataset, std::vector<std::vector<std::size_t>> batches, int workers,
-                       std::optional<AugmentOptions> augment, std::uint64_t seed, int prefetch, std::size_t first_batch)
-    : dataset_(dataset), batches_(std::move(batches)), augment_(augment), seed_(seed),
+                       std::optional<AugmentOptions> augment, std::uint64_t seed, int prefetch, std::size_t first_batch,
+                       bool pin_memory)
+    : dataset_(dataset), batches_(std::move(batches)), augment_(augment), seed_(seed), pin_memory_(pin_memory),
       prefetch_(static_cast<std::size_t>(std::max(1, prefetch))), next_to_make_(first_batch), next_to_give_(first_batch) {
   try {
     for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
@@ -185,10 +187,14 @@ Batch DataLoader::make_batch(std::size_t b) const {
                       .view({static_cast<std::int64_t>(indices.size()), 3})
                       .to(torch::kBool);
   batch.indices = indices;
+  if (pin_memory_) {  // page-locked: the copy to the GPU runs asynchronously (non_blocking)
+    for (auto* t : {&batch.rgb, &batch.depth, &batch.ir, &batch.label, &batch.domain}) *t = t->pin_memory();
+  }
   return batch;
 }
 
 void DataLoader::work() {
+  use_one_intra_op_thread_here();  // W workers x the full intra-op team would oversubscribe the cores
   while (true) {
     std::size_t b;
     {

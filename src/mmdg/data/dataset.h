@@ -113,10 +113,13 @@ class BalancedSampler : public BatchSampler {
 class DataLoader {
  public:
   // `first_batch` skips the epoch's first batches (resuming mid-epoch) while keeping each batch's
-  // augmentation draws those of its position in the full epoch.
+  // augmentation draws those of its position in the full epoch. `pin_memory` (for a CUDA run; needs
+  // a LibTorch with CUDA) makes the workers hand out batches in page-locked memory, so that their
+  // copies to the GPU can be non-blocking and overlap the computation. Workers run LibTorch's
+  // operations single-threaded (use_one_intra_op_thread_here).
   DataLoader(const MultiDomainDataset& dataset, std::vector<std::vector<std::size_t>> batches, int workers,
              std::optional<AugmentOptions> augment = std::nullopt, std::uint64_t seed = 0, int prefetch = 4,
-             std::size_t first_batch = 0);
+             std::size_t first_batch = 0, bool pin_memory = false);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -133,6 +136,7 @@ class DataLoader {
   std::vector<std::vector<std::size_t>> batches_;
   std::optional<AugmentOptions> augment_;
   std::uint64_t seed_;
+  bool pin_memory_;
   std::size_t prefetch_;
   std::size_t next_to_make_ = 0, next_to_give_ = 0;
   bool stop_ = false;

@@ -17,13 +17,22 @@
 namespace mmdg::experiment {
 namespace {
 
-// Median, min and max seconds of `repeats` calls after `warmup` untimed ones.
-Timing time_it(const std::string& name, std::int64_t warmup, std::int64_t repeats, const std::function<void()>& fn) {
+// Waits for the device's queue (CUDA); nothing on the CPU.
+void wait_for(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+// Median, min and max seconds of `repeats` calls after `warmup` untimed ones; each call ends when
+// `device` has finished its work.
+Timing time_it(const std::string& name, std::int64_t warmup, std::int64_t repeats, const torch::Device& device,
+               const std::function<void()>& fn) {
   for (std::int64_t i = 0; i < warmup; ++i) fn();
+  wait_for(device);
   std::vector<double> seconds;
   for (std::int64_t i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     fn();
+    wait_for(device);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(seconds.begin(), seconds.end());
@@ -37,12 +46,12 @@ Timing time_it(const std::string& name, std::int64_t warmup, std::int64_t repeat
 }
 
 // The best of several 2048^3 matrix products at `precision`: the machine's practical peak.
-double gemm_peak_gflops(model::Precision precision) {
+double gemm_peak_gflops(model::Precision precision, const torch::Device& device) {
   torch::NoGradGuard no_grad;
   model::PrecisionGuard guard(precision);
   const std::int64_t n = 2048;
-  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
-  const auto t = time_it("gemm", 1, 7, [&] { torch::mm(a, b); });
+  const auto a = torch::randn({n, n}, torch::TensorOptions(device)), b = torch::randn({n, n}, torch::TensorOptions(device));
+  const auto t = time_it("gemm", 1, 7, device, [&] { torch::mm(a, b); });
   return 2.0 * n * n * n / t.min_s / 1e9;
 }
 
@@ -80,16 +89,21 @@ BenchResult run_benchmark(const BenchOptions& options) {
   const double batch = static_cast<double>(B);
   result.forward_gflop_per_sample = forward_flops(o) / 1e9;
   result.precision = enum_name(options.precision);
-  result.gemm_peak_gflops = gemm_peak_gflops(options.precision);
+  const auto device = options.device;
+  result.device = device.str();
+  result.gemm_peak_gflops = gemm_peak_gflops(options.precision, device);
   torch::manual_seed(0);
-  const auto x = torch::randn({B, 3, S, S});
+  const auto on_device = torch::TensorOptions(device);
+  const auto x = torch::randn({B, 3, S, S}, on_device);
   {  // the floor: three backbone forwards as one batch
     model::VisionTransformer vit(o.vit());
+    vit->to(device);
     vit->eval();
-    const auto x3 = torch::randn({3 * B, 3, S, S});
+    const auto x3 = torch::randn({3 * B, 3, S, S}, on_device);
     torch::NoGradGuard no_grad;
     model::PrecisionGuard precision(options.precision);  // the floor at the same precision
-    result.floor_s_per_sample = time_it("floor", options.warmup, options.repeats, [&] { vit->forward(x3); }).median_s / batch;
+    result.floor_s_per_sample =
+        time_it("floor", options.warmup, options.repeats, device, [&] { vit->forward(x3); }).median_s / batch;
   }
   const auto add = [&](Timing t, double flops_per_sample) {
     t.s_per_sample = t.median_s / batch;
@@ -104,18 +118,20 @@ BenchResult run_benchmark(const BenchOptions& options) {
   for (const auto estimator : {model::Estimator::MC, model::Estimator::Binomial, model::Estimator::Expected, model::Estimator::LargeT}) {
     if (!uncertainty && estimator != o.estimator) continue;
     auto net = model::make_network(o);
+    net->to(device);
     net->set_estimator(estimator);
     net->set_precision(options.precision);
     net->eval();
     torch::NoGradGuard no_grad;
-    const auto t = add(time_it(std::string("infer/") + enum_name(estimator), options.warmup, options.repeats,
+    const auto t = add(time_it(std::string("infer/") + enum_name(estimator), options.warmup, options.repeats, device,
                                [&] { net->forward(x, x, x); }),
                        forward_flops(o));
     if (estimator == o.estimator) result.infer_s_per_sample = t.s_per_sample;
   }
   // training: each strategy the network can take; regrad in each variant
   if (options.train) {
-    const train::TrainBatch data{x, x, x, torch::arange(B, torch::kLong) % 2, torch::arange(B, torch::kLong).div(2, "floor").remainder(2)};
+    const auto index = torch::arange(B, on_device.dtype(torch::kLong));
+    const train::TrainBatch data{x, x, x, index % 2, index.div(2, "floor").remainder(2)};
     for (const auto& entry : train::strategy_registry()) {
       if (!caps.covers(entry.needs)) continue;
       std::vector<train::ReGradVariant> variants{train::ReGradVariant::Full};
@@ -124,6 +140,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
                     train::ReGradVariant::None};
       for (const auto variant : variants) {
         auto net = model::make_network(o);
+        net->to(device);
         net->set_precision(options.precision);
         net->train();
         train::TrainOptions t;
@@ -132,6 +149,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
         t.prototype_update = train::PrototypeUpdate::Ema;  // prototypes exist from the second step on
         train::StrategyContext context;
         context.num_sources = 2;
+        context.device = device;
         auto strategy = train::make_strategy(t, *net, context);
         std::vector<torch::Tensor> trainable;
         for (auto& p : net->parameters())
@@ -158,7 +176,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
         // the adapters are small). regrad: 4 passes (3 SSP + CE), else 1.
         const double passes = entry.name == "regrad" && variant != train::ReGradVariant::None ? 4 : 1;
         const double layers = static_cast<double>(o.backbone.num_layers());
-        Timing measured = time_it(name, options.warmup, options.repeats, step);
+        Timing measured = time_it(name, options.warmup, options.repeats, device, step);
         measured.forward_s = forward_s / static_cast<double>(calls);  // over warm-up and timed steps
         measured.backward_s = backward_s / static_cast<double>(calls);
         measured.regrad_s = regrad_s / static_cast<double>(calls);
@@ -181,7 +199,7 @@ nlohmann::json BenchResult::to_json() const {
   return {{"infer_s_per_sample", infer_s_per_sample}, {"train_s_per_sample", train_s_per_sample},
           {"floor_s_per_sample", floor_s_per_sample},
           {"peak_rss_mb", peak_rss_mb}, {"gemm_peak_gflops", gemm_peak_gflops},
-          {"forward_gflop_per_sample", forward_gflop_per_sample}, {"precision", precision}, {"threading", threading_summary()},
+          {"forward_gflop_per_sample", forward_gflop_per_sample}, {"precision", precision}, {"device", device}, {"threading", threading_summary()},
           {"timings", timings_json}};
 }
 
@@ -207,7 +225,7 @@ std::string BenchResult::to_text() const {
                 "floor (plain ViT, 3 modalities as one batch): %.5f s/sample; GEMM peak (best 2048^3 matmul, same precision): %.1f GFLOP/s;\n"
                 "forward: %.3f GFLOP per sample (counted); peak RSS %.0f MB\n",
                 floor_s_per_sample, gemm_peak_gflops, forward_gflop_per_sample, peak_rss_mb);
-  out << line << "precision: " << precision << "\n" << threading_summary() << "\n";
+  out << line << "precision: " << precision << ", device: " << device << "\n" << threading_summary() << "\n";
   return out.str();
 }
 

@@ -4,6 +4,8 @@
 // resident memory, and the achieved GFLOP/s (FLOPs counted from the configuration) next to this
 // machine's measured GEMM peak, so that the distance to the hardware limit is printed, not guessed.
 #pragma once
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,6 +23,9 @@ struct BenchOptions {
   std::int64_t repeats = 5;  // timed repetitions (median and spread reported)
   bool train = true;         // also the training steps
   model::Precision precision = model::Precision::Float32;
+  // Where the network runs; on a GPU each timed repetition ends with a device synchronization, so
+  // the times are the device's, not the host's queueing (peak memory is the host's RSS).
+  c10::Device device = c10::kCPU;
 };
 
 struct Timing {
@@ -44,6 +49,7 @@ struct BenchResult {
   double peak_rss_mb = 0;
   double forward_gflop_per_sample = 0;  // counted FLOPs of one forward of three modalities
   std::string precision;                // fp32 | bf16
+  std::string device;                   // cpu, cuda:0
   nlohmann::json to_json() const;
   std::string to_text() const;
 };

@@ -85,13 +85,14 @@ std::vector<std::string> lists_of(const std::string& dir, const std::string& dom
 }
 
 // A run folder found again must hold what is asked for: the options that change what is trained
-// (not the device, threads of the loader or logging) and whether a pretrained backbone is used.
+// (not the device and its numerics, threads of the loader or logging) and whether a pretrained backbone is used.
 // Otherwise a row of a table would silently be another method's run.
 void check_same_run(const ProtocolArgs& a, const std::string& run) {
   const auto stored = train::RunConfig::read(train::RunDir(run).config());
   model::NetworkOptions model = a.model;
   if (const auto& configure = train::find_strategy(a.train.strategy).configure_network) configure(model);
-  const std::set<std::string> ignored = {"device", "workers", "cache", "log_every", "eval_batch_size", "interrupt_after_steps"};
+  const std::set<std::string> ignored = {"device", "deterministic", "tf32", "workers", "cache", "log_every", "eval_batch_size",
+                                         "interrupt_after_steps"};
   std::string differences;
   const auto compare = [&](const nlohmann::json& was, const nlohmann::json& now) {
     for (const auto& [key, value] : now.items())

@@ -44,14 +44,25 @@ std::array<bool, 3> parse_missing(const std::string& text) {
 }
 
 torch::Device parse_device(const std::string& text) {
+  const std::string expected = " (expected cpu, cuda or cuda:N)";
   torch::Device device(torch::kCPU);
   try {
     device = torch::Device(text);
   } catch (const c10::Error&) {
-    throw UsageError("option --device: cannot parse '" + text + "' (expected cpu, cuda or cuda:N)");
+    throw UsageError("option --device: cannot parse '" + text + "'" + expected);
   }
-  if (device.is_cuda() && !torch::cuda::is_available())
-    throw UsageError("option --device " + text + ": CUDA is not available in this build / machine");
+  if (!device.is_cpu() && !device.is_cuda())
+    throw UsageError("option --device " + text + ": mmdg runs on cpu or cuda devices only" + expected);
+  if (device.is_cpu() && device.has_index() && device.index() != 0)
+    throw UsageError("option --device " + text + ": the CPU has no device index" + expected);
+  if (!device.is_cuda()) return device;
+  if (!torch::cuda::is_available())
+    throw UsageError("option --device " + text + ": CUDA is not available (this LibTorch is built without CUDA, or no " +
+                     "GPU / driver is visible: check nvidia-smi and CUDA_VISIBLE_DEVICES)");
+  const auto count = static_cast<int>(torch::cuda::device_count());
+  if (device.has_index() && device.index() >= count)
+    throw UsageError("option --device " + text + ": no such GPU (" + std::to_string(count) + " visible: cuda:0 to cuda:" +
+                     std::to_string(count - 1) + ")");
   return device;
 }
 

@@ -49,7 +49,9 @@ struct InferOptions {
 // "depth,ir" -> {false, true, true}; errors name the option.
 std::array<bool, 3> parse_missing(const std::string& text);
 
-// "cpu", "cuda", "cuda:1"; errors when CUDA is asked for and not available.
+// The one parser of --device: "cpu", "cuda" (the current GPU), "cuda:N". A UsageError naming the
+// option for text LibTorch cannot parse, other device kinds, a missing CUDA and a GPU index beyond
+// the visible ones.
 torch::Device parse_device(const std::string& text);
 
 }  // namespace mmdg::infer

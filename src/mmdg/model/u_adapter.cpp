@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "mmdg/model/fused_attention.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::model {
@@ -27,6 +28,11 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& query_input, cons
   const auto q = split(q_linear(query_input));  // (B, h, L, d_h)
   const auto k = split(k_linear(kv_input));
   const auto v = split(v_linear(kv_input));
+  // LibTorch >= 2.0: the fused kernel; scaling row i of the logits by U_i is scaling query i by U_i
+  if (fused_attention_available() && weights == nullptr) {
+    const auto scaled_q = query_reliability.defined() ? q * query_reliability.view({B, 1, L, 1}).to(q.dtype()) : q;
+    return proj(fused_attention(scaled_q, k, v, 0.0, false)->transpose(1, 2).reshape({B, L, d}));
+  }
   auto logits = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(dh)));  // (B, h, L, L)
   if (query_reliability.defined()) logits = logits * query_reliability.view({B, 1, L, 1});  // row i scaled by U_i
   const auto attn = torch::softmax(logits, -1);

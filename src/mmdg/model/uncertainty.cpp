@@ -3,6 +3,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "mmdg/util/error.h"
@@ -25,6 +30,27 @@ KeptSamples kept_samples(const UncertaintyOptions& o) {
     s.factor.push_back(std::sqrt(k * (t - k) / (t * (t - 1))) / (1.0 - p));
   }
   return s;
+}
+
+// The binomial sampler's tables on a device and dtype: the t cumulative probabilities that bound k
+// and the std factor of each k. Built once per (p, t, device, dtype) and kept (a forward would
+// otherwise build them on the CPU and copy them to the device in every block: 24 copies, each a
+// device sync). Never freed: a device tensor destroyed at exit can outlive its CUDA context.
+std::pair<at::Tensor, at::Tensor> binomial_tables(const UncertaintyOptions& o, const at::TensorOptions& opts) {
+  using Key = std::tuple<double, std::int64_t, std::string, int>;
+  static std::mutex mutex;
+  static auto* cache = new std::map<Key, std::pair<at::Tensor, at::Tensor>>();
+  const Key key{o.drop_rate, o.samples, opts.device().str(), static_cast<int>(c10::typeMetaToScalarType(opts.dtype()))};
+  std::lock_guard<std::mutex> lock(mutex);
+  if (const auto found = cache->find(key); found != cache->end()) return found->second;
+  const KeptSamples kept = kept_samples(o);
+  std::vector<double> cdf;
+  double total = 0;
+  for (double pk : kept.pmf) cdf.push_back(total += pk);
+  cdf.pop_back();  // P(k <= t) = 1: uniforms above every other boundary map to k = t
+  auto tables = std::make_pair(torch::tensor(cdf, torch::kDouble).to(opts), torch::tensor(kept.factor, torch::kDouble).to(opts));
+  cache->emplace(key, tables);
+  return tables;
 }
 
 // The estimators' input: detached; bfloat16 / half inputs (autocast) in float32 (the sampler's
@@ -55,14 +81,7 @@ at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
     case Estimator::Binomial: {
       // k by inverse-CDF sampling of one uniform per element against the t + 1 cumulative
       // probabilities, then the closed-form std factor of k from a table.
-      const KeptSamples kept = kept_samples(o);
-      std::vector<double> cdf;
-      double total = 0;
-      for (double pk : kept.pmf) cdf.push_back(total += pk);
-      cdf.pop_back();  // P(k <= t) = 1: uniforms above every other boundary map to k = t
-      const auto opts = x.options();
-      const at::Tensor boundaries = torch::tensor(cdf, opts.dtype(torch::kDouble)).to(opts);
-      const at::Tensor table = torch::tensor(kept.factor, opts.dtype(torch::kDouble)).to(opts);
+      const auto [boundaries, table] = binomial_tables(o, x.options());
       const at::Tensor u = torch::rand_like(x);
       const at::Tensor k = torch::searchsorted(boundaries, u.reshape({-1}), /*out_int32=*/false, /*right=*/true);
       return x.abs() * table.index_select(0, k).view_as(x);

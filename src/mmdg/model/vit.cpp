@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "mmdg/model/fused_attention.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::model {
@@ -88,6 +89,9 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* 
   const auto qkv = F::linear(x, in_proj_weight, in_proj_bias)   // (B, L, 3C)
                        .view({B, L, 3, num_heads_, D})
                        .permute({2, 0, 3, 1, 4});                // (3, B, H, L, D)
+  const double dropout_p = is_training() ? attention_dropout_ : 0.0;
+  if (const auto fused = fused_attention(qkv[0], qkv[1], qkv[2], dropout_p, weights != nullptr))  // LibTorch >= 2.0
+    return out_proj(fused->transpose(1, 2).reshape({B, L, C}));
   const auto q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(D)));
   auto attn = torch::softmax(torch::matmul(q, qkv[1].transpose(-2, -1)), -1);  // (B, H, L, L)
   if (weights) *weights = attn;

@@ -38,10 +38,8 @@ StepResult CMFLStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
   const auto terms = cross_modal_focal_terms(ce, options_.gamma, options_.detach_other);
   const auto cmfl = (terms[0].mean() + terms[1].mean() + terms[2].mean()) / 3.0;
   const auto total = (1 - options_.weight) * joint + options_.weight * cmfl;
-  std::array<double, 3> ce_value{};
-  for (int m = 0; m < 3; ++m) ce_value[m] = ce[m].mean().item<double>();
-  return backward_step(total, trainable_,
-                       {{"loss_ce", joint.item<double>()}, {"loss_cmfl", cmfl.item<double>()}, {"modality_ce", ce_value}});
+  const auto modality_ce = torch::stack({ce[0].mean(), ce[1].mean(), ce[2].mean()});  // (3)
+  return backward_step(total, trainable_, LossParts{{"loss_ce", joint}, {"loss_cmfl", cmfl}, {"modality_ce", modality_ce}});
 }
 
 }  // namespace mmdg::train

@@ -99,32 +99,68 @@ torch::Tensor flatten(const std::vector<torch::Tensor>& grads, const std::vector
   return torch::cat(parts);
 }
 
+// The tensors' sizes and (on their device) lengths, for a FlatGradients of `params`.
+FlatGradients flat_layout(const std::vector<torch::Tensor>& params) {
+  FlatGradients g;
+  g.sizes.resize(params.size());
+  for (std::size_t p = 0; p < params.size(); ++p) g.sizes[p] = params[p].numel();
+  // non_blocking: a small upload that need not wait for the device's queue
+  if (!params.empty()) g.lengths = torch::tensor(g.sizes, torch::kLong).to(params[0].device(), /*non_blocking=*/true);
+  return g;
+}
+
+// Per tensor g_m . g_n (P, 6), as segmented sums over the flattened gradients.
+torch::Tensor gram_entries(const std::array<torch::Tensor, 3>& ssp, const torch::Tensor& lengths) {
+  torch::NoGradGuard no_grad;
+  // unsafe: skips the check of the lengths against the data, which reads two values to the host
+  // (they are the parameters' sizes, right by construction)
+  const auto segment_sum = [&](const torch::Tensor& x) {
+    return torch::segment_reduce(x, "sum", lengths, /*indices=*/{}, /*offsets=*/{}, /*axis=*/0, /*unsafe=*/true);
+  };  // (P)
+  return torch::stack({segment_sum(ssp[0] * ssp[0]), segment_sum(ssp[0] * ssp[1]), segment_sum(ssp[0] * ssp[2]),
+                       segment_sum(ssp[1] * ssp[1]), segment_sum(ssp[1] * ssp[2]), segment_sum(ssp[2] * ssp[2])},
+                      1);
+}
+
 }  // namespace
 
-// Every tensor's result is a combination coef_0 g_0 + coef_1 g_1 + coef_2 g_2 of the three SSP
-// gradients (plus the CE gradient), whose coefficients depend only on the tensor's Gram matrix
-// g_m . g_n. So the gradients are flattened into one buffer per loss, the six per-tensor dot
-// products are segmented sums over that buffer, the coefficients are computed on the host from
-// one copy of the (P, 6) Gram entries (one device sync per step, not one per tensor), and the
-// result is one fused combination split back into the parameters' .grad.
-ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::array<std::vector<torch::Tensor>, 3>& ssp_grads,
-                         const std::vector<torch::Tensor>& ce_grads, const std::vector<int>& branches, int fast,
-                         const std::array<double, 3>& reliability, const ReGradOptions& o) {
+FlatGradients regrad_gradients(const std::vector<torch::Tensor>& params, const std::array<torch::Tensor, 3>& weighted_ssp,
+                               const torch::Tensor& ce, const ReGradOptions& o) {
+  FlatGradients g = flat_layout(params);
+  if (params.empty()) return g;
+  const auto grads_of = [&](const torch::Tensor& loss, bool retain) {
+    return torch::autograd::grad({loss}, params, {}, retain, /*create_graph=*/false, /*allow_unused=*/true);
+  };
+  if (o.variant == ReGradVariant::None) {
+    g.ce = flatten(grads_of(ce + (weighted_ssp[0] + weighted_ssp[1] + weighted_ssp[2]), false), params);
+    return g;
+  }
+  for (int m = 0; m < 3; ++m) g.ssp[m] = flatten(grads_of(weighted_ssp[m], true), params);
+  g.ce = flatten(grads_of(ce, false), params);
+  g.gram = gram_entries(g.ssp, g.lengths);
+  return g;
+}
+
+ReGradStats combine_regrad(std::vector<torch::Tensor>& parameters, const FlatGradients& g, const torch::Tensor& gram_host,
+                           const std::vector<int>& branches, int fast, const std::array<double, 3>& reliability,
+                           const ReGradOptions& o) {
   torch::NoGradGuard no_grad;
   ReGradStats stats;
   stats.fast = fast;
   const auto P = parameters.size();
   if (P == 0) return stats;
-  std::vector<std::int64_t> sizes(P);
-  for (std::size_t p = 0; p < P; ++p) sizes[p] = parameters[p].numel();
-  std::array<torch::Tensor, 3> g;  // (E) each: every parameter's gradient, concatenated
-  for (int m = 0; m < 3; ++m) g[m] = flatten(ssp_grads[m], parameters);
-  const auto lengths = torch::tensor(sizes, torch::kLong).to(g[0].device());
-  const auto segment_sum = [&](const torch::Tensor& x) { return torch::segment_reduce(x, "sum", lengths); };  // (P)
-  // Gram entries per tensor, in the order 00 01 02 11 12 22: (P, 6) on the host, double
-  const auto gram = torch::stack({segment_sum(g[0] * g[0]), segment_sum(g[0] * g[1]), segment_sum(g[0] * g[2]),
-                                  segment_sum(g[1] * g[1]), segment_sum(g[1] * g[2]), segment_sum(g[2] * g[2])}, 1)
-                        .to(torch::kCPU, torch::kDouble)
+  const auto write_grads = [&](const torch::Tensor& combined) {
+    const auto pieces = combined.split_with_sizes(g.sizes);
+    for (std::size_t p = 0; p < P; ++p) parameters[p].mutable_grad() = pieces[p].view_as(parameters[p]);
+  };
+  if (o.variant == ReGradVariant::None) {
+    for (int b : branches) (b < 0 ? stats.shared : stats.modulated)++;
+    write_grads(g.ce);
+    return stats;
+  }
+  // normally already CPU double (the caller's one read); a .to() here would count as another copy
+  const auto gram = (gram_host.is_cpu() && gram_host.scalar_type() == torch::kDouble ? gram_host
+                                                                                     : gram_host.to(torch::kCPU, torch::kDouble))
                         .contiguous();
   const auto G = gram.accessor<double, 2>();
   const auto dot = [&](std::size_t p, int m, int n) {
@@ -167,12 +203,29 @@ ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::arra
     conflicts += conflict ? 1 : 0;
   }
   stats.conflict_fraction = stats.modulated > 0 ? static_cast<double>(conflicts) / static_cast<double>(stats.modulated) : 0.0;
-  const auto per_element = coefficients.to(g[0].options()).repeat_interleave(lengths, 0);  // (E, 3)
-  auto combined = flatten(ce_grads, parameters);
-  for (int m = 0; m < 3; ++m) combined.addcmul_(per_element.select(1, m), g[m]);
-  const auto pieces = combined.split_with_sizes(sizes);
-  for (std::size_t p = 0; p < P; ++p) parameters[p].mutable_grad() = pieces[p].view_as(parameters[p]);
+  const auto total = g.ce.numel();
+  const auto per_element = coefficients.to(g.ce.options(), /*non_blocking=*/true)
+                               .repeat_interleave(g.lengths, /*dim=*/0, /*output_size=*/total);  // (E, 3)
+  auto combined = g.ce.clone();
+  for (int m = 0; m < 3; ++m) combined.addcmul_(per_element.select(1, m), g.ssp[m]);
+  write_grads(combined);
   return stats;
+}
+
+ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::array<std::vector<torch::Tensor>, 3>& ssp_grads,
+                         const std::vector<torch::Tensor>& ce_grads, const std::vector<int>& branches, int fast,
+                         const std::array<double, 3>& reliability, const ReGradOptions& o) {
+  torch::NoGradGuard no_grad;
+  FlatGradients g = flat_layout(parameters);
+  if (parameters.empty()) return combine_regrad(parameters, g, {}, branches, fast, reliability, o);
+  g.ce = flatten(ce_grads, parameters);
+  if (o.variant == ReGradVariant::None) {
+    for (int m = 0; m < 3; ++m) g.ce = g.ce + flatten(ssp_grads[m], parameters);
+    return combine_regrad(parameters, g, {}, branches, fast, reliability, o);
+  }
+  for (int m = 0; m < 3; ++m) g.ssp[m] = flatten(ssp_grads[m], parameters);
+  g.gram = gram_entries(g.ssp, g.lengths);
+  return combine_regrad(parameters, g, g.gram.to(torch::kCPU, torch::kDouble), branches, fast, reliability, o);
 }
 
 ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vector<int>& branches,
@@ -181,22 +234,10 @@ ReGradStats regrad_backward(std::vector<torch::Tensor>& params, const std::vecto
   using Clock = std::chrono::steady_clock;
   const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   const auto start = Clock::now();
-  if (options.variant == ReGradVariant::None) {
-    backward_replacing_grads(ce + (weighted_ssp[0] + weighted_ssp[1] + weighted_ssp[2]), params);
-    ReGradStats stats;
-    stats.fast = fast;
-    for (int b : branches) (b < 0 ? stats.shared : stats.modulated)++;
-    stats.backward_seconds = seconds(start, Clock::now());
-    return stats;
-  }
-  std::array<std::vector<torch::Tensor>, 3> ssp_grads;
-  for (int m = 0; m < 3; ++m)
-    ssp_grads[m] = torch::autograd::grad({weighted_ssp[m]}, params, {}, /*retain_graph=*/true, /*create_graph=*/false,
-                                         /*allow_unused=*/true);
-  const auto ce_grads = torch::autograd::grad({ce}, params, {}, /*retain_graph=*/false, /*create_graph=*/false,
-                                              /*allow_unused=*/true);
+  const FlatGradients g = regrad_gradients(params, weighted_ssp, ce, options);
   const auto backward_end = Clock::now();
-  ReGradStats stats = apply_regrad(params, ssp_grads, ce_grads, branches, fast, reliability, options);
+  const auto gram_host = g.gram.defined() ? g.gram.to(torch::kCPU, torch::kDouble) : torch::Tensor();
+  ReGradStats stats = combine_regrad(params, g, gram_host, branches, fast, reliability, options);
   stats.backward_seconds = seconds(start, backward_end);
   stats.combine_seconds = seconds(backward_end, Clock::now());
   return stats;

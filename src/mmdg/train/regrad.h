@@ -61,6 +61,32 @@ struct ReGradStats {
   double conflict_fraction = 0;  // of the modulated tensors
 };
 
+// One step's per-loss gradients, flattened (every trainable tensor's gradient concatenated; zeros
+// where a loss does not reach it), with their per-tensor Gram entries, all on the gradients' device.
+// Letters: P tensors, E elements in all.
+struct FlatGradients {
+  std::vector<std::int64_t> sizes;   // (P) numel of each tensor
+  torch::Tensor lengths;             // (P) int64, on the device
+  std::array<torch::Tensor, 3> ssp;  // (E) each: the gradients of lambda * L_ssp_m (undefined for `none`)
+  torch::Tensor ce;                  // (E): the CE gradient (for `none`: the summed loss's gradient)
+  torch::Tensor gram;                // (P, 6): g_m . g_n in the order 00 01 02 11 12 22 (undefined for `none`)
+};
+
+// The backward passes of one step, without reading anything to the host: three SSP passes and the CE
+// pass over the same graph, flattened, and the Gram entries as segmented sums; for the `none`
+// variant one pass of the summed loss.
+FlatGradients regrad_gradients(const std::vector<torch::Tensor>& parameters, const std::array<torch::Tensor, 3>& weighted_ssp,
+                               const torch::Tensor& ce, const ReGradOptions& options);
+
+// Eq. 5 on flattened gradients: each tensor's result is a combination of its three SSP gradients
+// (plus the CE gradient) whose coefficients depend only on its Gram entries, so the coefficients are
+// computed on the host from `gram_host` ((P, 6) double on the CPU: the caller reads g.gram in the
+// step's one device-to-host copy), uploaded without blocking, and the combination runs on the device,
+// split into each parameter's .grad. `none`: the summed gradient.
+ReGradStats combine_regrad(std::vector<torch::Tensor>& parameters, const FlatGradients& g, const torch::Tensor& gram_host,
+                           const std::vector<int>& branches, int fast, const std::array<double, 3>& reliability,
+                           const ReGradOptions& options);
+
 // Combines per-tensor gradients and writes them into each parameter's .grad.
 // ssp_grads[m][p]: gradient of lambda * L_ssp_m w.r.t. parameter p (undefined = zero);
 // ce_grads[p]: gradient of the fused CE loss; branches[p]: 0/1/2 or -1 (shared);
@@ -72,7 +98,7 @@ ReGradStats apply_regrad(std::vector<torch::Tensor>& parameters, const std::arra
 // One step's gradients: g_m = d(weighted_ssp[m]) / d(parameters) for each modality and the CE
 // gradient (four backward passes over the same graph), combined by apply_regrad. The `none`
 // variant is one backward pass of the summed loss. Every parameter's .grad is replaced (zeros
-// where a loss does not reach it).
+// where a loss does not reach it). (regrad_gradients, a read of the Gram entries, combine_regrad.)
 ReGradStats regrad_backward(std::vector<torch::Tensor>& parameters, const std::vector<int>& branches,
                             const std::array<torch::Tensor, 3>& weighted_ssp, const torch::Tensor& ce, int fast,
                             const std::array<double, 3>& reliability, const ReGradOptions& options);

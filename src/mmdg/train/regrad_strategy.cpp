@@ -11,7 +11,7 @@ namespace mmdg::train {
 namespace {
 
 Prototypes make_prototypes(const TrainOptions& o, const model::NetworkImpl& net, const StrategyContext& c) {
-  return Prototypes(1 + c.num_sources, net.feature_dim(), o.prototype_update, o.prototype_momentum);
+  return Prototypes(1 + c.num_sources, net.feature_dim(), o.prototype_update, o.prototype_momentum, c.device);
 }
 
 // The three losses' mean and population variance (the modality balance of Fig. 6).
@@ -45,27 +45,39 @@ void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomai
 }
 
 StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
-  const auto start = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  const auto start = Clock::now();
   const auto out = net.forward(batch.rgb, batch.depth, batch.ir);
   const auto ce = torch::nn::functional::cross_entropy(out.logits, batch.labels);  // L_ce of Eq. 8
   const auto domains = ssp_domain(batch.labels, batch.sources);
   std::array<torch::Tensor, 3> ssp, weighted_ssp;
-  std::array<double, 3> ssp_value{}, reliability{1, 1, 1};
+  std::vector<torch::Tensor> scalars{ce.detach()};  // what the host needs: CE, 3 SSP, 3 reliabilities
   for (int m = 0; m < 3; ++m) {
-    const auto device = out.features[m].device();
-    ssp[m] = ssp_loss(out.features[m], prototypes_[m].values().to(device), prototypes_[m].valid().to(device), domains);
+    ssp[m] = ssp_loss(out.features[m], prototypes_[m].values(), prototypes_[m].valid(), domains);
     weighted_ssp[m] = ssp[m] * options_.ssp_weight;  // lambda * L_ssp_m of Eq. 8
-    ssp_value[m] = ssp[m].item<double>();
-    if (uncertainty_) reliability[m] = out.class_reliability[m].item<double>();  // u_m of Eq. 5
+    scalars.push_back(ssp[m].detach());
   }
-  const double ce_value = ce.item<double>();
+  for (int m = 0; m < 3; ++m)  // u_m of Eq. 5
+    scalars.push_back(uncertainty_ ? out.class_reliability[m].detach().reshape({}) : torch::ones({}, ce.options()));
+  const auto forward_end = Clock::now();
+  const FlatGradients grads = regrad_gradients(trainable_, weighted_ssp, ce, regrad_);
+  const auto backward_end = Clock::now();
+  // The step's one device-to-host read: the losses, the reliabilities and ReGrad's Gram entries.
+  auto to_read = torch::stack(scalars).to(torch::kDouble);
+  if (grads.gram.defined()) to_read = torch::cat({to_read, grads.gram.to(torch::kDouble).reshape(-1)});
+  const auto host = to_read.to(torch::kCPU);
+  const auto* v = host.data_ptr<double>();
+  const double ce_value = v[0];
+  const std::array<double, 3> ssp_value{v[1], v[2], v[3]};
+  std::array<double, 3> reliability{v[4], v[5], v[6]};
   if (!std::isfinite(ce_value) || !std::isfinite(ssp_value[0]) || !std::isfinite(ssp_value[1]) ||
       !std::isfinite(ssp_value[2]))
     throw NonFiniteLoss("the loss is not finite (ce " + std::to_string(ce_value) + ", ssp " + std::to_string(ssp_value[0]) +
                         " " + std::to_string(ssp_value[1]) + " " + std::to_string(ssp_value[2]) + ")");
-  const double forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const int fast = tracker_.update(ssp_value);
-  const ReGradStats stats = regrad_backward(trainable_, branches_, weighted_ssp, ce, fast, reliability, regrad_);
+  const auto gram_host = grads.gram.defined() ? host.slice(0, 7).view({-1, 6}) : torch::Tensor();
+  const ReGradStats stats = combine_regrad(trainable_, grads, gram_host, branches_, fast, reliability, regrad_);
   for (int m = 0; m < 3; ++m) {
     last_features_[m] = out.features[m].detach();
     epoch_ssp_sum_[m] += ssp_value[m];
@@ -82,9 +94,10 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
                 {"conflict_fraction", stats.conflict_fraction},
                 {"modulated_tensors", stats.modulated},
                 {"reliability", reliability},
-                {"seconds_forward", forward_seconds},  // forward and losses (CPU; with CUDA, includes the queue's wait)
-                {"seconds_backward", stats.backward_seconds},
-                {"seconds_regrad", stats.combine_seconds}};
+                // host times: on a GPU the forward and backward are only queued, and the read waits
+                {"seconds_forward", seconds(start, forward_end)},
+                {"seconds_backward", seconds(forward_end, backward_end)},
+                {"seconds_regrad", seconds(backward_end, Clock::now())}};
   return result;
 }
 

@@ -66,8 +66,8 @@ StepResult SSANStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
       discriminator_(reverse_gradient(content_features, coefficient)), batch.sources);
   const auto total = ce + options_.contrast_weight * contrast + options_.adversarial_weight * adversarial;
   return backward_step(total, trainable_,
-                       {{"loss_ce", ce.item<double>()}, {"loss_contrast", contrast.item<double>()},
-                        {"loss_adversarial", adversarial.item<double>()}, {"reversal_coefficient", coefficient}});
+                       LossParts{{"loss_ce", ce}, {"loss_contrast", contrast}, {"loss_adversarial", adversarial}},
+                       {{"reversal_coefficient", coefficient}});
 }
 
 }  // namespace mmdg::train

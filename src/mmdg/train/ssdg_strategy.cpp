@@ -48,9 +48,8 @@ StepResult SSDGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
     adversarial = torch::nn::functional::cross_entropy(domain_logits, batch.sources.index_select(0, live));
   }
   const auto total = ce + options_.triplet_weight * triplet + options_.adversarial_weight * adversarial;
-  return backward_step(total, trainable_,
-                       {{"loss_ce", ce.item<double>()}, {"loss_triplet", triplet.item<double>()},
-                        {"loss_adversarial", adversarial.item<double>()}, {"reversal_coefficient", coefficient}});
+  return backward_step(total, trainable_, LossParts{{"loss_ce", ce}, {"loss_triplet", triplet}, {"loss_adversarial", adversarial}},
+                       {{"reversal_coefficient", coefficient}});
 }
 
 }  // namespace mmdg::train

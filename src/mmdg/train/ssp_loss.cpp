@@ -7,6 +7,13 @@
 #include "mmdg/util/error.h"
 
 namespace mmdg::train {
+namespace {
+// (B, K) bool: row b is true at column index[b]. A comparison, not one_hot, which reads the
+// indices' min and max to the host on the CPU (a device sync per call the counter would see).
+torch::Tensor membership(const torch::Tensor& index, std::int64_t K) {
+  return index.unsqueeze(1) == torch::arange(K, index.options());
+}
+}  // namespace
 
 torch::Tensor ssp_domain(const torch::Tensor& labels, const torch::Tensor& sources) {
   return torch::where(labels == 1, torch::zeros_like(sources), sources + 1);
@@ -19,45 +26,52 @@ torch::Tensor ssp_loss(const torch::Tensor& features, const torch::Tensor& proto
   const auto diff = features.unsqueeze(1) - protos.unsqueeze(0);
   const auto dist = (diff.pow(2).sum(-1) + 1e-12).sqrt();
   const auto logits = (-dist).masked_fill(valid.logical_not().unsqueeze(0), -INFINITY);
-  const auto keep = valid.index_select(0, domains);  // samples whose domain has a prototype
-  if (!keep.any().item<bool>()) return (features * 0).sum();
+  const auto keep = valid.index_select(0, domains);  // (B) samples whose domain has a prototype
   const auto log_p = torch::log_softmax(logits, 1);
-  const auto picked = log_p.gather(1, domains.unsqueeze(1)).squeeze(1);  // (B)
-  return -picked.masked_select(keep).mean();
+  // each sample's own domain, picked by a mask (a gather's backward is not deterministic on CUDA);
+  // samples without a valid domain count 0 and are left out of the mean: no data-dependent shape,
+  // so nothing is read to the host
+  const auto own = membership(domains, logits.size(1));  // (B, D)
+  const auto picked = torch::where(own & keep.unsqueeze(1), log_p, torch::zeros_like(log_p)).sum(1);  // (B)
+  return -picked.sum() / keep.sum().clamp_min(1).to(picked.dtype());
 }
 
-Prototypes::Prototypes(std::int64_t num_domains, std::int64_t dim, PrototypeUpdate update, double momentum)
-    : values_(torch::zeros({num_domains, dim})), valid_(torch::zeros({num_domains}, torch::kBool)),
+Prototypes::Prototypes(std::int64_t num_domains, std::int64_t dim, PrototypeUpdate update, double momentum,
+                       torch::Device device)
+    : values_(torch::zeros({num_domains, dim}, torch::TensorOptions(device))),
+      valid_(torch::zeros({num_domains}, torch::TensorOptions(device).dtype(torch::kBool))),
       update_(update), momentum_(momentum) {
   if (momentum < 0 || momentum >= 1) throw UsageError("option prototype_momentum: must be in [0, 1)");
 }
 
 void Prototypes::set_from_sums(const torch::Tensor& sums, const torch::Tensor& counts) {
   torch::NoGradGuard no_grad;
-  const auto c = counts.to(torch::kFloat).unsqueeze(1);
-  valid_ = (counts > 0).to(torch::kCPU);
-  values_ = torch::where(c > 0, sums.to(torch::kFloat) / c.clamp_min(1), values_.to(sums.device())).to(torch::kCPU);
+  const auto device = values_.device();
+  const auto c = counts.to(device, torch::kFloat).unsqueeze(1);
+  valid_ = (c.squeeze(1) > 0);
+  values_ = torch::where(c > 0, sums.to(device, torch::kFloat) / c.clamp_min(1), values_);
 }
 
 void Prototypes::update_from_batch(const torch::Tensor& features, const torch::Tensor& domains) {
   torch::NoGradGuard no_grad;
-  const auto f = features.detach().to(torch::kCPU, torch::kFloat);
-  const auto d = domains.to(torch::kCPU);
-  for (std::int64_t k = 0; k < values_.size(0); ++k) {
-    const auto mask = d == k;
-    if (!mask.any().item<bool>()) continue;  // empty domain in this batch: unchanged
-    const auto mean = f.index({mask}).mean(0);
-    if (valid_[k].item<bool>()) values_[k] = momentum_ * values_[k] + (1 - momentum_) * mean;
-    else values_[k] = mean;
-    valid_[k] = true;
-  }
+  const auto device = values_.device();
+  const auto f = features.detach().to(device, torch::kFloat);                                           // (B, C)
+  const auto in_domain = membership(domains.to(device), values_.size(0)).to(torch::kFloat);  // (B, D)
+  const auto counts = in_domain.sum(0);                                                                  // (D)
+  const auto mean = in_domain.t().matmul(f) / counts.clamp_min(1).unsqueeze(1);                          // (D, C)
+  const auto present = (counts > 0).unsqueeze(1);
+  // a domain seen before moves towards its batch mean; one seen for the first time takes it; a
+  // domain absent from the batch is unchanged
+  const auto moved = torch::where(valid_.unsqueeze(1), momentum_ * values_ + (1 - momentum_) * mean, mean);
+  values_ = torch::where(present, moved, values_);
+  valid_ = valid_ | present.squeeze(1);
 }
 
 void Prototypes::load(const torch::Tensor& values, const torch::Tensor& valid) {
   if (values.sizes() != values_.sizes() || valid.sizes() != valid_.sizes())
     throw Error("prototypes: stored shape " + c10::str(values.sizes()) + " does not match " + c10::str(values_.sizes()));
-  values_ = values.to(torch::kCPU, torch::kFloat).clone();
-  valid_ = valid.to(torch::kCPU, torch::kBool).clone();
+  values_ = values.to(values_.device(), torch::kFloat).clone();
+  valid_ = valid.to(valid_.device(), torch::kBool).clone();
 }
 
 FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDomainDataset& train_set,
@@ -66,15 +80,20 @@ FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDoma
                                   torch::Device device, int workers) {
   torch::NoGradGuard no_grad;
   net.eval();
-  FeatureSums result;
-  for (auto& s : result.sums) s = torch::zeros({num_groups, net.feature_dim()});
-  result.counts = torch::zeros({num_groups}, torch::kLong);
-  data::DataLoader loader(train_set, batches, workers);
+  FeatureSums result;  // accumulated on the device: no copy to the host per batch
+  for (auto& s : result.sums) s = torch::zeros({num_groups, net.feature_dim()}, torch::TensorOptions(device));
+  result.counts = torch::zeros({num_groups}, torch::TensorOptions(device).dtype(torch::kLong));
+  data::DataLoader loader(train_set, batches, workers, std::nullopt, 0, 4, 0, /*pin_memory=*/device.is_cuda());
+  const bool async = device.is_cuda();
   while (auto batch = loader.next()) {
-    const auto out = net.forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device));
-    const auto groups = group(batch->label, batch->domain);
-    for (int m = 0; m < 3; ++m) result.sums[m].index_add_(0, groups, out.features[m].to(torch::kCPU));
-    result.counts.index_add_(0, groups, torch::ones_like(groups));
+    const auto out = net.forward(batch->rgb.to(device, async), batch->depth.to(device, async), batch->ir.to(device, async));
+    // group membership as a one-hot matrix: the sums are a matrix product, deterministic on every
+    // device (index_add_ is not on CUDA)
+    const auto groups = group(batch->label, batch->domain).to(device, async);
+    const auto member = membership(groups, num_groups);  // (B, G)
+    const auto weights = member.to(torch::kFloat).t();   // (G, B)
+    for (int m = 0; m < 3; ++m) result.sums[m].add_(weights.matmul(out.features[m].to(torch::kFloat)));
+    result.counts.add_(member.sum(0));
   }
   return result;
 }

@@ -7,6 +7,7 @@
 // domain means with a momentum (for very large data). Domains without any sample yet are left
 // out of the softmax, and samples of such domains out of the loss.
 #pragma once
+#include <c10/core/Device.h>
 #include <torch/types.h>
 
 #include <array>
@@ -38,9 +39,11 @@ torch::Tensor ssp_loss(const torch::Tensor& features, const torch::Tensor& proto
 
 class Prototypes {
  public:
-  // num_domains = 1 + number of source domains; dim = feature width.
+  // num_domains = 1 + number of source domains; dim = feature width. The prototypes live on
+  // `device` (the network's): the loss reads them there, the updates run there, nothing is read
+  // to the host.
   Prototypes(std::int64_t num_domains, std::int64_t dim, PrototypeUpdate update = PrototypeUpdate::Epoch,
-             double momentum = 0.9);
+             double momentum = 0.9, torch::Device device = torch::kCPU);
 
   // `epoch` strategy: sets prototypes from the summed features and counts of a pass over the
   // training set: sums (D, C), counts (D).
@@ -61,7 +64,8 @@ class Prototypes {
 };
 
 // Per modality, the sums of the class-token features (G, C) of `batches` of the training set grouped
-// by group(labels, sources) -> (B) int64 in [0, G), and the group counts (G): eval mode, no gradient.
+// by group(labels, sources) -> (B) int64 in [0, G), and the group counts (G): eval mode, no gradient;
+// on `device`.
 struct FeatureSums {
   std::array<torch::Tensor, 3> sums;
   torch::Tensor counts;

@@ -24,6 +24,19 @@ void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tens
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
 }
 
+torch::Tensor clip_gradient_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().norm(2));
+  if (norms.empty()) return {};
+  const auto total = torch::stack(norms).norm(2);
+  const auto scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  for (const auto& p : params)
+    if (p.grad().defined()) p.grad().mul_(scale);
+  return total;
+}
+
 std::vector<torch::Tensor> ModuleStrategy::parameters() {
   std::vector<torch::Tensor> out;
   for (const auto& p : module_->parameters())
@@ -62,16 +75,47 @@ std::vector<torch::Tensor> trainable_tensors(model::NetworkImpl& net, const std:
   return out;
 }
 
+namespace {
+// "the loss is not finite (<the log's numeric parts>)", NaN and inf spelled out (JSON would print null).
+std::string non_finite_message(const nlohmann::json& log) {
+  std::string parts;
+  for (const auto& item : log.items())
+    if (item.value().is_number())
+      parts += (parts.empty() ? "" : ", ") + item.key() + " " + std::to_string(item.value().get<double>());
+  return "the loss is not finite (" + parts + ")";
+}
+}  // namespace
+
 StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, nlohmann::json log) {
   StepResult result;
   result.loss = total.item<double>();
-  if (!std::isfinite(result.loss)) {
-    std::string parts;  // the numeric parts, NaN and inf spelled out (JSON would print null)
-    for (const auto& item : log.items())
-      if (item.value().is_number())
-        parts += (parts.empty() ? "" : ", ") + item.key() + " " + std::to_string(item.value().get<double>());
-    throw NonFiniteLoss("the loss is not finite (" + parts + ")");
+  if (!std::isfinite(result.loss)) throw NonFiniteLoss(non_finite_message(log));
+  backward_replacing_grads(total, params);
+  result.log = std::move(log);
+  return result;
+}
+
+StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, const LossParts& parts,
+                         nlohmann::json extra) {
+  std::vector<torch::Tensor> pieces{total.detach().reshape(-1)};
+  for (const auto& part : parts) pieces.push_back(part.second.detach().reshape(-1).to(total.dtype()));
+  const auto host = torch::cat(pieces).to(torch::kCPU, torch::kDouble);  // the one read
+  const auto* v = host.data_ptr<double>();
+  nlohmann::json log = nlohmann::json::object();
+  std::int64_t at = 1;
+  for (const auto& [name, tensor] : parts) {
+    if (tensor.dim() == 0) {
+      log[name] = v[at++];
+    } else {
+      std::vector<double> values(v + at, v + at + tensor.numel());
+      at += tensor.numel();
+      log[name] = values;
+    }
   }
+  log.update(extra);
+  StepResult result;
+  result.loss = v[0];
+  if (!std::isfinite(result.loss)) throw NonFiniteLoss(non_finite_message(log));
   backward_replacing_grads(total, params);
   result.log = std::move(log);
   return result;

@@ -127,9 +127,20 @@ T mean_of_others(const std::array<T, 3>& values, int m) {
 // step's result with `log` (the loss parts) for the log line.
 StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, nlohmann::json log);
 
+// The same with the loss parts as tensors (0-d: a number in the log; 1-d: a list), read to the host
+// together with the total in one copy: the step's one device sync. `extra`: other log fields.
+using LossParts = std::vector<std::pair<std::string, torch::Tensor>>;
+StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, const LossParts& parts,
+                         nlohmann::json extra = nlohmann::json::object());
+
 // loss.backward() into `params`' .grad, replacing what was there; a tensor the loss does not reach
 // gets a zero gradient, so Adam still applies its weight decay to it (one plain training step).
 void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tensor>& params);
+
+// Scales every gradient by min(1, max_norm / (|g| + 1e-6)), |g| the global 2-norm of all of them,
+// as torch.nn.utils.clip_grad_norm_, without reading the norm to the host (no device sync).
+// Returns the norm as a 0-d tensor on the gradients' device (undefined when no tensor has one).
+torch::Tensor clip_gradient_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
 // ---- registry
 struct StrategyEntry {

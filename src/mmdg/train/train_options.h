@@ -35,6 +35,8 @@ struct TrainOptions {
   data::Normalization normalization = data::Normalization::ImageNet;
   std::string device = "cpu";
   model::Precision precision = model::Precision::Float32;
+  bool deterministic = false;
+  bool tf32 = true;
   std::int64_t steps_per_epoch = 0;
   std::int64_t log_every = 10;
   std::int64_t eval_batch_size = 32;
@@ -68,6 +70,10 @@ struct TrainOptions {
     v("normalization", normalization, "input normalization");
     v("device", device, "cpu, cuda or cuda:N");
     v("precision", precision, "forward arithmetic: fp32, or bf16 (autocast; weights, optimizer and losses in float32)");
+    v("deterministic", deterministic,
+      "CUDA: deterministic algorithms, cuDNN and cuBLAS settings, so that a resumed GPU run repeats an "
+      "uninterrupted one bit for bit (slower; an operation without a deterministic version stops the run)");
+    v("tf32", tf32, "CUDA: float32 matrix products and convolutions on TF32 tensor cores (Ampere and newer)");
     v("steps_per_epoch", steps_per_epoch, "cap on steps per epoch (0 = a full pass)");
     v("log_every", log_every, "steps between step lines in the log");
     v("eval_batch_size", eval_batch_size, "samples per forward when evaluating");

@@ -105,6 +105,7 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
   }
   log::debug("data: " + std::to_string(train_set_->size()) + " training and " +
              std::to_string(val_set_ ? val_set_->size() : 0) + " validation samples, every listed file present");
+  configure_numerics(device_.is_cuda(), o_.deterministic, o_.tf32);  // before any CUDA work (cuBLAS's setting)
   torch::manual_seed(static_cast<std::uint64_t>(o_.seed));
   net_ = model::make_network(config.model);
   if (!resuming && !config.data.pretrained.empty())
@@ -122,7 +123,7 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
   optimizer_ = std::make_unique<torch::optim::Adam>(trainable_, torch::optim::AdamOptions(o_.lr).weight_decay(o_.weight_decay));
   if (resuming) {
     model::load_state_dict(*net_, io::read_safetensors(dir_.last()), /*strict=*/true, dir_.last());
-    state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_);
+    state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_, device_);
     if (commit_ && (state_.global_step != commit_->global_step || state_.epoch != commit_->epoch ||
                     state_.step_in_epoch != commit_->step_in_epoch))
       throw Error(dir_.resume_state() + ": holds epoch " + std::to_string(state_.epoch) + " step " +
@@ -175,18 +176,19 @@ void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {
         infer::save_checkpoint(path, *net_, deployment(),
                                {{"epoch", next_epoch}, {"step_in_epoch", next_step}, {"global_step", state_.global_step}});
       },
-      [&](const std::string& path) { s.save(path, *optimizer_, *strategy_); });
+      [&](const std::string& path) { s.save(path, *optimizer_, *strategy_, device_); });
 }
 
 StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::int64_t num_steps) {
-  TrainBatch b{batch.rgb.to(device_), batch.depth.to(device_), batch.ir.to(device_), batch.label.to(device_),
-               batch.domain.to(device_)};
+  // non_blocking: from the loader's page-locked batches (CUDA) the copies overlap the queue's work
+  const auto move = [&](const torch::Tensor& t) { return t.to(device_, /*non_blocking=*/true); };
+  TrainBatch b{move(batch.rgb), move(batch.depth), move(batch.ir), move(batch.label), move(batch.domain)};
   b.epoch = epoch;
   b.progress = (static_cast<double>(epoch) + static_cast<double>(state_.step_in_epoch) / static_cast<double>(num_steps)) /
                static_cast<double>(o_.epochs);
   try {
     StepResult result = strategy_->step(*net_, b);
-    if (o_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable_, o_.grad_clip);
+    if (o_.grad_clip > 0) clip_gradient_norm(trainable_, o_.grad_clip);
     optimizer_->step();
     strategy_->after_step();
     return result;
@@ -215,7 +217,7 @@ bool Session::train_epoch(std::int64_t epoch) {
     batches.resize(static_cast<std::size_t>(o_.steps_per_epoch));
   const auto num_steps = static_cast<std::int64_t>(batches.size());
   data::DataLoader loader(*train_set_, batches, static_cast<int>(o_.workers), o_.augment, epoch_seed, 4,
-                          static_cast<std::size_t>(state_.step_in_epoch));
+                          static_cast<std::size_t>(state_.step_in_epoch), /*pin_memory=*/device_.is_cuda());
   net_->train();
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o_.epochs), num_steps);
   const auto steps_start = std::chrono::steady_clock::now();

@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <unistd.h>
 #include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <torch/version.h>
 
 #include <climits>
@@ -35,6 +37,25 @@ int openblas_threads() {
 }
 }  // namespace
 
+int intra_op_threads_here() {
+  using Getter = int (*)();
+  const auto get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  return get ? get() : 0;
+}
+
+int use_one_intra_op_thread_here() {
+  using Setter = void (*)(int);
+  const auto set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set == nullptr) return 0;  // not LibTorch's OpenMP build: its pool is shared, nothing to do
+  // LibTorch sets each thread's team size lazily, at the thread's first parallel region (in its
+  // library and in inline code): run both first, so that they do not undo the setting later.
+  at::internal::lazy_init_num_threads();
+  at::parallel_for(0, 2, 1, [](std::int64_t, std::int64_t) {});
+  (void)torch::ones({4096}).sum();
+  set(1);
+  return intra_op_threads_here();
+}
+
 std::string threading_summary() {
   std::ostringstream out;
   const char* policy = std::getenv("OMP_WAIT_POLICY");
@@ -62,15 +83,44 @@ bool blas_is_reference() {
   return lib.find("/blas/") != std::string::npos || lib.find("netlib") != std::string::npos;
 }
 
+std::string blas_summary() {
+  std::string info;  // BLAS_INFO=<name> in LibTorch's build configuration
+  const std::string config = at::show_config();
+  const auto at = config.find("BLAS_INFO=");
+  if (at != std::string::npos) {
+    const auto start = at + 10;
+    info = config.substr(start, config.find_first_of(", \n", start) - start);
+  }
+  std::string out;
+  if (at::hasMKL()) {
+    out = "MKL (bundled with LibTorch)";
+  } else {
+    const std::string lib = blas_library();
+    out = lib.empty() ? "not found" : lib;
+    if (blas_is_reference()) out += "  [reference BLAS: ~30x slower; HINT: install libopenblas0-pthread]";
+  }
+  return out + (info.empty() ? "" : " (LibTorch built with BLAS_INFO=" + info + ")");
+}
+
+void configure_numerics(bool cuda, bool deterministic, bool tf32) {
+  if (!cuda) return;
+  auto& context = at::globalContext();
+  if (deterministic) {
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+    context.setDeterministicAlgorithms(true, /*warn_only=*/false);
+    context.setDeterministicCuDNN(true);
+    context.setBenchmarkCuDNN(false);
+  }
+  context.setFloat32MatmulPrecision(tf32 ? "high" : "highest");
+  context.setAllowTF32CuDNN(tf32);
+}
+
 std::string runtime_summary() {
   std::ostringstream out;
   out << "mmdg " << MMDG_VERSION_STRING << " (" << MMDG_GIT_DESCRIBE << ")\n"
       << "LibTorch " << TORCH_VERSION << "\n"
       << threading_summary() << "\n";
-  const std::string blas = blas_library();
-  out << "BLAS (sgemm_): " << (blas.empty() ? "not found" : blas);
-  if (blas_is_reference())
-    out << "  [reference BLAS: ~30x slower; HINT: install libopenblas0-pthread]";
+  out << "BLAS: " << blas_summary();
   out << "\nCUDA: " << (torch::cuda::is_available()
                             ? std::to_string(torch::cuda::device_count()) + " device(s)"
                             : std::string("not available"));

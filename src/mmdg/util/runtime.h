@@ -18,6 +18,15 @@ int set_threads(int n);
 // MMDG_KEEP_OMP_DEFAULT (any value) keeps libgomp's default, for comparisons.
 void use_passive_openmp_wait(char** argv);
 
+// Makes LibTorch's operations in the calling thread (a data-loading worker) run single-threaded:
+// with OpenMP each thread that enters a parallel region gets its own team of the full intra-op
+// count, so W workers would run W x T threads beside the training's T. Other threads keep theirs.
+// Returns the calling thread's OpenMP team size afterwards (1; 0 when OpenMP is not in use).
+int use_one_intra_op_thread_here();
+
+// The calling thread's OpenMP team size for its next parallel region (0 when OpenMP is not in use).
+int intra_op_threads_here();
+
 // The threading setup: intra-op threads, OpenMP wait policy and who set it, BLAS threads.
 std::string threading_summary();
 
@@ -27,6 +36,21 @@ std::string blas_library();
 
 // True when blas_library() looks like the slow reference (netlib) BLAS.
 bool blas_is_reference();
+
+// The BLAS LibTorch computes with, as LibTorch reports it: MKL when the archive bundles it
+// (at::hasMKL(); its sgemm_ is then not the one dlsym finds), else the library that provides
+// sgemm_, with LibTorch's own build setting (BLAS_INFO of at::show_config()) beside it.
+std::string blas_summary();
+
+// Process-wide numerics of a run on `cuda` (false: CPU, where nothing changes).
+//   deterministic: deterministic algorithms (an operation without a deterministic implementation
+//     stops the run, naming it), cuDNN deterministic and not benchmarking, and cuBLAS's workspace
+//     setting (CUBLAS_WORKSPACE_CONFIG=:4096:8 unless already set; it must be set before the first
+//     cuBLAS call, so call this before any CUDA work). Together with the saved generator states this
+//     makes a resumed GPU run repeat the uninterrupted one bit for bit.
+//   tf32: float32 matrix products and convolutions on TF32 tensor cores (Ampere and newer;
+//     setFloat32MatmulPrecision("high")), ~10 bits of mantissa in the products; off = full float32.
+void configure_numerics(bool cuda, bool deterministic, bool tf32);
 
 // One-paragraph description: versions, threads, BLAS, devices.
 std::string runtime_summary();
