@@ -138,8 +138,10 @@ BenchResult run_benchmark(const BenchOptions& options) {
       if (entry.name == "regrad")
         variants = {train::ReGradVariant::Full, train::ReGradVariant::ConflictedOnly, train::ReGradVariant::UnconflictedOnly,
                     train::ReGradVariant::None};
+      model::NetworkOptions strategy_network = o;  // what the strategy asks of the network (SSDG: its normalized head)
+      if (entry.configure_network) entry.configure_network(strategy_network);
       for (const auto variant : variants) {
-        auto net = model::make_network(o);
+        auto net = model::make_network(strategy_network);
         net->to(device);
         net->set_precision(options.precision);
         net->train();
