@@ -133,7 +133,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
     const auto index = torch::arange(B, on_device.dtype(torch::kLong));
     const train::TrainBatch data{x, x, x, index % 2, index.div(2, "floor").remainder(2)};
     for (const auto& entry : train::strategy_registry()) {
-      if (!caps.covers(entry.needs)) continue;
+      if (!entry.trains(o.network)) continue;
       std::vector<train::ReGradVariant> variants{train::ReGradVariant::Full};
       if (entry.name == "regrad")
         variants = {train::ReGradVariant::Full, train::ReGradVariant::ConflictedOnly, train::ReGradVariant::UnconflictedOnly,

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -290,13 +292,28 @@ namespace {
 
 using MethodRow = MethodResults;
 
+// A row's place in Tables 1-3 (their method order; the title without its " (N seeds)"); rows the
+// paper does not have come after its baselines and before MMDG, alphabetically.
+int paper_row_rank(const std::string& title) {
+  static const std::vector<std::string> order = {"SSDG", "SSAN",      "IADG",   "ViTAF", "MM-CDCN",
+                                                 "CMFL", "ViT + AMA", "VP-FAS", "ViT"};
+  const auto seeds = title.rfind(" (");
+  const std::string base = seeds != std::string::npos && title.back() == ')' ? title.substr(0, seeds) : title;
+  if (base == "MMDG") return static_cast<int>(order.size()) + 1;
+  const auto at = std::find(order.begin(), order.end(), base);
+  return static_cast<int>(at - order.begin());  // order.size() when not found
+}
+
 std::vector<MethodRow> collect_rows(const std::string& out, int protocol) {
   std::vector<MethodRow> rows;
   for (const auto& entry : fs::directory_iterator(out)) {
     if (!entry.is_directory()) continue;
     for (auto& row : read_method_results(out, entry.path().filename().string(), protocol)) rows.push_back(std::move(row));
   }
-  std::sort(rows.begin(), rows.end(), [](const MethodRow& x, const MethodRow& y) { return x.title < y.title; });
+  std::sort(rows.begin(), rows.end(), [](const MethodRow& x, const MethodRow& y) {
+    const auto rx = paper_row_rank(x.title), ry = paper_row_rank(y.title);
+    return rx != ry ? rx < ry : x.title < y.title;
+  });
   return rows;
 }
 

@@ -7,8 +7,10 @@
 
 #include "mmdg/model/multi_branch_vit.h"
 #include "mmdg/model/uadapter_vit.h"
+#include "mmdg/model/vit_ama.h"
 #include "mmdg/model/vit_concat.h"
 #include "mmdg/model/vit_single.h"
+#include "mmdg/model/vitaf.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/registry.h"
 
@@ -30,6 +32,10 @@ const std::vector<NetworkEntry>& network_registry() {
        {true, true, true}, [](const NetworkOptions& o) -> Network { return std::make_shared<UAdapterViTImpl>(o); }},
       {"vit-single", "ViT (one modality)", "one ViT on one modality (option modality), the others ignored (Fig. 1(c)'s unimodal setting)",
        {false, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<ViTSingleImpl>(o); }},
+      {"vitaf", "ViTAF", "ViTAF (Huang et al. 2022): channel-concatenated inputs, one ViT with ensemble adapters and feature-wise transformation",
+       {false, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<ViTAFImpl>(o); }},
+      {"vit-ama", "ViT + AMA", "ViT + AMA (Yu et al. 2024): one frozen ViT on the three modalities' tokens, adaptive multimodal adapters",
+       {false, false, false}, [](const NetworkOptions& o) -> Network { return std::make_shared<ViTAMAImpl>(o); }},
   };
   return entries;
 }
@@ -47,6 +53,7 @@ NetworkOutput NetworkImpl::forward(const torch::Tensor& rgb, const torch::Tensor
   };
   to_float(out.logits);
   to_float(out.embedding);
+  to_float(out.regularizer);
   for (int m = 0; m < kNumModalities; ++m) {
     to_float(out.features[m]);
     to_float(out.modality_logits[m]);

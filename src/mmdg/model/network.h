@@ -13,6 +13,10 @@
 //   vit-uadapter  the MMDG network: `vit` plus U-Adapters and the uncertainty module (uadapter_vit.h)
 //   vit-single    one ViT on one modality (option `modality`), the others ignored; Fig. 1(c)'s
 //                 unimodal setting (vit_single.h)
+//   vitaf         ViTAF (Huang et al. 2022): the concatenated inputs, one ViT with ensemble adapters
+//                 and feature-wise transformation layers (vitaf.h)
+//   vit-ama       ViT + AMA (Yu et al. 2024): one ViT on the three modalities' token sequences,
+//                 adaptive multimodal adapters (vit_ama.h)
 // Letters: B batch, L tokens, C width, K classes.
 #pragma once
 #include <torch/nn/module.h>
@@ -61,6 +65,9 @@ struct NetworkOutput {
   // and its class-token batch mean (scalar). Undefined otherwise.
   std::array<torch::Tensor, 3> reliability;
   std::array<torch::Tensor, 3> class_reliability;
+  // A network's own regularization term (0-d), for the strategy that trains it with one (ViTAF's
+  // ensemble diversity term); undefined for the others.
+  torch::Tensor regularizer;
   // Last block's adapter attention maps (B, h, L, L), on request, keyed "1_2", "1_3", "2_1", "3_1".
   std::vector<std::pair<std::string, torch::Tensor>> attention;
 };

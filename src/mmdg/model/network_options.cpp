@@ -26,6 +26,9 @@ void NetworkOptions::validate() const {
   require(mc_drop_rate > 0 && mc_drop_rate < 1, "mc_drop_rate", "must be in (0, 1)");
   require(reliability_rate >= 0, "reliability_rate", "must be >= 0");
   require(num_classes >= 2 && num_classes <= 100000, "num_classes", "must be in [2, 100000]");
+  require(vitaf_adapter_dim >= 0 && vitaf_adapter_dim <= 65536, "vitaf_adapter_dim", "must be in [0, 65536] (0: hidden_dim / 12)");
+  require(vitaf_ensemble >= 1 && vitaf_ensemble <= 16, "vitaf_ensemble", "must be in [1, 16]");
+  require(ama_adapter_dim >= 0 && ama_adapter_dim <= 65536, "ama_adapter_dim", "must be in [0, 65536] (0: hidden_dim / 12)");
   require(!(freeze == Freeze::AdaptersOnly && !pretrained_position_embeddings()), "freeze",
           "adapters-only freezes the position embeddings, so they must start from the pretrained ones "
           "(set pos_embedding_init = pretrained)");

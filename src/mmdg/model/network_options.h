@@ -60,10 +60,17 @@ struct NetworkOptions {
   bool normalized_head = false;
   std::int64_t num_classes = 2;
   SingleModality modality = SingleModality::RGB;
+  // --- ViTAF (network vitaf; vitaf.h)
+  std::int64_t vitaf_adapter_dim = 0;  // 0: hidden_dim / 12 (64 at ViT-B/16, the authors' code)
+  std::int64_t vitaf_ensemble = 2;
+  double vitaf_fwt_gamma = 0.1;  // theta_gamma, theta_beta at initialization (the code's CeFA / SURF / WMCA values)
+  double vitaf_fwt_beta = 0.1;
+  // --- ViT + AMA (network vit-ama; vit_ama.h)
+  std::int64_t ama_adapter_dim = 0;  // 0: hidden_dim / 12 (64 at ViT-B/16)
 
   template <class V>
   void visit(V&& v) {
-    v("network", network, "architecture: vit-concat | vit | vit-uadapter | vit-single (mmdg model list)");
+    v("network", network, "architecture: vit-concat | vit | vit-uadapter | vit-single | vitaf | vit-ama (mmdg model list)");
     backbone.visit(v);
     v("adapter_dim", adapter_dim, "U-Adapter bottleneck width");
     v("adapter_heads", adapter_heads, "U-Adapter cross-attention heads");
@@ -85,6 +92,11 @@ struct NetworkOptions {
       "SSDG's normalized classifier: the head's input e scaled to e / sqrt(2 |e|), its weight columns to unit norm");
     v("num_classes", num_classes, "head outputs (class 1 = live)");
     v("modality", modality, "the input of network vit-single");
+    v("vitaf_adapter_dim", vitaf_adapter_dim, "vitaf: adapter bottleneck width (0: hidden_dim / 12)");
+    v("vitaf_ensemble", vitaf_ensemble, "vitaf: adapters per ensemble (after the attention and after the MLP of each block)");
+    v("vitaf_fwt_gamma", vitaf_fwt_gamma, "vitaf: initial theta_gamma of the feature-wise transformation (scale noise ~ softplus)");
+    v("vitaf_fwt_beta", vitaf_fwt_beta, "vitaf: initial theta_beta of the feature-wise transformation (shift noise ~ softplus)");
+    v("ama_adapter_dim", ama_adapter_dim, "vit-ama: adaptive multimodal adapter width (0: hidden_dim / 12)");
   }
 
   // Throws mmdg::Error naming the option when a value is out of range.

@@ -9,6 +9,8 @@
 #include "mmdg/model/network.h"
 #include "mmdg/model/uadapter_vit.h"
 #include "mmdg/model/vit_concat.h"
+#include "mmdg/model/vit_ama.h"
+#include "mmdg/model/vitaf.h"
 #include "mmdg/util/test_util.h"
 
 namespace mmdg::model {
@@ -30,9 +32,9 @@ Network pretrained(const std::string& network) {
 }
 
 TEST(NetworkRegistry, NamesCapabilitiesAndErrors) {
-  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter", "vit-single"}));
+  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter", "vit-single", "vitaf", "vit-ama"}));
   EXPECT_MMDG_ERROR(find_network("vit-b16"),
-                    "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter, vit-single)");
+                    "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter, vit-single, vitaf, vit-ama)");
   auto o = tiny("resnet");
   EXPECT_MMDG_ERROR(o.validate(), "unknown value 'resnet'");
   const auto concat = make_network(tiny("vit-concat"))->capabilities();
@@ -194,6 +196,168 @@ TEST(ViTSingle, ThePretrainedViTOnOneModality) {
 
 // The head's parts: each modality's share W_m e_m + b / 3 sums to the fused logits; SSDG's
 // normalized head computes W' e' + b with e' = e / sqrt(2 |e|) and unit-norm columns of W.
+// ---- ViTAF --------------------------------------------------------------------------------------
+
+// The forward of `vitaf` recomputed from its parts with the authors' equations (an independent
+// implementation: each adapter from its Linear weights, the blocks' sub-layers, the stem by hand).
+struct ViTAFReference {
+  torch::Tensor features, cosine;
+};
+ViTAFReference vitaf_by_hand(ViTAFImpl& net, const torch::Tensor& r, const torch::Tensor& d, const torch::Tensor& i) {
+  namespace F = torch::nn::functional;
+  const auto adapter = [](const torch::nn::Module& m, const torch::Tensor& h) {
+    const auto p = m.named_parameters();
+    return h + F::linear(torch::gelu(F::linear(h, p["down.weight"], p["down.bias"])), p["up.weight"], p["up.bias"]);
+  };
+  const auto B = r.size(0);
+  const auto image = net.fusion(torch::cat({r, d, i}, 1));
+  const auto patches = net.conv_proj[0](image).flatten(2).transpose(1, 2);  // (B, N, C)
+  auto h = torch::cat({net.class_token[0].expand({B, -1, -1}), patches}, 1) + net.pos_embedding[0];
+  auto cosine = torch::zeros({});
+  const auto K = net.adapter_attn.size();
+  for (std::size_t b = 0; b < net.blocks.size(); ++b) {
+    auto& block = net.blocks[b];
+    for (int position = 0; position < 2; ++position) {
+      const auto branch = position == 0 ? block->attention(h) : block->mlp->forward(block->ln_2(h));
+      std::vector<torch::Tensor> outs;
+      for (std::size_t k = 0; k < K; ++k)
+        outs.push_back(adapter(*(position == 0 ? net.adapter_attn : net.adapter_mlp)[k][b], branch));
+      auto sum = outs[0];
+      for (std::size_t k = 1; k < K; ++k) sum = sum + outs[k];
+      h = h + sum;
+      if (K == 2) cosine = cosine + torch::cosine_similarity(outs[0], outs[1], -1).pow(2).mean();
+    }
+  }
+  return {net.encoder_ln(h).select(1, 0), cosine / static_cast<double>(2 * net.blocks.size())};
+}
+
+TEST(ViTAF, BlocksFollowTheAuthorsEquations) {
+  torch::manual_seed(4);
+  auto net = std::dynamic_pointer_cast<ViTAFImpl>(pretrained("vitaf"));
+  ASSERT_NE(net, nullptr);
+  ASSERT_EQ(net->adapter_attn.size(), 2u);
+  EXPECT_EQ(net->adapter_width(), 1);  // hidden_dim 16 / 12
+  {
+    torch::NoGradGuard no_grad;  // adapters far from the identity, so that their part shows
+    for (auto& p : net->named_parameters())
+      if (p.key().find(".up.") != std::string::npos || p.key().find(".down.") != std::string::npos) p.value().normal_(0, 0.5);
+  }
+  const auto x = [] { return torch::randn({2, 3, 32, 32}); };
+  const auto r = x(), d = x(), i = x();
+  torch::NoGradGuard no_grad;
+  const auto out = net->forward(r, d, i);  // eval: no FWT
+  const auto ref = vitaf_by_hand(*net, r, d, i);
+  EXPECT_TRUE(torch::allclose(out.features[0], ref.features, 1e-4, 1e-5)) << (out.features[0] - ref.features).abs().max();
+  EXPECT_NEAR(out.regularizer.item<double>(), ref.cosine.item<double>(), 1e-5);
+  EXPECT_GT(ref.cosine.item<double>(), 0.0);
+  EXPECT_TRUE(torch::equal(net->forward(r, d, i).logits, out.logits));  // eval is deterministic
+  net->train();
+  EXPECT_FALSE(torch::equal(net->forward(r, d, i).logits, net->forward(r, d, i).logits));  // FWT draws
+}
+
+TEST(ViTAF, OneIdentityAdapterPerPositionIsTheConcatenatedViT) {
+  auto o = tiny("vitaf");
+  o.vitaf_ensemble = 1;
+  auto net = std::dynamic_pointer_cast<ViTAFImpl>(make_network(o));
+  net->eval();
+  net->load_pretrained_backbone(io::read_weights(test::golden("vit_tiny_torchvision.pth")), "vit_tiny");
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->named_parameters())
+      if (p.key().find(".up.") != std::string::npos) p.value().zero_();  // A(h) = h
+  }
+  const auto io = io::read_safetensors(test::golden("vit_tiny_io.safetensors"));
+  const auto x = io["input"];
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(net->forward(x, x, x).features[0], io["tokens"].select(1, 0), 1e-5, 1e-5));
+  EXPECT_EQ(net->forward(x, x, x).regularizer.item<double>(), 0.0);  // no pair in an ensemble of one
+}
+
+// g x + b with g = 1 + n_g softplus_100(theta_g), b = n_b softplus_100(theta_b), one draw (1, 1, C)
+// shared by batch and tokens: over many draws each channel has mean 1 and variance s_g^2 + s_b^2.
+TEST(ViTAF, FeatureWiseTransformationStatistics) {
+  torch::manual_seed(7);
+  const auto theta_g = torch::tensor({0.1f, 0.02f}), theta_b = torch::tensor({0.3f, 0.0f});
+  const auto softplus_100 = [](double t) { return 100 * t > 20 ? t : std::log1p(std::exp(100 * t)) / 100; };
+  const double expected_var[2] = {std::pow(softplus_100(0.1), 2) + std::pow(softplus_100(0.3), 2),
+                                  std::pow(softplus_100(0.02), 2) + std::pow(softplus_100(0.0), 2)};
+  const auto x = torch::ones({2, 3, 2});
+  std::vector<torch::Tensor> draws;
+  for (int n = 0; n < 4000; ++n) {
+    const auto y = feature_wise_transform(x, theta_g, theta_b);  // (2, 3, 2)
+    ASSERT_TRUE(torch::equal(y, y[0][0].expand_as(y)));         // one draw for every sample and token
+    draws.push_back(y[0][0]);
+  }
+  const auto all = torch::stack(draws).to(torch::kDouble);  // (4000, 2)
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_NEAR(all.select(1, c).mean().item<double>(), 1.0, 4 * std::sqrt(expected_var[c] / 4000)) << c;
+    EXPECT_NEAR(all.select(1, c).var().item<double>(), expected_var[c], 0.1 * expected_var[c]) << c;
+  }
+}
+
+// ---- ViT + AMA ----------------------------------------------------------------------------------
+
+// The token sequence [CLS, R, D, I] by hand: the pretrained stem on each modality, the patches'
+// position embeddings on each.
+torch::Tensor ama_tokens_by_hand(ViTAMAImpl& net, const std::array<torch::Tensor, 3>& images) {
+  const auto B = images[0].size(0);
+  const auto pos = net.pos_embedding[0];
+  std::vector<torch::Tensor> parts{net.class_token[0].expand({B, 1, -1}) + pos.narrow(1, 0, 1)};
+  for (const auto& x : images) parts.push_back(net.conv_proj[0](x).flatten(2).transpose(1, 2) + pos.narrow(1, 1, pos.size(1) - 1));
+  return torch::cat(parts, 1);
+}
+
+TEST(ViTAMA, FreshAdaptersLeaveTheFrozenViTOnTheModalitiesTokens) {
+  torch::manual_seed(5);
+  auto net = std::dynamic_pointer_cast<ViTAMAImpl>(pretrained("vit-ama"));
+  ASSERT_NE(net, nullptr);
+  const std::array<torch::Tensor, 3> x{torch::randn({2, 3, 32, 32}), torch::randn({2, 3, 32, 32}), torch::randn({2, 3, 32, 32})};
+  torch::NoGradGuard no_grad;
+  auto h = ama_tokens_by_hand(*net, x);
+  EXPECT_EQ(h.size(1), 1 + 3 * net->options().vit().num_patches());  // a class token and three grids
+  for (auto& block : net->blocks) h = block->forward(h);  // the plain blocks: W_up starts at zero
+  const auto out = net->forward(x[0], x[1], x[2]);
+  EXPECT_TRUE(torch::allclose(out.features[0], net->encoder_ln(h).select(1, 0), 1e-5, 1e-6));
+  ForwardOptions fo;  // a missing modality is a zero image
+  fo.missing = {false, false, true};
+  EXPECT_TRUE(torch::equal(net->forward(x[0], x[1], x[2], fo).logits, net->forward(x[0], x[1], torch::zeros_like(x[2])).logits));
+}
+
+// One AMA recomputed by hand: the modality grids gathered token by token, the modality weights as
+// a matrix product on the channel means, the class token through the conv's centre taps.
+TEST(ViTAMA, AdapterFollowsTheAuthorsEquations) {
+  torch::manual_seed(6);
+  const std::int64_t C = 6, d = 2, G = 2, N = G * G, B = 2;
+  MultimodalAdapter ama(C, d, 0.0);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : ama->parameters()) p.normal_(0, 0.7);
+  }
+  ama->eval();
+  const auto x = torch::randn({B, 1 + 3 * N, C});
+  torch::Tensor w;
+  torch::NoGradGuard no_grad;
+  const auto out = ama->forward(x, &w);
+  const auto quick_gelu = [](const torch::Tensor& t) { return t * torch::sigmoid(1.702 * t); };
+  const auto z = quick_gelu(torch::matmul(x, ama->down->weight.t()) + ama->down->bias);  // (B, 1 + 3N, d)
+  auto grids = torch::zeros({B, 3 * d, G, G});
+  for (int m = 0; m < 3; ++m)
+    for (int r = 0; r < G; ++r)
+      for (int c = 0; c < G; ++c) grids.select(3, c).select(2, r).narrow(1, m * d, d).copy_(z.select(1, 1 + m * N + r * G + c));
+  const auto gap = grids.mean({2, 3});                                                         // (B, 3d)
+  const auto expected_w = torch::sigmoid(torch::matmul(gap, ama->weigh->weight.view({3, 3 * d}).t()));  // (B, 3)
+  EXPECT_TRUE(torch::allclose(w, expected_w, 1e-5, 1e-6));
+  const auto fused = torch::nn::functional::conv2d(grids, ama->fuse->weight, torch::nn::functional::Conv2dFuncOptions().padding(1));
+  const auto centre = ama->fuse->weight.select(3, 1).select(2, 1);                            // (d, 3d)
+  std::vector<torch::Tensor> rows{torch::matmul(z.select(1, 0).repeat({1, 3}), centre.t())};  // the class token
+  for (int m = 0; m < 3; ++m)
+    for (int r = 0; r < G; ++r)
+      for (int c = 0; c < G; ++c) rows.push_back(expected_w.select(1, m).unsqueeze(1) * fused.select(3, c).select(2, r));
+  const auto mixed = torch::stack(rows, 1);  // (B, 1 + 3N, d)
+  const auto expected = torch::matmul(quick_gelu(mixed), ama->up->weight.t()) + ama->up->bias;
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5)) << (out - expected).abs().max();
+}
+
 TEST(NetworkHead, SharesSumToTheLogitsAndTheNormalizedHeadIsSSDGs) {
   torch::manual_seed(5);
   const auto x = [] { return torch::randn({3, 3, 32, 32}); };

@@ -64,6 +64,10 @@ NetworkOutput ViTNetworkImpl::encode_one_stream(torch::Tensor h, const torch::nn
     h = blocks[i](h);
     if (fo.after_block) h = fo.after_block(i, h);
   }
+  return classify_one_stream(h, fc);
+}
+
+NetworkOutput ViTNetworkImpl::classify_one_stream(const torch::Tensor& h, const torch::nn::Linear& fc) {
   const auto cls = encoder_ln(h).select(1, 0);  // (B, C)
   NetworkOutput out;
   auto head = classify(fc, {cls});
@@ -71,6 +75,27 @@ NetworkOutput ViTNetworkImpl::encode_one_stream(torch::Tensor h, const torch::nn
   out.embedding = head.embedding;
   out.features.fill(cls);
   return out;
+}
+
+torch::nn::Conv2d ViTNetworkImpl::add_mean_fusion() {
+  auto fusion = register_module("fusion", torch::nn::Conv2d(torch::nn::Conv2dOptions(9, 3, 1)));
+  torch::NoGradGuard no_grad;
+  fusion->weight.zero_();
+  for (int c = 0; c < 3; ++c)
+    for (int m = 0; m < kNumModalities; ++m) fusion->weight[c][3 * m + c][0][0] = 1.0 / 3.0;  // mean of the modalities
+  fusion->bias.zero_();
+  return fusion;
+}
+
+torch::Tensor ViTNetworkImpl::concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                                  const ForwardOptions& fo) const {
+  const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
+  std::vector<torch::Tensor> channels;
+  for (int m = 0; m < kNumModalities; ++m) {
+    check_input(*images[m], rgb.size(0), m);
+    channels.push_back(fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m]);  // missing: zero channels
+  }
+  return torch::cat(channels, 1);  // (B, 9, S, S)
 }
 
 void ViTNetworkImpl::check_input(const torch::Tensor& img, std::int64_t B, int m) const {

@@ -54,6 +54,15 @@ class ViTNetworkImpl : public NetworkImpl {
   // One token stream h (B, L, C) through the blocks (with forward_options.after_block), the final
   // LayerNorm and head `fc`: logits, embedding, and the class token as features[m] for every m.
   NetworkOutput encode_one_stream(torch::Tensor h, const torch::nn::Linear& fc, const ForwardOptions& forward_options);
+  // The final LayerNorm's class token of the blocks' output h (B, L, C) classified by `fc`: logits,
+  // embedding, and the class token as features[m] for every m (one stream).
+  NetworkOutput classify_one_stream(const torch::Tensor& h, const torch::nn::Linear& fc);
+  // Table 1's input fusion for single-stream networks: registers `fusion`, a 1x1 conv 9 -> 3
+  // initialized to the mean of the three modalities (so a pretrained ViT sees an ordinary image).
+  torch::nn::Conv2d add_mean_fusion();
+  // The three inputs, checked, concatenated along channels (B, 9, S, S); a missing one as zeros.
+  torch::Tensor concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                    const ForwardOptions& forward_options) const;
   // Throws a shape error naming the input when an image is not (B, 3, S, S).
   void check_input(const torch::Tensor& image, std::int64_t batch, int modality) const;
   // Sets requires_grad by the freeze option: heads, adapters and `fusion` always train; with

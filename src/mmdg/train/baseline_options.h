@@ -8,6 +8,8 @@
 //   PMR    fanyunfeng-bit/Modal-Imbalance-PMR
 //   OGM-GE GeWu-Lab/OGM-GE_CVPR2022 (main.py)
 //   CMFL   Idiap bob.paper.cross_modal_focal_loss_cvpr2021 (losses.py, CNN_Trainer_template.py)
+//   ViTAF  hhsinping/few_shot_fas (config.py, train.py, vision_transformer.py)
+//   AMA    ZitongYu/Flex-Modal-FAS (its data loader's modality dropping)
 #pragma once
 #include <cstdint>
 #include <utility>
@@ -111,6 +113,26 @@ struct CMFLOptions {
     v("cmfl_weight", weight, "cmfl: lambda in (1 - lambda) CE(joint head) + lambda * cross-modal focal loss");
     v("cmfl_gamma", gamma, "cmfl: focal exponent gamma");
     v("cmfl_detach_other", detach_other, "cmfl: no gradient through the other modalities' probabilities");
+  }
+};
+
+struct ViTAFOptions {
+  // the diversity term's weight; the code's configs use 1 (CeFA), 0.1 (SURF), 0.01 (WMCA), 0.03 / 1
+  // (the RGB benchmarks), per target; 0.1 here for every target
+  double cosine_weight = 0.1;
+
+  template <class V>
+  void visit(V&& v) {
+    v("vitaf_cosine_weight", cosine_weight, "vitaf: weight of the ensemble adapters' squared cosine similarity");
+  }
+};
+
+struct AMAOptions {
+  double modality_drop = 0.5;  // the Flex-Modal-FAS loader's probability of blanking depth, and IR
+
+  template <class V>
+  void visit(V&& v) {
+    v("ama_modality_drop", modality_drop, "ama: probability of zeroing a training sample's depth image, and its IR image");
   }
 };
 

@@ -52,6 +52,7 @@ struct StepSetup {
     torch::manual_seed(5);
     auto o = model::NetworkOptions::preset("mmdg_tiny");
     o.network = entry.needs.modality_branches ? (entry.name == "regrad" ? "vit-uadapter" : "vit") : "vit-concat";
+    if (!entry.only_network.empty()) o.network = entry.only_network;
     o.estimator = model::Estimator::Binomial;  // the sampled estimator: its tables must not be rebuilt per forward
     if (entry.configure_network) entry.configure_network(o);
     net = model::make_network(o);
@@ -93,7 +94,8 @@ void expect_step_syncs(torch::Device device) {
       EXPECT_EQ(c.scalar_reads, 0);
       EXPECT_EQ(c.blocking_copies, 1);
       EXPECT_EQ(c.data_dependent, 0);
-    } else if (entry.name == "ce" || entry.name == "ssan" || entry.name == "cmfl" || entry.name == "ogm-ge") {
+    } else if (entry.name == "ce" || entry.name == "ssan" || entry.name == "cmfl" || entry.name == "ogm-ge" ||
+               entry.name == "vitaf") {
       EXPECT_EQ(c.syncs(), 1) << entry.name;  // one read of the loss parts (OGM-GE: and its scores)
     } else if (entry.name == "ssdg") {
       EXPECT_EQ(c.syncs(), 2) << entry.name;  // and the selection of the live samples (a nonzero)
@@ -102,7 +104,9 @@ void expect_step_syncs(torch::Device device) {
       EXPECT_LE(c.syncs(), 32) << entry.name;
     }
     for (const auto& p : setup.net->parameters()) {
-      if (p.requires_grad()) ASSERT_TRUE(p.grad().defined() && torch::isfinite(p.grad()).all().item<bool>()) << entry.name;
+      if (p.requires_grad()) {
+        ASSERT_TRUE(p.grad().defined() && torch::isfinite(p.grad()).all().item<bool>()) << entry.name;
+      }
     }
   }
 }

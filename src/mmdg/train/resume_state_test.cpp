@@ -67,7 +67,9 @@ void round_trip(torch::Device from, torch::Device to) {
   EXPECT_EQ(loaded.best_hter, 0.125);
   EXPECT_EQ(loaded.best_auc, 0.875);
   EXPECT_TRUE(torch::equal(torch::rand({6}), cpu_draw));
-  if (from.type() == to.type()) EXPECT_TRUE(torch::equal(torch::rand({6}, torch::TensorOptions(to)), device_draw));
+  if (from.type() == to.type()) {
+    EXPECT_TRUE(torch::equal(torch::rand({6}, torch::TensorOptions(to)), device_draw));
+  }
   const auto [m, v] = resumed.moments();
   const auto [m0, v0] = saved.moments();
   EXPECT_EQ(m.device(), resumed.w.device());  // the map location

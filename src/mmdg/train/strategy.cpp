@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "mmdg/train/ama_strategy.h"
 #include "mmdg/train/ce_strategy.h"
 #include "mmdg/train/cmfl_strategy.h"
 #include "mmdg/train/iadg_strategy.h"
@@ -12,6 +13,7 @@
 #include "mmdg/train/regrad_strategy.h"
 #include "mmdg/train/ssan_strategy.h"
 #include "mmdg/train/ssdg_strategy.h"
+#include "mmdg/train/vitaf_strategy.h"
 #include "mmdg/util/registry.h"
 
 namespace mmdg::train {
@@ -139,44 +141,60 @@ const std::vector<StrategyEntry>& strategy_registry() {
        [](const TrainOptions&, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
          return std::make_unique<CEStrategy>(net);
        },
-       nullptr},
+       nullptr, ""},
       {"regrad", "ReGrad", "CE + lambda * per-modality SSP losses, combined by ReGrad (the paper's Eq. 5-8)", branches,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<ReGradStrategy>(o, net, c);
        },
-       nullptr},
+       nullptr, ""},
       {"ssdg", "SSDG", "single-side adversarial learning + asymmetric triplet loss, normalized head (Jia et al. 2020)", any,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<SSDGStrategy>(o, net, c);
        },
-       [](model::NetworkOptions& n) { n.normalized_head = true; }},
+       [](model::NetworkOptions& n) { n.normalized_head = true; }, ""},
       {"ssan", "SSAN", "shuffled style assembly on tokens, contrastive + adversarial content losses (Wang et al. 2022)", any,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<SSANStrategy>(o, net, c);
        },
-       nullptr},
+       nullptr, ""},
       {"iadg", "IADG", "categorical style assembly + asymmetric instance adaptive whitening on tokens (Zhou et al. 2023)",
        any,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<IADGStrategy>(o, net, c);
        },
-       nullptr},
+       nullptr, ""},
       {"pmr", "PMR", "prototypical cross-entropy for slow modalities, entropy for fast ones (Fan et al. 2023)", branches,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<PMRStrategy>(o, net, c);
        },
-       nullptr},
+       nullptr, ""},
       {"ogm-ge", "OGM-GE", "dominant modality's branch gradients scaled down, plus Gaussian noise (Peng et al. 2022)",
        branches,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<OGMGEStrategy>(o, net, c);
        },
-       nullptr},
+       nullptr, ""},
       {"cmfl", "CMFL", "per-modality heads with the cross-modal focal loss + joint CE (George & Marcel 2021)", branches,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<CMFLStrategy>(o, net, c);
        },
-       nullptr},
+       nullptr, ""},
+      {"vitaf", "ViTAF", "CE + the ensemble adapters' diversity term, adapters and FWT trained (Huang et al. 2022; network vitaf)",
+       any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
+         return std::make_unique<ViTAFStrategy>(o, net);
+       },
+       [](model::NetworkOptions& n) {
+         n.freeze = model::Freeze::AdaptersOnly;
+         n.normalized_head = true;
+       },
+       "vitaf"},
+      {"ama", "AMA", "CE with each sample's depth and IR zeroed at random, ViT frozen (Yu et al. 2024's flexible-modal training)",
+       any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
+         return std::make_unique<AMAStrategy>(o, net);
+       },
+       [](model::NetworkOptions& n) { n.freeze = model::Freeze::AdaptersOnly; }, "vit-ama"},
   };
   return entries;
 }
@@ -185,12 +203,19 @@ std::vector<std::string> strategy_names() { return registry_names(strategy_regis
 
 const StrategyEntry& find_strategy(const std::string& name) { return registry_find(strategy_registry(), name, "strategy"); }
 
+bool StrategyEntry::trains(const std::string& network) const {
+  return model::find_network(network).capabilities.covers(needs) && (only_network.empty() || only_network == network);
+}
+
 void check_compatible(const std::string& strategy, const std::string& network) {
-  const auto& needs = find_strategy(strategy).needs;
+  const auto& entry = find_strategy(strategy);
+  const auto& needs = entry.needs;
   const auto& has = model::find_network(network).capabilities;
   std::vector<std::string> capable;
   for (const auto& e : model::network_registry())
-    if (e.capabilities.covers(needs)) capable.push_back(e.name);
+    if (entry.trains(e.name)) capable.push_back(e.name);
+  if (!entry.only_network.empty() && entry.only_network != network)
+    throw UsageError("option strategy: " + strategy + " trains network " + entry.only_network + " only, not " + network);
   const auto require = [&](bool ok, const std::string& what) {
     if (!ok)
       throw UsageError("option strategy: " + strategy + " needs " + what + ", which network " + network +
@@ -224,6 +249,8 @@ const std::vector<MethodPreset>& method_presets() {
       {"ssan", "vit-concat", "ssan", "SSAN", "Table 1's SSAN: channel-concatenated inputs (Sec. 4.2), one ViT"},
       {"iadg", "vit-concat", "iadg", "IADG", "Table 1's IADG: channel-concatenated inputs (Sec. 4.2), one ViT"},
       {"cmfl", "vit", "cmfl", "CMFL", "Table 1's CMFL: three ViT branches (its streams), joint + per-modality heads"},
+      {"vitaf", "vitaf", "vitaf", "ViTAF", "Table 1's ViTAF: channel-concatenated inputs, ensemble adapters + FWT (zero-shot)"},
+      {"vit-ama", "vit-ama", "ama", "ViT + AMA", "Table 1's ViT + AMA: the modalities' tokens through one frozen ViT with AMAs, modality dropout"},
   };
   return presets;
 }

@@ -150,6 +150,10 @@ struct StrategyEntry {
   // Network settings the strategy's method prescribes (SSDG's normalized head), applied to a new
   // run's network options (and so saved with its checkpoints); none when empty.
   std::function<void(model::NetworkOptions&)> configure_network;
+  // The one network the strategy trains (ViTAF's, whose diversity term it adds); "" = any network
+  // with the capabilities it needs.
+  std::string only_network;
+  bool trains(const std::string& network) const;  // capabilities and only_network
 };
 const std::vector<StrategyEntry>& strategy_registry();
 const StrategyEntry& find_strategy(const std::string& name);  // throws, listing the known names

@@ -48,10 +48,12 @@ struct TrainOptions {
   PMROptions pmr;
   OGMGEOptions ogm_ge;
   CMFLOptions cmfl;
+  ViTAFOptions vitaf;
+  AMAOptions ama;
 
   template <class V>
   void visit(V&& v) {
-    v("strategy", strategy, "training strategy: ce | regrad | ssdg | ssan | iadg | pmr | ogm-ge | cmfl (mmdg model list)");
+    v("strategy", strategy, "training strategy: ce | regrad | ssdg | ssan | iadg | pmr | ogm-ge | cmfl | vitaf | ama (mmdg model list)");
     v("epochs", epochs, "training epochs");
     v("batch_size", batch_size, "samples per step");
     v("lr", lr, "Adam learning rate");
@@ -86,6 +88,8 @@ struct TrainOptions {
     pmr.visit(v);
     ogm_ge.visit(v);
     cmfl.visit(v);
+    vitaf.visit(v);
+    ama.visit(v);
   }
   void validate() const;
 };

@@ -189,7 +189,8 @@ TEST_F(TrainerTest, TheViTBaselineTrainsWithCrossEntropy) {
 TEST_F(TrainerTest, ComparisonStrategiesTrainLowerTheirLossAndResumeExactly) {
   const std::pair<const char*, const char*> pairs[] = {{"ssdg", "vit-concat"}, {"ssdg", "vit-single"}, {"ssan", "vit-uadapter"},
                                                        {"iadg", "vit"},        {"pmr", "vit-uadapter"},   {"ogm-ge", "vit"},
-                                                       {"cmfl", "vit-uadapter"}};
+                                                       {"cmfl", "vit-uadapter"},  {"vitaf", "vitaf"},
+                                                       {"ama", "vit-ama"}};
   for (const auto& [strategy, network] : pairs) {
     const std::string name = std::string(strategy) + " on " + network;
     test::TempDir runs;
@@ -214,7 +215,7 @@ TEST_F(TrainerTest, ComparisonStrategiesTrainLowerTheirLossAndResumeExactly) {
     ASSERT_EQ(losses.size(), 5u) << name;
     EXPECT_LT(losses.back(), losses[std::string(strategy) == "iadg" ? 1 : 0]) << name;
     const auto config = RunConfig::read(runs.file("full/config.json"));
-    EXPECT_EQ(config.model.normalized_head, std::string(strategy) == "ssdg") << name;
+    EXPECT_EQ(config.model.normalized_head, std::string(strategy) == "ssdg" || std::string(strategy) == "vitaf") << name;
     auto cut = o;
     cut.interrupt_after_steps = 6;  // in the middle of epoch 2
     EXPECT_FALSE(Trainer(m, cut, data(), runs.file("cut")).run().completed) << name;
@@ -293,7 +294,7 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   Trainer(model(), o, data(), runs.file("r")).run();
   EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("r")), "already holds a run");
   o.strategy = "sgd";
-  EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("s")), "option strategy: unknown value 'sgd' (expected one of: ce, regrad, ssdg, ssan, iadg, pmr, ogm-ge, cmfl)");
+  EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("s")), "option strategy: unknown value 'sgd' (expected one of: ce, regrad, ssdg, ssan, iadg, pmr, ogm-ge, cmfl, vitaf, ama)");
   o.strategy = "regrad";
   auto concat = model();
   concat.network = "vit-concat";
