@@ -40,13 +40,9 @@ torch::Tensor MultiBranchViTImpl::block_step(std::size_t i, const torch::Tensor&
 
 NetworkOutput MultiBranchViTImpl::forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                           const ForwardOptions& fo) {
-  const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
-  const auto B = rgb.size(0);
+  const auto inputs = checked_inputs(rgb, depth, ir, fo);
   std::vector<torch::Tensor> streams;
-  for (int m = 0; m < kNumModalities; ++m) {
-    check_input(*images[m], B, m);
-    streams.push_back(embed(m, fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m]));  // (B, L, C)
-  }
+  for (int m = 0; m < kNumModalities; ++m) streams.push_back(embed(m, inputs[m]));  // (B, L, C)
   auto h = encoder_dropout(torch::cat(streams, 0));  // (3B, L, C): R, D, I stacked
   NetworkOutput out;
   torch::Tensor token_reliability;  // (3B, L), with an uncertainty module

@@ -4,12 +4,9 @@
 
 #include <cmath>
 
-#include "mmdg/util/error.h"
+#include "mmdg/model/u_adapter.h"  // quick_gelu
 
 namespace mmdg::model {
-namespace {
-torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.702 * x); }
-}  // namespace
 
 MultimodalAdapterImpl::MultimodalAdapterImpl(std::int64_t C, std::int64_t d, double p) {
   down = register_module("down", torch::nn::Linear(C, d));
@@ -40,9 +37,6 @@ torch::Tensor MultimodalAdapterImpl::forward(const torch::Tensor& x, torch::Tens
 }
 
 ViTAMAImpl::ViTAMAImpl(const NetworkOptions& o) : ViTNetworkImpl(o) {
-  const auto grid = o.backbone.image_size() / o.backbone.patch_size();
-  if (grid * o.backbone.patch_size() != o.backbone.image_size())
-    throw UsageError("network vit-ama: image_size must be a multiple of patch_size (the AMA's patch grid)");
   add_stem(0);
   add_encoder();
   const auto C = feature_dim(), d = adapter_width();
@@ -73,12 +67,7 @@ torch::Tensor ViTAMAImpl::tokens(const torch::Tensor& rgb, const torch::Tensor& 
 
 NetworkOutput ViTAMAImpl::forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                        const ForwardOptions& fo) {
-  const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
-  std::array<torch::Tensor, 3> inputs;
-  for (int m = 0; m < kNumModalities; ++m) {
-    check_input(*images[m], rgb.size(0), m);
-    inputs[m] = fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m];
-  }
+  const auto inputs = checked_inputs(rgb, depth, ir, fo);
   auto h = encoder_dropout(tokens(inputs[0], inputs[1], inputs[2]));  // (B, 1 + 3N, C)
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     auto& block = blocks[i];

@@ -87,15 +87,21 @@ torch::nn::Conv2d ViTNetworkImpl::add_mean_fusion() {
   return fusion;
 }
 
-torch::Tensor ViTNetworkImpl::concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
-                                                  const ForwardOptions& fo) const {
+std::array<torch::Tensor, 3> ViTNetworkImpl::checked_inputs(const torch::Tensor& rgb, const torch::Tensor& depth,
+                                                           const torch::Tensor& ir, const ForwardOptions& fo) const {
   const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
-  std::vector<torch::Tensor> channels;
+  std::array<torch::Tensor, 3> inputs;
   for (int m = 0; m < kNumModalities; ++m) {
     check_input(*images[m], rgb.size(0), m);
-    channels.push_back(fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m]);  // missing: zero channels
+    inputs[m] = fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m];  // (B, 3, S, S)
   }
-  return torch::cat(channels, 1);  // (B, 9, S, S)
+  return inputs;
+}
+
+torch::Tensor ViTNetworkImpl::concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                                  const ForwardOptions& fo) const {
+  const auto inputs = checked_inputs(rgb, depth, ir, fo);
+  return torch::cat({inputs[0], inputs[1], inputs[2]}, 1);  // (B, 9, S, S)
 }
 
 void ViTNetworkImpl::check_input(const torch::Tensor& img, std::int64_t B, int m) const {

@@ -60,7 +60,10 @@ class ViTNetworkImpl : public NetworkImpl {
   // Table 1's input fusion for single-stream networks: registers `fusion`, a 1x1 conv 9 -> 3
   // initialized to the mean of the three modalities (so a pretrained ViT sees an ordinary image).
   torch::nn::Conv2d add_mean_fusion();
-  // The three inputs, checked, concatenated along channels (B, 9, S, S); a missing one as zeros.
+  // The three inputs, each checked (check_input), a missing one (forward_options.missing) as zeros.
+  std::array<torch::Tensor, 3> checked_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                              const ForwardOptions& forward_options) const;
+  // checked_inputs concatenated along channels (B, 9, S, S).
   torch::Tensor concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                     const ForwardOptions& forward_options) const;
   // Throws a shape error naming the input when an image is not (B, 3, S, S).

@@ -6,10 +6,8 @@
 
 namespace mmdg::train {
 
-AMAStrategy::AMAStrategy(const TrainOptions& o, model::NetworkImpl& net) : drop_(o.ama.modality_drop) {
-  for (auto& p : net.parameters())
-    if (p.requires_grad()) trainable_.push_back(p);
-}
+AMAStrategy::AMAStrategy(const TrainOptions& o, model::NetworkImpl& net)
+    : drop_(o.ama.modality_drop), trainable_(trainable_tensors(net)) {}
 
 StepResult AMAStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
   const auto B = batch.rgb.size(0);

@@ -6,10 +6,7 @@
 
 namespace mmdg::train {
 
-CEStrategy::CEStrategy(model::NetworkImpl& net) {
-  for (auto& p : net.parameters())
-    if (p.requires_grad()) trainable_.push_back(p);
-}
+CEStrategy::CEStrategy(model::NetworkImpl& net) : trainable_(trainable_tensors(net)) {}
 
 StepResult CEStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
   const auto out = net.forward(batch.rgb, batch.depth, batch.ir);

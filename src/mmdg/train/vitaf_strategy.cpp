@@ -7,11 +7,10 @@
 
 namespace mmdg::train {
 
-ViTAFStrategy::ViTAFStrategy(const TrainOptions& o, model::NetworkImpl& net) : cosine_weight_(o.vitaf.cosine_weight) {
+ViTAFStrategy::ViTAFStrategy(const TrainOptions& o, model::NetworkImpl& net)
+    : cosine_weight_(o.vitaf.cosine_weight), trainable_(trainable_tensors(net)) {
   if (net.options().network != "vitaf")
     throw UsageError("strategy vitaf trains network vitaf (its ensemble adapters' diversity term), not " + net.options().network);
-  for (auto& p : net.parameters())
-    if (p.requires_grad()) trainable_.push_back(p);
 }
 
 StepResult ViTAFStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) {
