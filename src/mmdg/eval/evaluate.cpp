@@ -15,7 +15,9 @@ Scores score_dataset(model::NetworkImpl& net, const data::MultiDomainDataset& da
   data::DataLoader loader(dataset, data::ShuffledSampler(dataset.size(), static_cast<std::size_t>(batch_size), false).epoch(0),
                           workers);
   while (auto batch = loader.next()) {
-    const auto out = net.forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device));
+    model::ForwardOptions fo;
+    fo.present = batch->present.to(device);  // Protocol 2's missing modalities, for networks that adapt to them
+    const auto out = net.forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device), fo);
     const auto p = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU, torch::kDouble).contiguous();
     scores.live_probability.insert(scores.live_probability.end(), p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
     const auto l = batch->label.to(torch::kCPU).contiguous();

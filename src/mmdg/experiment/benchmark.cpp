@@ -63,16 +63,35 @@ double peak_rss_mb() {
 
 }  // namespace
 
+// MM-CDCN's convolutions (model/mm_cdcn.h), each 3 x 3 plus CDC's 1 x 1 difference term.
+double cdcn_forward_flops(const model::NetworkOptions& o) {
+  const double S = static_cast<double>(o.backbone.image_size()), c = static_cast<double>(o.cdcn_width);
+  const double w = static_cast<double>(std::max<std::int64_t>(1, 196 * o.cdcn_width / 64)), M = S / 8;
+  const double per_tap = o.cdcn_theta > 0 ? 10 : 9;  // 9 taps + the 1 x 1 difference
+  const auto conv = [&](double side, double in, double out) { return 2 * side * side * per_tap * in * out; };
+  double branch = conv(S, 3, c);
+  for (int j = 0; j < 3; ++j) {
+    const double side = S / (1 << j), in = j == 0 ? c : 2 * c;
+    branch += conv(side, in, 2 * c) + conv(side, 2 * c, w) + conv(side, w, 2 * c);
+  }
+  branch += conv(M, 6 * c, 2 * c);
+  return 3 * branch + conv(M, 6 * c, 2 * c) + conv(M, 2 * c, 1);
+}
+
 double forward_flops(const model::NetworkOptions& o) {
+  if (o.network == "mm-cdcn") return cdcn_forward_flops(o);
   const auto vit = o.vit();
   const double C = static_cast<double>(vit.hidden_dim()), M = static_cast<double>(vit.mlp_dim());
-  const double N = static_cast<double>(vit.num_patches()), L = N + 1, P = static_cast<double>(vit.patch_size());
+  const double N = static_cast<double>(vit.num_patches()), P = static_cast<double>(vit.patch_size());
+  // tokens per stream: the single-sequence multimodal networks read all three modalities' patches
+  const bool one_sequence = o.network == "vit-ama" || o.network == "vp-fas";
+  const double L = one_sequence ? 3 * N + 1 + (o.network == "vp-fas" ? static_cast<double>(o.vpfas_prompt_length) : 0) : N + 1;
   const double layers = static_cast<double>(vit.num_layers());
   const double patch = 2 * N * C * 3 * P * P;                                  // conv_proj
   const double block = 2 * L * C * 3 * C + 2 * 2 * L * L * C + 2 * L * C * C + 2 * 2 * L * C * M;  // qkv, QK^T and AV, out, MLP
   const auto& caps = model::find_network(o.network).capabilities;
   const double streams = caps.modality_branches ? 3 : 1;
-  double flops = streams * (patch + layers * block);
+  double flops = streams * ((one_sequence ? 3 : 1) * patch + layers * block);
   if (!caps.modality_branches) flops += 2 * 9 * 3 * static_cast<double>(vit.image_size() * vit.image_size());  // fusion 1x1 conv
   if (caps.adapters) {  // 4 adapters per block: two down-projections, q/k/v/proj, 3x3 conv, up-projection
     const double d = static_cast<double>(o.adapter_dim);

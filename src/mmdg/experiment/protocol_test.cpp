@@ -150,6 +150,34 @@ TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   EXPECT_EQ(again, md);
 }
 
+// Table 1's networks of their own train on a Protocol 1 sub-protocol and are tested with Protocol
+// 2's missing modalities; the tables list them in the paper's order and naming.
+TEST(Protocol, ComparisonNetworksThroughProtocols1And2) {
+  test::TempDir dir;
+  ProtocolArgs a = tiny_protocol(dir);
+  a.sub = "CPS-W";
+  const auto model = a.model;
+  for (const char* method : {"vp-fas", "mm-cdcn", "vit-ama", "vitaf"}) {  // not in table order
+    const auto preset = train::resolve_method(method);
+    a.model = model;
+    a.model.network = preset.network;
+    a.train.strategy = preset.strategy;
+    a.method_name = method;
+    for (int protocol : {1, 2}) {
+      a.protocol = protocol;
+      const auto results = run_protocol(a);
+      EXPECT_EQ(results.size(), (protocol == 1 ? 1u : 3u) + 1) << method << " " << protocol;
+    }
+  }
+  const std::string md = io::read_file(dir.file("out/table_p2.md"));
+  const auto at = [&](const std::string& title) { return md.find("| " + title + " |"); };
+  ASSERT_NE(at("ViTAF"), std::string::npos) << md;
+  EXPECT_LT(at("ViTAF"), at("MM-CDCN")) << md;
+  EXPECT_LT(at("MM-CDCN"), at("ViT + AMA")) << md;
+  EXPECT_LT(at("ViT + AMA"), at("VP-FAS")) << md;
+  EXPECT_NE(at("VP-FAS"), std::string::npos) << md;
+}
+
 // All three protocols end to end at a tiny size: every cell of every table filled, a ROC figure
 // per sub-protocol; Protocol 2 reuses Protocol 1's models.
 TEST(Protocol, AllThreeProtocolsAtATinySize) {

@@ -17,6 +17,10 @@
 //                 and feature-wise transformation layers (vitaf.h)
 //   vit-ama       ViT + AMA (Yu et al. 2024): one ViT on the three modalities' token sequences,
 //                 adaptive multimodal adapters (vit_ama.h)
+//   mm-cdcn       MM-CDCN (Yu et al. 2020): a CNN of central difference convolutions per modality,
+//                 fused into a pixel-wise map whose mean is the score; trained from scratch (mm_cdcn.h)
+//   vp-fas        VP-FAS (Yu et al. 2023, reconstructed from its abstract): one frozen ViT on the
+//                 modalities' tokens with missing-case-aware prompts (vp_fas.h)
 // Letters: B batch, L tokens, C width, K classes.
 #pragma once
 #include <torch/nn/module.h>
@@ -47,6 +51,10 @@ struct ForwardOptions {
   // called after block i (0-based) with the tokens h (nB, L, C), n = 3 stacked modality streams
   // (R, D, I) for networks with branches and 1 otherwise; returns the tokens block i + 1 gets.
   std::function<torch::Tensor(std::size_t block, const torch::Tensor& h)> after_block;
+  // Per-sample presence (B, 3), 1 = the modality is there, 0 = its image is zeros; for the networks
+  // that adapt to the missing case (vp-fas). Undefined: `missing` holds for the whole batch. The
+  // evaluator passes the dataset's, a training strategy that drops modalities its own.
+  torch::Tensor present;
 };
 
 struct NetworkOutput {
@@ -68,6 +76,9 @@ struct NetworkOutput {
   // A network's own regularization term (0-d), for the strategy that trains it with one (ViTAF's
   // ensemble diversity term); undefined for the others.
   torch::Tensor regularizer;
+  // A network supervised by a pixel-wise map (mm-cdcn): the predicted map (B, H, W), its mean the
+  // live score; undefined for the others.
+  torch::Tensor map;
   // Last block's adapter attention maps (B, h, L, L), on request, keyed "1_2", "1_3", "2_1", "3_1".
   std::vector<std::pair<std::string, torch::Tensor>> attention;
 };
@@ -76,10 +87,11 @@ struct Capabilities {
   bool modality_branches = false;  // features[m] differ per modality; branch_of() is meaningful
   bool uncertainty = false;        // reliability / class_reliability are computed
   bool adapters = false;           // cross-modal adapters (attention maps on request)
+  bool token_blocks = false;       // ViT blocks whose tokens ForwardOptions::after_block sees
   // True when every capability `needs` asks for is here.
   bool covers(const Capabilities& needs) const {
     return (!needs.modality_branches || modality_branches) && (!needs.uncertainty || uncertainty) &&
-           (!needs.adapters || adapters);
+           (!needs.adapters || adapters) && (!needs.token_blocks || token_blocks);
   }
 };
 
@@ -108,13 +120,19 @@ class NetworkImpl : public torch::nn::Module {
   Precision precision() const { return precision_; }
 
   const NetworkOptions& options() const { return options_; }
-  std::int64_t feature_dim() const { return options_.backbone.hidden_dim(); }
+  // Width C of a class-token feature (NetworkOutput::features): the ViT's hidden width.
+  virtual std::int64_t feature_dim() const { return options_.backbone.hidden_dim(); }
   // Token streams through the blocks: 3 (R, D, I stacked) for the branch networks, else 1.
   std::int64_t num_streams() const { return capabilities().modality_branches ? kNumModalities : 1; }
   // Width of NetworkOutput::embedding: C per stream.
   std::int64_t embedding_dim() const { return num_streams() * feature_dim(); }
 
  protected:
+  // The three inputs, each checked (check_input), a missing one (forward_options.missing) as zeros.
+  std::array<torch::Tensor, 3> checked_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+                                              const ForwardOptions& forward_options) const;
+  // Throws a shape error naming the input when an image is not (B, 3, S, S), S = backbone.image_size.
+  void check_input(const torch::Tensor& image, std::int64_t batch, int modality) const;
   // The network itself, called by forward() inside the precision's autocast region.
   virtual NetworkOutput forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                      const ForwardOptions& forward_options) = 0;

@@ -29,6 +29,17 @@ void NetworkOptions::validate() const {
   require(vitaf_adapter_dim >= 0 && vitaf_adapter_dim <= 65536, "vitaf_adapter_dim", "must be in [0, 65536] (0: hidden_dim / 12)");
   require(vitaf_ensemble >= 1 && vitaf_ensemble <= 16, "vitaf_ensemble", "must be in [1, 16]");
   require(ama_adapter_dim >= 0 && ama_adapter_dim <= 65536, "ama_adapter_dim", "must be in [0, 65536] (0: hidden_dim / 12)");
+  require(cdcn_width >= 1 && cdcn_width <= 4096, "cdcn_width", "must be in [1, 4096]");
+  require(cdcn_theta >= 0 && cdcn_theta <= 1, "cdcn_theta", "must be in [0, 1]");
+  require(vpfas_prompt_length >= 1 && vpfas_prompt_length <= 1024, "vpfas_prompt_length", "must be in [1, 1024]");
+  require(vpfas_prompt_layers >= 1, "vpfas_prompt_layers", "must be >= 1");
+  if (network == "vp-fas")
+    require(vpfas_prompt_layers <= backbone.num_layers(), "vpfas_prompt_layers",
+            "must be at most the backbone's num_layers (" + std::to_string(backbone.num_layers()) + ")");
+  if (network == "mm-cdcn") {
+    require(backbone.image_size() % 8 == 0, "image_size", "mm-cdcn needs a multiple of 8 (its map is image_size / 8 wide)");
+    require(num_classes == 2, "num_classes", "mm-cdcn scores live vs spoof from its map: must be 2");
+  }
   require(!(freeze == Freeze::AdaptersOnly && !pretrained_position_embeddings()), "freeze",
           "adapters-only freezes the position embeddings, so they must start from the pretrained ones "
           "(set pos_embedding_init = pretrained)");
@@ -44,6 +55,8 @@ NetworkOptions NetworkOptions::preset(const std::string& name) {
   if (name == "mmdg_b16") return o;
   if (name == "mmdg_mini") {
     o.backbone = vit_config("vit_mini").num_classes(0);
+    o.cdcn_width = 16;
+    o.vpfas_prompt_layers = 3;
     return o;
   }
   if (name == "mmdg_tiny") {
@@ -51,6 +64,9 @@ NetworkOptions NetworkOptions::preset(const std::string& name) {
     o.adapter_dim = 4;
     o.adapter_heads = 2;
     o.mc_samples = 4;
+    o.cdcn_width = 4;
+    o.vpfas_prompt_length = 2;
+    o.vpfas_prompt_layers = 1;
     return o;
   }
   throw Error("unknown model config '" + name + "' (known: " + join_names(preset_names()) + ", or a JSON file)");

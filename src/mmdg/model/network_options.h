@@ -67,10 +67,16 @@ struct NetworkOptions {
   double vitaf_fwt_beta = 0.1;
   // --- ViT + AMA (network vit-ama; vit_ama.h)
   std::int64_t ama_adapter_dim = 0;  // 0: hidden_dim / 12 (64 at ViT-B/16)
+  // --- MM-CDCN (network mm-cdcn; mm_cdcn.h)
+  std::int64_t cdcn_width = 64;  // stem width c (the authors' 64; blocks 2c and 196 c / 64)
+  double cdcn_theta = 0.7;       // the authors' theta
+  // --- VP-FAS (network vp-fas; vp_fas.h): our reading of its abstract
+  std::int64_t vpfas_prompt_length = 16;
+  std::int64_t vpfas_prompt_layers = 6;  // the first half of ViT-B/16's 12 blocks
 
   template <class V>
   void visit(V&& v) {
-    v("network", network, "architecture: vit-concat | vit | vit-uadapter | vit-single | vitaf | vit-ama (mmdg model list)");
+    v("network", network, "architecture: vit-concat | vit | vit-uadapter | vit-single | vitaf | vit-ama | mm-cdcn | vp-fas (mmdg model list)");
     backbone.visit(v);
     v("adapter_dim", adapter_dim, "U-Adapter bottleneck width");
     v("adapter_heads", adapter_heads, "U-Adapter cross-attention heads");
@@ -97,6 +103,10 @@ struct NetworkOptions {
     v("vitaf_fwt_gamma", vitaf_fwt_gamma, "vitaf: initial theta_gamma of the feature-wise transformation (scale noise ~ softplus)");
     v("vitaf_fwt_beta", vitaf_fwt_beta, "vitaf: initial theta_beta of the feature-wise transformation (shift noise ~ softplus)");
     v("ama_adapter_dim", ama_adapter_dim, "vit-ama: adaptive multimodal adapter width (0: hidden_dim / 12)");
+    v("cdcn_width", cdcn_width, "mm-cdcn: stem width c (blocks 2c -> 196c/64 -> 2c; the paper's 64)");
+    v("cdcn_theta", cdcn_theta, "mm-cdcn: theta of its central difference convolutions");
+    v("vpfas_prompt_length", vpfas_prompt_length, "vp-fas: prompt tokens per prompted block");
+    v("vpfas_prompt_layers", vpfas_prompt_layers, "vp-fas: prompted blocks (the first ones)");
   }
 
   // Throws mmdg::Error naming the option when a value is out of range.

@@ -9,7 +9,9 @@
 #include "mmdg/model/network.h"
 #include "mmdg/model/uadapter_vit.h"
 #include "mmdg/model/vit_concat.h"
+#include "mmdg/model/mm_cdcn.h"
 #include "mmdg/model/vit_ama.h"
+#include "mmdg/model/vp_fas.h"
 #include "mmdg/model/vitaf.h"
 #include "mmdg/util/test_util.h"
 
@@ -32,9 +34,11 @@ Network pretrained(const std::string& network) {
 }
 
 TEST(NetworkRegistry, NamesCapabilitiesAndErrors) {
-  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter", "vit-single", "vitaf", "vit-ama"}));
+  EXPECT_EQ(network_names(), (std::vector<std::string>{"vit-concat", "vit", "vit-uadapter", "vit-single", "vitaf", "vit-ama",
+                                                       "mm-cdcn", "vp-fas"}));
   EXPECT_MMDG_ERROR(find_network("vit-b16"),
-                    "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter, vit-single, vitaf, vit-ama)");
+                    "option network: unknown value 'vit-b16' (expected one of: vit-concat, vit, vit-uadapter, vit-single, vitaf, "
+                    "vit-ama, mm-cdcn, vp-fas)");
   auto o = tiny("resnet");
   EXPECT_MMDG_ERROR(o.validate(), "unknown value 'resnet'");
   const auto concat = make_network(tiny("vit-concat"))->capabilities();
@@ -401,6 +405,10 @@ TEST(NetworkHook, AfterBlockSeesEveryBlockAndCanReplaceTheTokens) {
     };
     const auto hooked = net->forward(x, x.flip(3), x.flip(2), fo);
     EXPECT_TRUE(torch::equal(plain.logits, hooked.logits)) << entry.name;
+    if (!entry.capabilities.token_blocks) {  // a CNN (mm-cdcn): no tokens to show
+      EXPECT_TRUE(seen.empty()) << entry.name;
+      continue;
+    }
     EXPECT_EQ(seen.size(), static_cast<std::size_t>(net->options().backbone.num_layers())) << entry.name;
     EXPECT_EQ(rows, entry.capabilities.modality_branches ? 6 : 2) << entry.name;
     fo.after_block = [](std::size_t i, const torch::Tensor& h) { return i == 0 ? h * 2 : h; };

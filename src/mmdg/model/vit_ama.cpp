@@ -56,19 +56,10 @@ std::int64_t ViTAMAImpl::adapter_width() const {
   return options_.ama_adapter_dim > 0 ? options_.ama_adapter_dim : std::max<std::int64_t>(1, feature_dim() / 12);
 }
 
-torch::Tensor ViTAMAImpl::tokens(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir) {
-  const auto B = rgb.size(0);
-  const auto pos = pos_embedding[0];  // (1, 1 + N, C): the class token's, then the patches'
-  std::vector<torch::Tensor> parts{class_token[0].expand({B, 1, -1}) + pos.slice(1, 0, 1)};
-  for (const auto* image : {&rgb, &depth, &ir})
-    parts.push_back(conv_proj[0](*image).flatten(2).transpose(1, 2) + pos.slice(1, 1));  // (B, N, C)
-  return torch::cat(parts, 1);  // (B, 1 + 3N, C)
-}
-
 NetworkOutput ViTAMAImpl::forward_impl(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                        const ForwardOptions& fo) {
   const auto inputs = checked_inputs(rgb, depth, ir, fo);
-  auto h = encoder_dropout(tokens(inputs[0], inputs[1], inputs[2]));  // (B, 1 + 3N, C)
+  auto h = encoder_dropout(modality_tokens(inputs));  // (B, 1 + 3N, C)
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     auto& block = blocks[i];
     const auto n1 = block->ln_1(h);

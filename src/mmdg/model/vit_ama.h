@@ -46,8 +46,6 @@ class ViTAMAImpl : public ViTNetworkImpl {
   int branch_of(const std::string&) const override { return -1; }
   std::int64_t adapter_width() const;  // ama_adapter_dim, or C / 12 when 0
 
-  // (B, 3, S, S) x 3 -> the token sequence (B, 1 + 3N, C) the blocks read.
-  torch::Tensor tokens(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir);
 
   std::vector<MultimodalAdapter> adapter_ama_attn, adapter_ama_mlp;  // one per block each
   torch::nn::Linear fc_all{nullptr};

@@ -87,28 +87,18 @@ torch::nn::Conv2d ViTNetworkImpl::add_mean_fusion() {
   return fusion;
 }
 
-std::array<torch::Tensor, 3> ViTNetworkImpl::checked_inputs(const torch::Tensor& rgb, const torch::Tensor& depth,
-                                                           const torch::Tensor& ir, const ForwardOptions& fo) const {
-  const std::array<const torch::Tensor*, 3> images{&rgb, &depth, &ir};
-  std::array<torch::Tensor, 3> inputs;
-  for (int m = 0; m < kNumModalities; ++m) {
-    check_input(*images[m], rgb.size(0), m);
-    inputs[m] = fo.missing[m] ? torch::zeros_like(*images[m]) : *images[m];  // (B, 3, S, S)
-  }
-  return inputs;
-}
-
 torch::Tensor ViTNetworkImpl::concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                                   const ForwardOptions& fo) const {
   const auto inputs = checked_inputs(rgb, depth, ir, fo);
   return torch::cat({inputs[0], inputs[1], inputs[2]}, 1);  // (B, 9, S, S)
 }
 
-void ViTNetworkImpl::check_input(const torch::Tensor& img, std::int64_t B, int m) const {
-  const auto S = options_.backbone.image_size();
-  if (img.dim() != 4 || img.size(0) != B || img.size(1) != 3 || img.size(2) != S || img.size(3) != S)
-    throw Error(options_.network + " input '" + modality_name(m) + "': expected (" + std::to_string(B) + ", 3, " +
-                std::to_string(S) + ", " + std::to_string(S) + "), got " + c10::str(img.sizes()));
+torch::Tensor ViTNetworkImpl::modality_tokens(const std::array<torch::Tensor, 3>& images) {
+  const auto B = images[0].size(0);
+  const auto pos = pos_embedding[0];  // (1, 1 + N, C): the class token's, then the patches'
+  std::vector<torch::Tensor> parts{class_token[0].expand({B, 1, -1}) + pos.slice(1, 0, 1)};
+  for (const auto& image : images) parts.push_back(conv_proj[0](image).flatten(2).transpose(1, 2) + pos.slice(1, 1));  // (B, N, C)
+  return torch::cat(parts, 1);  // (B, 1 + 3N, C)
 }
 
 torch::Tensor ViTNetworkImpl::embed(int k, const torch::Tensor& images) {

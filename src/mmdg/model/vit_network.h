@@ -43,6 +43,10 @@ class ViTNetworkImpl : public NetworkImpl {
   torch::nn::Linear add_head(const std::string& name, std::int64_t in);
   // (B, 3, S, S) -> (B, L, C): patch embedding of stem k, class token prepended, position embedding added.
   torch::Tensor embed(int k, const torch::Tensor& images);
+  // The three modalities as one token sequence through stem 0 (vit-ama, vp-fas): (B, 3, S, S) x 3 ->
+  // [CLS, R patches, D patches, I patches] (B, 1 + 3N, C), each modality's patches with the patch
+  // position embeddings, the class token with its own.
+  torch::Tensor modality_tokens(const std::array<torch::Tensor, 3>& images);
   // The head `fc` on the class tokens `parts` ((B, C) each) concatenated into e (B, D): logits
   // W e + b (B, K), with normalized_head on e / sqrt(2 |e|) and unit-norm weight columns (SSDG);
   // with several parts also each part's share W_m e_m + b / n (NetworkOutput::modality_logits).
@@ -60,14 +64,9 @@ class ViTNetworkImpl : public NetworkImpl {
   // Table 1's input fusion for single-stream networks: registers `fusion`, a 1x1 conv 9 -> 3
   // initialized to the mean of the three modalities (so a pretrained ViT sees an ordinary image).
   torch::nn::Conv2d add_mean_fusion();
-  // The three inputs, each checked (check_input), a missing one (forward_options.missing) as zeros.
-  std::array<torch::Tensor, 3> checked_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
-                                              const ForwardOptions& forward_options) const;
   // checked_inputs concatenated along channels (B, 9, S, S).
   torch::Tensor concatenated_inputs(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                                     const ForwardOptions& forward_options) const;
-  // Throws a shape error naming the input when an image is not (B, 3, S, S).
-  void check_input(const torch::Tensor& image, std::int64_t batch, int modality) const;
   // Sets requires_grad by the freeze option: heads, adapters and `fusion` always train; with
   // last-block also the last block, the final LayerNorm, class tokens and position embeddings.
   void apply_freeze_policy();

@@ -10,6 +10,8 @@
 //   CMFL   Idiap bob.paper.cross_modal_focal_loss_cvpr2021 (losses.py, CNN_Trainer_template.py)
 //   ViTAF  hhsinping/few_shot_fas (config.py, train.py, vision_transformer.py)
 //   AMA    ZitongYu/Flex-Modal-FAS (its data loader's modality dropping)
+//   CDCN   ZitongYu/CDCN (FAS_challenge_CVPRW2020: Contrast_depth_loss, the MSE + contrastive loss)
+//   VP-FAS arXiv 2307.13958's abstract only (no code public): our reading, see vpfas_strategy.h
 #pragma once
 #include <cstdint>
 #include <utility>
@@ -133,6 +135,25 @@ struct AMAOptions {
   template <class V>
   void visit(V&& v) {
     v("ama_modality_drop", modality_drop, "ama: probability of zeroing a training sample's depth image, and its IR image");
+  }
+};
+
+struct CDCNOptions {
+  double contrast_weight = 1.0;  // the authors' training: loss = MSE + contrastive depth loss, weight 1
+
+  template <class V>
+  void visit(V&& v) {
+    v("cdcn_contrast_weight", contrast_weight, "cdcn: weight of the contrastive depth loss beside the map's MSE");
+  }
+};
+
+struct VPFASOptions {
+  double consistency_weight = 1.0;  // missing-modality regularization (our choice: the abstract gives no weight)
+
+  template <class V>
+  void visit(V&& v) {
+    v("vpfas_consistency_weight", consistency_weight,
+      "vpfas: weight of the missing-modality regularization (1 - cosine between the full and the missing view's class tokens)");
   }
 };
 

@@ -95,7 +95,7 @@ void expect_step_syncs(torch::Device device) {
       EXPECT_EQ(c.blocking_copies, 1);
       EXPECT_EQ(c.data_dependent, 0);
     } else if (entry.name == "ce" || entry.name == "ssan" || entry.name == "cmfl" || entry.name == "ogm-ge" ||
-               entry.name == "vitaf") {
+               entry.name == "vitaf" || entry.name == "ama" || entry.name == "cdcn" || entry.name == "vpfas") {
       EXPECT_EQ(c.syncs(), 1) << entry.name;  // one read of the loss parts (OGM-GE: and its scores)
     } else if (entry.name == "ssdg") {
       EXPECT_EQ(c.syncs(), 2) << entry.name;  // and the selection of the live samples (a nonzero)

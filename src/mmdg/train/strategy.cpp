@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "mmdg/train/ama_strategy.h"
+#include "mmdg/train/cdcn_strategy.h"
 #include "mmdg/train/ce_strategy.h"
 #include "mmdg/train/cmfl_strategy.h"
 #include "mmdg/train/iadg_strategy.h"
@@ -14,6 +15,7 @@
 #include "mmdg/train/ssan_strategy.h"
 #include "mmdg/train/ssdg_strategy.h"
 #include "mmdg/train/vitaf_strategy.h"
+#include "mmdg/train/vpfas_strategy.h"
 #include "mmdg/util/registry.h"
 
 namespace mmdg::train {
@@ -135,7 +137,7 @@ BranchedTensors trainable_tensors_by_branch(model::NetworkImpl& net) {
 
 // The registry: one line per strategy.
 const std::vector<StrategyEntry>& strategy_registry() {
-  const model::Capabilities any{}, branches{true, false, false};
+  const model::Capabilities any{}, branches{true, false, false}, tokens{false, false, false, true};
   static const std::vector<StrategyEntry> entries = {
       {"ce", "none", "cross-entropy on the fused logits", any,
        [](const TrainOptions&, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
@@ -152,13 +154,13 @@ const std::vector<StrategyEntry>& strategy_registry() {
          return std::make_unique<SSDGStrategy>(o, net, c);
        },
        [](model::NetworkOptions& n) { n.normalized_head = true; }, ""},
-      {"ssan", "SSAN", "shuffled style assembly on tokens, contrastive + adversarial content losses (Wang et al. 2022)", any,
+      {"ssan", "SSAN", "shuffled style assembly on tokens, contrastive + adversarial content losses (Wang et al. 2022)", tokens,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<SSANStrategy>(o, net, c);
        },
        nullptr, ""},
       {"iadg", "IADG", "categorical style assembly + asymmetric instance adaptive whitening on tokens (Zhou et al. 2023)",
-       any,
+       tokens,
        [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) -> std::unique_ptr<Strategy> {
          return std::make_unique<IADGStrategy>(o, net, c);
        },
@@ -195,6 +197,17 @@ const std::vector<StrategyEntry>& strategy_registry() {
          return std::make_unique<AMAStrategy>(o, net);
        },
        [](model::NetworkOptions& n) { n.freeze = model::Freeze::AdaptersOnly; }, "vit-ama"},
+      {"cdcn", "CDCN", "pixel-wise binary map MSE + contrastive depth loss (Yu et al. 2020; network mm-cdcn)", any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
+         return std::make_unique<CDCNStrategy>(o, net);
+       },
+       nullptr, "mm-cdcn"},
+      {"vpfas", "VP-FAS", "CE on the full and a missing-modality view + embedding consistency, ViT frozen (our reading of Yu et al. 2023)",
+       any,
+       [](const TrainOptions& o, model::NetworkImpl& net, const StrategyContext&) -> std::unique_ptr<Strategy> {
+         return std::make_unique<VPFASStrategy>(o, net);
+       },
+       [](model::NetworkOptions& n) { n.freeze = model::Freeze::AdaptersOnly; }, "vp-fas"},
   };
   return entries;
 }
@@ -224,6 +237,7 @@ void check_compatible(const std::string& strategy, const std::string& network) {
   require(!needs.modality_branches || has.modality_branches, "per-modality branches");
   require(!needs.uncertainty || has.uncertainty, "an uncertainty module");
   require(!needs.adapters || has.adapters, "cross-modal adapters");
+  require(!needs.token_blocks || has.token_blocks, "ViT blocks (its style assembly works on their tokens)");
 }
 
 void check_options_for_network(const TrainOptions& o, const model::NetworkOptions& network) {
@@ -251,6 +265,8 @@ const std::vector<MethodPreset>& method_presets() {
       {"cmfl", "vit", "cmfl", "CMFL", "Table 1's CMFL: three ViT branches (its streams), joint + per-modality heads"},
       {"vitaf", "vitaf", "vitaf", "ViTAF", "Table 1's ViTAF: channel-concatenated inputs, ensemble adapters + FWT (zero-shot)"},
       {"vit-ama", "vit-ama", "ama", "ViT + AMA", "Table 1's ViT + AMA: the modalities' tokens through one frozen ViT with AMAs, modality dropout"},
+      {"mm-cdcn", "mm-cdcn", "cdcn", "MM-CDCN", "Table 1's MM-CDCN: a CDCN per modality, fused, binary map supervision, from scratch"},
+      {"vp-fas", "vp-fas", "vpfas", "VP-FAS", "Table 1's VP-FAS (reconstructed): one frozen ViT, missing-case-aware prompts, consistency regularization"},
   };
   return presets;
 }

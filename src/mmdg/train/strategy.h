@@ -10,6 +10,8 @@
 //   ssdg    SSDG (ssdg_strategy.h)          ssan    SSAN (ssan_strategy.h)
 //   iadg    IADG (iadg_strategy.h)          pmr     PMR (pmr_strategy.h)
 //   ogm-ge  OGM-GE (ogm_ge_strategy.h)      cmfl    CMFL (cmfl_strategy.h)
+//   vitaf   ViTAF (vitaf_strategy.h)      ama     ViT + AMA's (ama_strategy.h)
+//   cdcn    MM-CDCN's (cdcn_strategy.h)   vpfas   VP-FAS's (vpfas_strategy.h)
 // Method presets (`--method`): mmdg = vit-uadapter + regrad (the paper); vit = vit-concat + ce
 // (Table 1's ViT baseline, `--method vit` of earlier versions); ssdg, ssan, iadg = vit-concat + the
 // strategy (Table 1's channel-concatenation re-implementation, Sec. 4.2); cmfl = vit + cmfl. Any

@@ -50,10 +50,12 @@ struct TrainOptions {
   CMFLOptions cmfl;
   ViTAFOptions vitaf;
   AMAOptions ama;
+  CDCNOptions cdcn;
+  VPFASOptions vpfas;
 
   template <class V>
   void visit(V&& v) {
-    v("strategy", strategy, "training strategy: ce | regrad | ssdg | ssan | iadg | pmr | ogm-ge | cmfl | vitaf | ama (mmdg model list)");
+    v("strategy", strategy, "training strategy: ce | regrad | ssdg | ssan | iadg | pmr | ogm-ge | cmfl | vitaf | ama | cdcn | vpfas (mmdg model list)");
     v("epochs", epochs, "training epochs");
     v("batch_size", batch_size, "samples per step");
     v("lr", lr, "Adam learning rate");
@@ -90,6 +92,8 @@ struct TrainOptions {
     cmfl.visit(v);
     vitaf.visit(v);
     ama.visit(v);
+    cdcn.visit(v);
+    vpfas.visit(v);
   }
   void validate() const;
 };

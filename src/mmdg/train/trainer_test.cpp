@@ -190,7 +190,8 @@ TEST_F(TrainerTest, ComparisonStrategiesTrainLowerTheirLossAndResumeExactly) {
   const std::pair<const char*, const char*> pairs[] = {{"ssdg", "vit-concat"}, {"ssdg", "vit-single"}, {"ssan", "vit-uadapter"},
                                                        {"iadg", "vit"},        {"pmr", "vit-uadapter"},   {"ogm-ge", "vit"},
                                                        {"cmfl", "vit-uadapter"},  {"vitaf", "vitaf"},
-                                                       {"ama", "vit-ama"}};
+                                                       {"ama", "vit-ama"}, {"cdcn", "mm-cdcn"},
+                                                       {"vpfas", "vp-fas"}};
   for (const auto& [strategy, network] : pairs) {
     const std::string name = std::string(strategy) + " on " + network;
     test::TempDir runs;
