@@ -295,7 +295,7 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   Trainer(model(), o, data(), runs.file("r")).run();
   EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("r")), "already holds a run");
   o.strategy = "sgd";
-  EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("s")), "option strategy: unknown value 'sgd' (expected one of: ce, regrad, ssdg, ssan, iadg, pmr, ogm-ge, cmfl, vitaf, ama)");
+  EXPECT_MMDG_ERROR(Trainer(model(), o, data(), runs.file("s")), "option strategy: unknown value 'sgd' (expected one of: ce, regrad, ssdg, ssan, iadg, pmr, ogm-ge, cmfl, vitaf, ama, cdcn, vpfas)");
   o.strategy = "regrad";
   auto concat = model();
   concat.network = "vit-concat";
