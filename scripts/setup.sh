@@ -8,7 +8,7 @@ pkgs=(cmake g++ make ccache pkg-config
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
       libopencv-objdetect-dev libopencv-videoio-dev opencv-data
       libgtest-dev libgmock-dev libbenchmark-dev
-      libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev zlib1g-dev
+      libgloo-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev zlib1g-dev
       clang libclang-rt-dev)  # clang + compiler-rt: the sanitizer and libFuzzer build of the tests
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil)

@@ -12,6 +12,7 @@ void add_version_command(CLI::App& app);
 void add_weights_command(CLI::App& app);
 void add_model_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_launch_command(CLI::App& app);  // several processes of one run (torchrun's environment)
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);  // needs the OpenCV data layer
 void add_synth_command(CLI::App& app);    // needs the OpenCV data layer

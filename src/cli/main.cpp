@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_weights_command(app);
   mmdg::cli::add_model_command(app);
   mmdg::cli::add_train_command(app);
+  mmdg::cli::add_launch_command(app);
   mmdg::cli::add_eval_command(app);
   mmdg::cli::add_protocol_command(app);
   mmdg::cli::add_ablate_command(app);

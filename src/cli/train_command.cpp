@@ -10,6 +10,7 @@
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/log.h"
+#include "mmdg/util/process_group.h"
 
 namespace mmdg::cli {
 
@@ -24,6 +25,7 @@ void add_train_command(CLI::App& app) {
   auto config = std::make_shared<MethodConfigOptions>(cmd, "mmdg_b16");
   const auto report = [](const train::TrainResult& result, const std::string& run_dir) {
     if (!result.completed) throw Error("interrupted; continue with --resume " + run_dir);
+    if (dist::environment().rank != 0) return;  // one line for a run of several processes
     std::cout << "done: best epoch " << result.best_epoch << ", val HTER " << 100 * result.best_hter << " %, AUC "
               << 100 * result.best_auc << " %\n";
   };

@@ -133,8 +133,9 @@ std::vector<std::vector<std::size_t>> BalancedSampler::epoch(std::uint64_t seed)
 
 DataLoader::DataLoader(const MultiDomainDataset& dataset, std::vector<std::vector<std::size_t>> batches, int workers,
                        std::optional<AugmentOptions> augment, std::uint64_t seed, int prefetch, std::size_t first_batch,
-                       bool pin_memory)
+                       bool pin_memory, std::size_t first_slot)
     : dataset_(dataset), batches_(std::move(batches)), augment_(augment), seed_(seed), pin_memory_(pin_memory),
+      first_slot_(first_slot),
       prefetch_(static_cast<std::size_t>(std::max(1, prefetch))), next_to_make_(first_batch), next_to_give_(first_batch) {
   try {
     for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
@@ -168,7 +169,7 @@ Batch DataLoader::make_batch(std::size_t b) const {
   std::vector<std::uint8_t> present;
   for (std::size_t k = 0; k < indices.size(); ++k) {
     // a per-(epoch seed, batch, slot) augmentation seed: results do not depend on thread timing
-    const std::uint64_t seed = seed_ * 1000003ull + b * 4099ull + k;
+    const std::uint64_t seed = seed_ * 1000003ull + b * 4099ull + first_slot_ + k;
     const Example ex = dataset_.get(indices[k], augment_ ? &*augment_ : nullptr, seed);
     for (int m = 0; m < 3; ++m) {
       inputs[m].push_back(ex.inputs[m]);

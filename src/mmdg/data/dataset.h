@@ -116,10 +116,12 @@ class DataLoader {
   // augmentation draws those of its position in the full epoch. `pin_memory` (for a CUDA run; needs
   // a LibTorch with CUDA) makes the workers hand out batches in page-locked memory, so that their
   // copies to the GPU can be non-blocking and overlap the computation. Workers run LibTorch's
-  // operations single-threaded (use_one_intra_op_thread_here).
+  // operations single-threaded (use_one_intra_op_thread_here). `first_slot`: the batches are slices
+  // of larger ones starting at this position (one process's share of a global batch), so each
+  // sample's augmentation draws are those of its slot in the global batch.
   DataLoader(const MultiDomainDataset& dataset, std::vector<std::vector<std::size_t>> batches, int workers,
              std::optional<AugmentOptions> augment = std::nullopt, std::uint64_t seed = 0, int prefetch = 4,
-             std::size_t first_batch = 0, bool pin_memory = false);
+             std::size_t first_batch = 0, bool pin_memory = false, std::size_t first_slot = 0);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -137,6 +139,7 @@ class DataLoader {
   std::optional<AugmentOptions> augment_;
   std::uint64_t seed_;
   bool pin_memory_;
+  std::size_t first_slot_;
   std::size_t prefetch_;
   std::size_t next_to_make_ = 0, next_to_give_ = 0;
   bool stop_ = false;

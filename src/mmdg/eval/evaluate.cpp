@@ -2,28 +2,49 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "mmdg/eval/metrics.h"
+#include "mmdg/util/process_group.h"
 
 namespace mmdg::eval {
 
 Scores score_dataset(model::NetworkImpl& net, const data::MultiDomainDataset& dataset, std::int64_t batch_size,
-                     torch::Device device, int workers) {
+                     torch::Device device, int workers, const dist::ProcessGroup* group) {
   torch::NoGradGuard no_grad;
   const bool was_training = net.is_training();
   net.eval();
-  Scores scores;
-  data::DataLoader loader(dataset, data::ShuffledSampler(dataset.size(), static_cast<std::size_t>(batch_size), false).epoch(0),
-                          workers);
+  auto batches = data::ShuffledSampler(dataset.size(), static_cast<std::size_t>(batch_size), false).epoch(0);
+  if (group) {  // this process's share: every size()-th batch
+    std::vector<std::vector<std::size_t>> mine;
+    for (std::size_t b = static_cast<std::size_t>(group->rank()); b < batches.size(); b += static_cast<std::size_t>(group->size()))
+      mine.push_back(std::move(batches[b]));
+    batches = std::move(mine);
+  }
+  const auto N = static_cast<std::int64_t>(dataset.size());
+  auto probability = torch::zeros({N}, torch::kDouble), label = torch::zeros({N}, torch::kDouble);  // (N) in dataset order
+  std::vector<std::int64_t> positions;
+  for (const auto& b : batches) positions.insert(positions.end(), b.begin(), b.end());
+  data::DataLoader loader(dataset, std::move(batches), workers);
+  std::size_t next = 0;
   while (auto batch = loader.next()) {
     model::ForwardOptions fo;
     fo.present = batch->present.to(device);  // Protocol 2's missing modalities, for networks that adapt to them
     const auto out = net.forward(batch->rgb.to(device), batch->depth.to(device), batch->ir.to(device), fo);
-    const auto p = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU, torch::kDouble).contiguous();
-    scores.live_probability.insert(scores.live_probability.end(), p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
-    const auto l = batch->label.to(torch::kCPU).contiguous();
-    for (std::int64_t i = 0; i < l.numel(); ++i) scores.labels.push_back(static_cast<int>(l[i].item<std::int64_t>()));
+    const auto p = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU, torch::kDouble);
+    const auto where = torch::tensor(std::vector<std::int64_t>(positions.begin() + static_cast<std::ptrdiff_t>(next),
+                                                               positions.begin() + static_cast<std::ptrdiff_t>(next) + p.numel()));
+    probability.index_put_({where}, p);
+    label.index_put_({where}, batch->label.to(torch::kCPU, torch::kDouble));
+    next += static_cast<std::size_t>(p.numel());
   }
   net.train(was_training);
+  if (group) group->sum({probability, label});
+  Scores scores;
+  const auto* pv = probability.data_ptr<double>();
+  const auto* lv = label.data_ptr<double>();
+  scores.live_probability.assign(pv, pv + N);
+  for (std::int64_t i = 0; i < N; ++i) scores.labels.push_back(static_cast<int>(std::lround(lv[i])));
   return scores;
 }
 

@@ -34,7 +34,7 @@ void PMRStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDa
   batches.resize(std::min(keep, batches.size()));
   const auto by_class = [](const torch::Tensor& labels, const torch::Tensor&) { return labels; };
   const auto sums = sum_features_by_group(net, train_set, batches, 2, by_class, context_.device,
-                                          static_cast<int>(context_.workers));
+                                          static_cast<int>(context_.workers), context_.group);
   const double eps = options_.pmr.prototype_momentum;
   for (int m = 0; m < 3; ++m)
     for (int k = 0; k < 2; ++k) {

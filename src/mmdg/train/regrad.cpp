@@ -125,7 +125,8 @@ torch::Tensor gram_entries(const std::array<torch::Tensor, 3>& ssp, const torch:
 }  // namespace
 
 FlatGradients regrad_gradients(const std::vector<torch::Tensor>& params, const std::array<torch::Tensor, 3>& weighted_ssp,
-                               const torch::Tensor& ce, const ReGradOptions& o) {
+                               const torch::Tensor& ce, const ReGradOptions& o,
+                               const std::function<void(FlatGradients&)>& before_gram) {
   FlatGradients g = flat_layout(params);
   if (params.empty()) return g;
   const auto grads_of = [&](const torch::Tensor& loss, bool retain) {
@@ -133,10 +134,12 @@ FlatGradients regrad_gradients(const std::vector<torch::Tensor>& params, const s
   };
   if (o.variant == ReGradVariant::None) {
     g.ce = flatten(grads_of(ce + (weighted_ssp[0] + weighted_ssp[1] + weighted_ssp[2]), false), params);
+    if (before_gram) before_gram(g);
     return g;
   }
   for (int m = 0; m < 3; ++m) g.ssp[m] = flatten(grads_of(weighted_ssp[m], true), params);
   g.ce = flatten(grads_of(ce, false), params);
+  if (before_gram) before_gram(g);
   g.gram = gram_entries(g.ssp, g.lengths);
   return g;
 }

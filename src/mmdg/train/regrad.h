@@ -23,6 +23,7 @@
 #include <torch/types.h>
 
 #include <array>
+#include <functional>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -74,9 +75,11 @@ struct FlatGradients {
 
 // The backward passes of one step, without reading anything to the host: three SSP passes and the CE
 // pass over the same graph, flattened, and the Gram entries as segmented sums; for the `none`
-// variant one pass of the summed loss.
+// variant one pass of the summed loss. `before_gram` (several processes: averages the flat
+// gradients over them) runs on the flat gradients before the Gram entries are taken.
 FlatGradients regrad_gradients(const std::vector<torch::Tensor>& parameters, const std::array<torch::Tensor, 3>& weighted_ssp,
-                               const torch::Tensor& ce, const ReGradOptions& options);
+                               const torch::Tensor& ce, const ReGradOptions& options,
+                               const std::function<void(FlatGradients&)>& before_gram = {});
 
 // Eq. 5 on flattened gradients: each tensor's result is a combination of its three SSP gradients
 // (plus the CE gradient) whose coefficients depend only on its Gram entries, so the coefficients are

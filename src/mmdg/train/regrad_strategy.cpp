@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "mmdg/data/dataset.h"
+#include "mmdg/util/process_group.h"
 
 namespace mmdg::train {
 namespace {
@@ -40,7 +41,7 @@ ReGradStrategy::ReGradStrategy(const TrainOptions& o, model::NetworkImpl& net, c
 void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) {
   if (options_.prototype_update != PrototypeUpdate::Epoch || prototypes_epoch_ == epoch) return;
   compute_prototypes(net, train_set, options_.eval_batch_size, context_.device, static_cast<int>(context_.workers),
-                     prototypes_);
+                     prototypes_, context_.group);
   prototypes_epoch_ = epoch;
 }
 
@@ -61,10 +62,19 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
   for (int m = 0; m < 3; ++m)  // u_m of Eq. 5
     scalars.push_back(uncertainty_ ? out.class_reliability[m].detach().reshape({}) : torch::ones({}, ce.options()));
   const auto forward_end = Clock::now();
-  const FlatGradients grads = regrad_gradients(trainable_, weighted_ssp, ce, regrad_);
+  auto to_read = torch::stack(scalars).to(torch::kDouble);
+  // several processes: ReGrad is not linear in the gradients, so each loss's gradient (and the
+  // losses and reliabilities) is averaged over them first, then every process combines the same
+  const auto average = [&](FlatGradients& g) {
+    std::vector<torch::Tensor> parts{g.ce, to_read};
+    for (const auto& s : g.ssp)
+      if (s.defined()) parts.push_back(s);
+    context_.group->average(parts);
+  };
+  const FlatGradients grads =
+      regrad_gradients(trainable_, weighted_ssp, ce, regrad_, context_.group ? average : std::function<void(FlatGradients&)>());
   const auto backward_end = Clock::now();
   // The step's one device-to-host read: the losses, the reliabilities and ReGrad's Gram entries.
-  auto to_read = torch::stack(scalars).to(torch::kDouble);
   if (grads.gram.defined()) to_read = torch::cat({to_read, grads.gram.to(torch::kDouble).reshape(-1)});
   const auto host = to_read.to(torch::kCPU);
   const auto* v = host.data_ptr<double>();
@@ -103,7 +113,7 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
 
 void ReGradStrategy::after_step() {
   if (options_.prototype_update != PrototypeUpdate::Ema) return;
-  for (int m = 0; m < 3; ++m) prototypes_[m].update_from_batch(last_features_[m], last_domains_);
+  for (int m = 0; m < 3; ++m) prototypes_[m].update_from_batch(last_features_[m], last_domains_, context_.group);
 }
 
 nlohmann::json ReGradStrategy::end_epoch() {

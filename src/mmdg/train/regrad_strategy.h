@@ -18,6 +18,7 @@ class ReGradStrategy : public Strategy {
 
   void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) override;
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
+  bool reduces_gradients() const override { return true; }  // the per-loss gradients, before Eq. 5
   void after_step() override;
   nlohmann::json end_epoch() override;
   void save(torch::serialize::OutputArchive& archive) const override;

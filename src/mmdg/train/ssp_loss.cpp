@@ -5,6 +5,7 @@
 #include "mmdg/data/dataset.h"
 #include "mmdg/model/network.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/process_group.h"
 
 namespace mmdg::train {
 namespace {
@@ -52,13 +53,16 @@ void Prototypes::set_from_sums(const torch::Tensor& sums, const torch::Tensor& c
   values_ = torch::where(c > 0, sums.to(device, torch::kFloat) / c.clamp_min(1), values_);
 }
 
-void Prototypes::update_from_batch(const torch::Tensor& features, const torch::Tensor& domains) {
+void Prototypes::update_from_batch(const torch::Tensor& features, const torch::Tensor& domains,
+                                   const dist::ProcessGroup* group) {
   torch::NoGradGuard no_grad;
   const auto device = values_.device();
   const auto f = features.detach().to(device, torch::kFloat);                                           // (B, C)
   const auto in_domain = membership(domains.to(device), values_.size(0)).to(torch::kFloat);  // (B, D)
   const auto counts = in_domain.sum(0);                                                                  // (D)
-  const auto mean = in_domain.t().matmul(f) / counts.clamp_min(1).unsqueeze(1);                          // (D, C)
+  const auto sums = in_domain.t().matmul(f);                                                             // (D, C)
+  if (group) group->sum({sums, counts});
+  const auto mean = sums / counts.clamp_min(1).unsqueeze(1);                                             // (D, C)
   const auto present = (counts > 0).unsqueeze(1);
   // a domain seen before moves towards its batch mean; one seen for the first time takes it; a
   // domain absent from the batch is unchanged
@@ -77,13 +81,18 @@ void Prototypes::load(const torch::Tensor& values, const torch::Tensor& valid) {
 FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDomainDataset& train_set,
                                   const std::vector<std::vector<std::size_t>>& batches, std::int64_t num_groups,
                                   const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& group,
-                                  torch::Device device, int workers) {
+                                  torch::Device device, int workers, const dist::ProcessGroup* processes) {
   torch::NoGradGuard no_grad;
+  std::vector<std::vector<std::size_t>> mine;  // this process's share: every size()-th batch
+  if (processes)
+    for (std::size_t b = static_cast<std::size_t>(processes->rank()); b < batches.size();
+         b += static_cast<std::size_t>(processes->size()))
+      mine.push_back(batches[b]);
   net.eval();
   FeatureSums result;  // accumulated on the device: no copy to the host per batch
   for (auto& s : result.sums) s = torch::zeros({num_groups, net.feature_dim()}, torch::TensorOptions(device));
   result.counts = torch::zeros({num_groups}, torch::TensorOptions(device).dtype(torch::kLong));
-  data::DataLoader loader(train_set, batches, workers, std::nullopt, 0, 4, 0, /*pin_memory=*/device.is_cuda());
+  data::DataLoader loader(train_set, processes ? mine : batches, workers, std::nullopt, 0, 4, 0, /*pin_memory=*/device.is_cuda());
   const bool async = device.is_cuda();
   while (auto batch = loader.next()) {
     const auto out = net.forward(batch->rgb.to(device, async), batch->depth.to(device, async), batch->ir.to(device, async));
@@ -95,13 +104,16 @@ FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDoma
     for (int m = 0; m < 3; ++m) result.sums[m].add_(weights.matmul(out.features[m].to(torch::kFloat)));
     result.counts.add_(member.sum(0));
   }
+  if (processes) processes->sum({result.sums[0], result.sums[1], result.sums[2], result.counts});
   return result;
 }
 
 void compute_prototypes(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t batch_size,
-                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes) {
+                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes,
+                        const dist::ProcessGroup* group) {
   const auto batches = data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(batch_size), false).epoch(0);
-  const auto sums = sum_features_by_group(net, train_set, batches, prototypes[0].values().size(0), ssp_domain, device, workers);
+  const auto sums =
+      sum_features_by_group(net, train_set, batches, prototypes[0].values().size(0), ssp_domain, device, workers, group);
   for (int m = 0; m < 3; ++m) prototypes[m].set_from_sums(sums.sums[m], sums.counts);
 }
 

@@ -18,6 +18,9 @@
 
 #include "mmdg/util/enum_names.h"
 
+namespace mmdg::dist {
+class ProcessGroup;
+}
 namespace mmdg::data {
 class MultiDomainDataset;
 }
@@ -49,8 +52,10 @@ class Prototypes {
   // training set: sums (D, C), counts (D).
   void set_from_sums(const torch::Tensor& sums, const torch::Tensor& counts);
   // `ema` strategy: p <- m p + (1 - m) batch_mean for domains present in the batch (a domain
-  // seen for the first time takes its batch mean).
-  void update_from_batch(const torch::Tensor& features, const torch::Tensor& domains);
+  // seen for the first time takes its batch mean). With `group`, the batch is the global one: the
+  // per-domain sums and counts of every process's slice are summed first.
+  void update_from_batch(const torch::Tensor& features, const torch::Tensor& domains,
+                         const dist::ProcessGroup* group = nullptr);
 
   const torch::Tensor& values() const { return values_; }  // (D, C)
   const torch::Tensor& valid() const { return valid_; }    // (D) bool
@@ -65,7 +70,8 @@ class Prototypes {
 
 // Per modality, the sums of the class-token features (G, C) of `batches` of the training set grouped
 // by group(labels, sources) -> (B) int64 in [0, G), and the group counts (G): eval mode, no gradient;
-// on `device`.
+// on `device`. With `processes` (several) each process runs every processes->size()-th batch and
+// the sums and counts are summed over the processes: all return those of every batch.
 struct FeatureSums {
   std::array<torch::Tensor, 3> sums;
   torch::Tensor counts;
@@ -73,12 +79,13 @@ struct FeatureSums {
 FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDomainDataset& train_set,
                                   const std::vector<std::vector<std::size_t>>& batches, std::int64_t num_groups,
                                   const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& group,
-                                  torch::Device device, int workers);
+                                  torch::Device device, int workers, const dist::ProcessGroup* processes = nullptr);
 
 // Eq. 7's prototypes of every modality from one pass over the training set (the `epoch` update):
 // per SSP domain, the mean class-token feature (eval mode, no gradient, batches in dataset order).
 void compute_prototypes(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t batch_size,
-                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes);
+                        torch::Device device, int workers, std::array<Prototypes, 3>& prototypes,
+                        const dist::ProcessGroup* group = nullptr);
 
 }  // namespace mmdg::train
 

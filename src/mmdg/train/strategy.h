@@ -38,6 +38,9 @@ class OutputArchive;
 namespace mmdg::data {
 class MultiDomainDataset;
 }
+namespace mmdg::dist {
+class ProcessGroup;
+}
 
 namespace mmdg::train {
 
@@ -60,6 +63,10 @@ struct StrategyContext {
   std::int64_t num_sources = 0;  // source domains (training lists)
   torch::Device device = torch::kCPU;
   std::int64_t workers = 0;      // data-loading threads for passes over the training set
+  // The run's other processes (mmdg launch, torchrun), none when it runs alone. Each process's
+  // batch is its slice of the global batch; passes over a data set (prototypes) are sharded
+  // between the processes and their sums reduced, so every process holds the same state.
+  const dist::ProcessGroup* group = nullptr;
 };
 
 // A loss that is NaN or infinite: the trainer stops, keeping the last good checkpoint.
@@ -78,6 +85,11 @@ class Strategy {
   // Forward, losses and every trainable tensor's .grad (replaced, not accumulated). Throws
   // NonFiniteLoss (naming the losses) before any state changes when a loss is not finite.
   virtual StepResult step(model::NetworkImpl& net, const TrainBatch& batch) = 0;
+  // With several processes: true when step() itself makes every process's gradients (and the
+  // returned loss) those of the global batch (ReGrad, which is not linear in the gradients, reduces
+  // its per-loss gradients before combining them); false: the trainer averages the .grad of every
+  // trainable tensor and the loss after step(), one all-reduce.
+  virtual bool reduces_gradients() const { return false; }
   // After the optimizer's step.
   virtual void after_step() {}
   // Fields for the epoch's log line (e.g. the per-modality mean SSP losses of Fig. 6); resets them.

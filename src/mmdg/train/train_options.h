@@ -41,6 +41,7 @@ struct TrainOptions {
   std::int64_t log_every = 10;
   std::int64_t eval_batch_size = 32;
   std::int64_t interrupt_after_steps = 0;
+  double dist_timeout = 60;
   data::AugmentOptions augment;
   SSDGOptions ssdg;
   SSANOptions ssan;
@@ -57,7 +58,7 @@ struct TrainOptions {
   void visit(V&& v) {
     v("strategy", strategy, "training strategy: ce | regrad | ssdg | ssan | iadg | pmr | ogm-ge | cmfl | vitaf | ama | cdcn | vpfas (mmdg model list)");
     v("epochs", epochs, "training epochs");
-    v("batch_size", batch_size, "samples per step");
+    v("batch_size", batch_size, "samples per step (with several processes: in all, split evenly between them)");
     v("lr", lr, "Adam learning rate");
     v("weight_decay", weight_decay, "Adam weight decay");
     v("grad_clip", grad_clip, "clip the global gradient norm to this value (0 = off)");
@@ -83,6 +84,9 @@ struct TrainOptions {
     v("eval_batch_size", eval_batch_size, "samples per forward when evaluating");
     v("interrupt_after_steps", interrupt_after_steps,
       "testing aid: behave as if interrupted (SIGINT) after this many steps of this run (0 = off)");
+    v("dist_timeout", dist_timeout,
+      "several processes (mmdg launch, torchrun): seconds a process waits for the others to join or to answer "
+      "before it stops with an error naming the operation");
     augment.visit(v);
     ssdg.visit(v);
     ssan.visit(v);

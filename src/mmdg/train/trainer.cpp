@@ -26,6 +26,7 @@
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/log.h"
+#include "mmdg/util/process_group.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/util/runtime.h"
 #include "mmdg/util/settings.h"
@@ -51,11 +52,32 @@ std::string at_step(std::int64_t epoch, std::int64_t step) {
   return "epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step);
 }
 
+// Testing aid for the fault tests of multi-process training: MMDG_TEST_EXIT_AT="RANK:STEP" makes that
+// rank exit (status 9, without saving) when it reaches that global step, as if killed.
+void exit_if_told(int rank, std::int64_t global_step) {
+  static const std::pair<int, std::int64_t> when = [] {
+    const char* v = std::getenv("MMDG_TEST_EXIT_AT");
+    int r = -1;
+    long long s = -1;
+    if (v && std::sscanf(v, "%d:%lld", &r, &s) != 2) r = -1;
+    return std::pair<int, std::int64_t>{r, s};
+  }();
+  if (when.first == rank && when.second == global_step) std::_Exit(9);
+}
+
+// The seed of a non-main process's generators at a global step: its dropout and sampling draws
+// differ from the other processes' and a resumed run repeats them (they are not in resume.pt).
+std::uint64_t rank_step_seed(std::int64_t seed, int rank, std::int64_t global_step) {
+  return static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(rank) * 1000003ull +
+         static_cast<std::uint64_t>(global_step);
+}
+
 // Everything one run holds while it trains: the network, data, strategy, optimizer and the
 // loop's state, with the loop cut into the pieces below.
 class Session {
  public:
-  Session(const RunConfig& config, const RunDir& dir, bool resuming, std::optional<CommitRecord> commit);
+  Session(const RunConfig& config, const RunDir& dir, bool resuming, std::optional<CommitRecord> commit,
+          const dist::ProcessGroup* group);
   void truncate_log_at_resume();
   TrainResult run();
 
@@ -63,6 +85,14 @@ class Session {
   bool interrupted() const {
     return g_interrupted.load() || (o_.interrupt_after_steps > 0 && steps_this_run_ >= o_.interrupt_after_steps);
   }
+  // Whether any process was interrupted (one small all-reduce with several): all stop at the same step.
+  bool any_interrupted() const {
+    if (!group_) return interrupted();
+    auto flag = torch::tensor({interrupted() ? 1.0 : 0.0}, torch::kDouble);
+    group_->sum({flag});
+    return flag.item<double>() > 0;
+  }
+  bool is_main() const { return !group_ || group_->is_main(); }
   // Trains the rest of `epoch`; false when interrupted (a resumable state is saved).
   bool train_epoch(std::int64_t epoch);
   // The strategy's step, gradient clipping, the optimizer's step. Returns the step's log fields.
@@ -89,10 +119,19 @@ class Session {
   std::int64_t steps_this_run_ = 0;
   double last_loss_ = 0;
   std::optional<CommitRecord> commit_;  // the last committed state (none before the first commit)
+  const dist::ProcessGroup* group_;     // the run's processes; none when it runs alone
 };
 
-Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std::optional<CommitRecord> commit)
-    : config_(config), o_(config.train), dir_(dir), device_(infer::parse_device(o_.device)), commit_(std::move(commit)) {
+// The device of this process: with several processes, "cuda" means the one of LOCAL_RANK.
+torch::Device process_device(const std::string& option, const dist::ProcessGroup* group) {
+  if (group && option == "cuda") return infer::parse_device("cuda:" + std::to_string(dist::environment().local_rank));
+  return infer::parse_device(option);
+}
+
+Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std::optional<CommitRecord> commit,
+                 const dist::ProcessGroup* group)
+    : config_(config), o_(config.train), dir_(dir), device_(process_device(o_.device, group)), commit_(std::move(commit)),
+      group_(group) {
   const auto S = config.model.backbone.image_size();
   // the data first: a missing file or a wrong --data-root fails in seconds, before any training
   train_set_ = std::make_unique<data::MultiDomainDataset>(config.data.train_lists, config.data.data_root, S,
@@ -116,6 +155,7 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
   context.num_sources = static_cast<std::int64_t>(config.data.train_lists.size());
   context.device = device_;
   context.workers = o_.workers;
+  context.group = group_;
   strategy_ = make_strategy(o_, *net_, context);
   for (auto& p : net_->parameters())
     if (p.requires_grad()) trainable_.push_back(p);
@@ -131,7 +171,7 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
                   dir_.commit() + " records epoch " + std::to_string(commit_->epoch) + " step " +
                   std::to_string(commit_->step_in_epoch) + " (global step " + std::to_string(commit_->global_step) + ")");
     if (std::filesystem::exists(dir_.best())) best_point_ = infer::read_deployment(dir_.best(), S).operating_point;
-    truncate_log_at_resume();
+    if (is_main()) truncate_log_at_resume();
   }
 }
 
@@ -167,6 +207,7 @@ void Session::truncate_log_at_resume() {
 }
 
 void Session::save_state(std::int64_t next_epoch, std::int64_t next_step) {
+  if (!is_main()) return;  // the main process writes the run's files; every process can resume from them
   ResumeState s = state_;
   s.epoch = next_epoch;
   s.step_in_epoch = next_step;
@@ -187,7 +228,18 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
   b.progress = (static_cast<double>(epoch) + static_cast<double>(state_.step_in_epoch) / static_cast<double>(num_steps)) /
                static_cast<double>(o_.epochs);
   try {
+    if (!is_main()) torch::manual_seed(rank_step_seed(o_.seed, group_->rank(), state_.global_step));
     StepResult result = strategy_->step(*net_, b);
+    if (group_ && !strategy_->reduces_gradients()) {  // data-parallel: the mean gradient of the global batch
+      std::vector<torch::Tensor> reduced;
+      for (auto& p : trainable_)
+        if (p.grad().defined()) reduced.push_back(p.grad());
+      auto loss = torch::tensor({result.loss}, torch::kDouble);
+      reduced.push_back(loss);
+      group_->average(reduced);
+      result.loss = loss.item<double>();
+    }
+    if (group_) result.log["process_batch"] = b.labels.size(0);  // this process's slice of the global batch
     if (o_.grad_clip > 0) clip_gradient_norm(trainable_, o_.grad_clip);
     optimizer_->step();
     strategy_->after_step();
@@ -216,15 +268,30 @@ bool Session::train_epoch(std::int64_t epoch) {
   if (o_.steps_per_epoch > 0 && batches.size() > static_cast<std::size_t>(o_.steps_per_epoch))
     batches.resize(static_cast<std::size_t>(o_.steps_per_epoch));
   const auto num_steps = static_cast<std::int64_t>(batches.size());
+  std::size_t first_slot = 0;  // this process's slice of each global batch (augmentation draws follow the slot)
+  if (group_) {
+    const auto share = static_cast<std::size_t>(o_.batch_size / group_->size());
+    first_slot = share * static_cast<std::size_t>(group_->rank());
+    for (auto& batch : batches) {
+      const auto begin = std::min(first_slot, batch.size()), end = std::min(first_slot + share, batch.size());
+      batch = std::vector<std::size_t>(batch.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       batch.begin() + static_cast<std::ptrdiff_t>(end));
+      if (batch.empty())
+        throw Error("epoch " + std::to_string(epoch + 1) + ": a batch holds too few samples for process " +
+                    std::to_string(group_->rank()) + " of " + std::to_string(group_->size()) +
+                    " (the training set is smaller than the batch). HINT: fewer processes or a smaller --batch-size");
+    }
+  }
   data::DataLoader loader(*train_set_, batches, static_cast<int>(o_.workers), o_.augment, epoch_seed, 4,
-                          static_cast<std::size_t>(state_.step_in_epoch), /*pin_memory=*/device_.is_cuda());
+                          static_cast<std::size_t>(state_.step_in_epoch), /*pin_memory=*/device_.is_cuda(), first_slot);
   net_->train();
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o_.epochs), num_steps);
   const auto steps_start = std::chrono::steady_clock::now();
   double loss_sum = 0;
   std::int64_t loss_count = 0;
   for (auto& step = state_.step_in_epoch; step < num_steps; ++step) {
-    if (interrupted()) {
+    if (group_) exit_if_told(group_->rank(), state_.global_step);
+    if (any_interrupted()) {
       progress.finish("interrupted");
       save_state(epoch, step);
       log::info("interrupted at epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step) + ": saved " +
@@ -238,7 +305,7 @@ bool Session::train_epoch(std::int64_t epoch) {
     ++loss_count;
     ++state_.global_step;
     ++steps_this_run_;
-    if (state_.global_step % o_.log_every == 0 || step + 1 == num_steps) {
+    if (is_main() && (state_.global_step % o_.log_every == 0 || step + 1 == num_steps)) {
       nlohmann::json line = {{"type", "step"}, {"epoch", epoch + 1}, {"step", step + 1}, {"global_step", state_.global_step},
                              {"loss", result.loss}};
       line.update(result.log);
@@ -261,7 +328,7 @@ bool Session::train_epoch(std::int64_t epoch) {
   epoch_log.update(strategy_->end_epoch());
   epoch_log["seconds"] = seconds_since(epoch_start);  // training: the strategy's epoch start and the steps
   evaluate_and_select(epoch, epoch_log);
-  append_log(dir_.log(), epoch_log);
+  if (is_main()) append_log(dir_.log(), epoch_log);
   save_state(epoch + 1, 0);
   return true;
 }
@@ -270,7 +337,7 @@ void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log)
   bool is_best = !val_set_;
   if (val_set_) {
     const auto summary =
-        eval::summarize(eval::score_dataset(*net_, *val_set_, o_.eval_batch_size, device_, static_cast<int>(o_.workers)));
+        eval::summarize(eval::score_dataset(*net_, *val_set_, o_.eval_batch_size, device_, static_cast<int>(o_.workers), group_));
     epoch_log["val_auc"] = summary.auc;
     epoch_log["val_hter"] = summary.hter;
     epoch_log["val_eer_threshold"] = summary.eer_threshold;
@@ -286,7 +353,8 @@ void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log)
   }
   if (is_best) {
     state_.best_epoch = epoch + 1;
-    infer::save_checkpoint(dir_.best(), *net_, deployment(),
+    if (is_main())
+      infer::save_checkpoint(dir_.best(), *net_, deployment(),
                            {{"epoch", epoch + 1}, {"val_hter", state_.best_hter}, {"val_auc", state_.best_auc}});
   }
   epoch_log["best"] = is_best;
@@ -301,7 +369,7 @@ TrainResult Session::run() {
       result.epochs_done = epoch;
       return result;
     }
-    if (interrupted() && epoch + 1 < o_.epochs) {
+    if (any_interrupted() && epoch + 1 < o_.epochs) {
       log::info("interrupted after epoch " + std::to_string(epoch + 1) + ": saved " + dir_.resume_state() +
                 "; continue with --resume " + dir_.path());
       result.epochs_done = epoch + 1;
@@ -342,6 +410,7 @@ void TrainOptions::validate() const {
   require(steps_per_epoch >= 0, "steps_per_epoch", "must be >= 0");
   require(log_every > 0, "log_every", "must be positive");
   require(eval_batch_size > 0 && eval_batch_size <= 65536, "eval_batch_size", "must be in [1, 65536]");
+  require(dist_timeout > 0 && dist_timeout <= 86400, "dist_timeout", "must be in (0, 86400] seconds");
   augment.validate();
   const auto fraction = [&](double v, const char* option) { require(v >= 0 && v <= 1, option, "must be in [0, 1]"); };
   const auto non_negative = [&](double v, const char* option) { require(v >= 0, option, "must be >= 0"); };
@@ -407,7 +476,11 @@ Trainer::Trainer(model::NetworkOptions model, TrainOptions options, TrainData da
   check_compatible(config_.train.strategy, config_.model.network);
   check_options_for_network(config_.train, config_.model);
   if (config_.data.train_lists.empty()) throw UsageError("option --train: give at least one training list (one per source domain)");
-  if (RunDir(run_dir_).has_run())
+  const auto env = dist::environment();
+  if (env.distributed() && config_.train.batch_size % env.world_size != 0)
+    throw UsageError("option batch_size: " + std::to_string(config_.train.batch_size) + " does not split evenly between " +
+                     std::to_string(env.world_size) + " processes (WORLD_SIZE)");
+  if (env.rank == 0 && RunDir(run_dir_).has_run())  // the main process creates the run; the others join it
     throw Error(run_dir_ + " already holds a run. HINT: continue it with --resume " + run_dir_ + ", or choose another --out");
 }
 
@@ -434,6 +507,20 @@ Trainer Trainer::resume(const std::string& run_dir, const std::function<void(Tra
 
 TrainResult Trainer::run() {
   const RunDir dir(run_dir_);
+  const auto env = dist::environment();
+  std::unique_ptr<dist::ProcessGroup> group;
+  if (env.distributed()) {
+    group = std::make_unique<dist::ProcessGroup>(
+        env, std::chrono::milliseconds(static_cast<std::int64_t>(config_.train.dist_timeout * 1000)));
+    if (!group->is_main()) {  // the main process writes the run's files and logs; the others follow it
+      log::set_console_level(log::Level::warning);
+      group->barrier();  // the main process has written the config or recovered the committed state
+      std::optional<CommitRecord> commit = recover_state(dir);  // nothing left to complete: checks the files
+      const bool resuming = continuing_ && (fs::exists(dir.last()) || fs::exists(dir.resume_state()));
+      Session session(config_, dir, resuming, resuming ? commit : std::nullopt, group.get());
+      return session.run();
+    }
+  }
   fs::create_directories(run_dir_);
   return log::with_log_file(dir.text_log(), [&] {
     std::optional<CommitRecord> commit;
@@ -455,7 +542,12 @@ TrainResult Trainer::run() {
     log::info("run " + run_dir_ + (resuming ? " (resumed)" : "") + "\nmodel options:\n" + settings::describe(config_.model) +
               "training options:\n" + settings::describe(config_.train) + "data:\n" + settings::describe(config_.data));
     log::debug(runtime_summary());
-    Session session(config_, dir, resuming, commit);
+    if (group) {
+      log::info("process 0 of " + std::to_string(group->size()) + " (batch " + std::to_string(config_.train.batch_size) +
+                " in all, " + std::to_string(config_.train.batch_size / group->size()) + " per process)");
+      group->barrier();
+    }
+    Session session(config_, dir, resuming, commit, group.get());
     return session.run();
   });
 }

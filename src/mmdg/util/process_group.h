@@ -1,0 +1,64 @@
+// Several training processes (ranks) as one run, through PyTorch's own distributed engine (c10d):
+// a TCPStore for the rendezvous and ProcessGroupGloo for the collectives, as torchrun's processes
+// use them. The environment says who a process is (torchrun's variables): RANK, WORLD_SIZE,
+// LOCAL_RANK, MASTER_ADDR, MASTER_PORT; without WORLD_SIZE (or with 1) a process runs alone and
+// nothing here is used.
+//
+// Every collective waits at most the group's timeout: a rank that died makes the others' next
+// collective fail at once ("connection closed by peer"), one that hangs makes it fail after the
+// timeout; both raise mmdg::Error naming this rank and the operation.
+#pragma once
+#include <torch/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mmdg::dist {
+
+// Who this process is, from the environment.
+struct Environment {
+  int rank = 0, world_size = 1, local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  bool distributed() const { return world_size > 1; }
+};
+// Reads RANK, WORLD_SIZE, LOCAL_RANK (default RANK), MASTER_ADDR (default 127.0.0.1),
+// MASTER_PORT (default 29500). Throws UsageError naming the variable when one is malformed or
+// out of range (RANK >= WORLD_SIZE).
+Environment environment();
+
+// Whether this build has the Gloo backend (Debian: libgloo-dev at configure time).
+bool available();
+
+class ProcessGroup {
+ public:
+  // Joins the group: rank 0 serves the store at MASTER_ADDR:MASTER_PORT, the others connect; returns
+  // when all WORLD_SIZE ranks have joined or throws after `timeout`.
+  ProcessGroup(const Environment& env, std::chrono::milliseconds timeout);
+  ~ProcessGroup();
+  ProcessGroup(const ProcessGroup&) = delete;
+  ProcessGroup& operator=(const ProcessGroup&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_main() const { return rank_ == 0; }
+
+  // Sums each tensor over the ranks, in place, in one collective: the tensors (any dtypes the
+  // caller keeps consistent across ranks, any device) are flattened into one float64 buffer on the
+  // CPU, reduced and written back. Every rank must call it with the same shapes, in the same order.
+  void sum(const std::vector<torch::Tensor>& tensors) const;
+  // The mean over the ranks (sum / size).
+  void average(const std::vector<torch::Tensor>& tensors) const;
+  // Blocks until every rank has reached it.
+  void barrier() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  int rank_ = 0, size_ = 1;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace mmdg::dist
