@@ -299,7 +299,9 @@ bool Session::train_epoch(std::int64_t epoch) {
       return false;
     }
     const auto step_start = std::chrono::steady_clock::now();
-    const StepResult result = optimize(*loader.next(), epoch, num_steps);
+    const double collective_start = group_ ? group_->seconds_in_collectives() : 0;
+    StepResult result = optimize(*loader.next(), epoch, num_steps);
+    if (group_) result.log["seconds_collectives"] = group_->seconds_in_collectives() - collective_start;
     last_loss_ = result.loss;
     loss_sum += result.loss;
     ++loss_count;

@@ -93,6 +93,7 @@ ProcessGroup::ProcessGroup(const Environment& env, std::chrono::milliseconds tim
 ProcessGroup::~ProcessGroup() = default;
 
 void ProcessGroup::sum(const std::vector<torch::Tensor>& tensors) const {
+  const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flat;
   for (const auto& t : tensors) flat.push_back(t.detach().reshape(-1).to(torch::kCPU, torch::kDouble));
@@ -104,10 +105,13 @@ void ProcessGroup::sum(const std::vector<torch::Tensor>& tensors) const {
     t.detach().copy_(buffer[0].slice(0, offset, offset + n).view(t.sizes()));  // back to its device and dtype
     offset += n;
   }
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void ProcessGroup::barrier() const {
+  const auto start = std::chrono::steady_clock::now();
   collective(rank_, "barrier", timeout_, [&] { state_->group->barrier()->wait(timeout_); });
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 #else  // built without Gloo

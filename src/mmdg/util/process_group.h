@@ -53,12 +53,15 @@ class ProcessGroup {
   void average(const std::vector<torch::Tensor>& tensors) const;
   // Blocks until every rank has reached it.
   void barrier() const;
+  // Seconds this process has spent in sum() and barrier() (the copies and the waiting included).
+  double seconds_in_collectives() const { return seconds_; }
 
  private:
   struct State;
   std::unique_ptr<State> state_;
   int rank_ = 0, size_ = 1;
   std::chrono::milliseconds timeout_;
+  mutable double seconds_ = 0;
 };
 
 }  // namespace mmdg::dist
