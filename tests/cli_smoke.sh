@@ -51,6 +51,9 @@ check "config file" 0 'adapter_dim = 4' -- "$mmdg" model info --config "$tmp/cfg
 echo '{"adapter_dims": 4}' > "$tmp/bad.json"
 check "config file with an unknown option" 1 "bad.json: unknown option 'adapter_dims'" -- "$mmdg" model info --config "$tmp/bad.json"
 check "model list names every network and strategy" 0 "vit-uadapter .*U-Adapters" -- "$mmdg" model list
+check "launch needs the command to run" 2 "give the command to run after --" -- "$mmdg" launch --nproc 2
+check "protocol refuses several processes" 2 "protocol, ablate and demo run in one process" -- env WORLD_SIZE=2 "$mmdg" protocol --protocol 1 --lists "$tmp" --out "$tmp/p"
+check "a malformed WORLD_SIZE is named" 2 "environment variable WORLD_SIZE='two'" -- env WORLD_SIZE=two "$mmdg" train --config mmdg_tiny --train x.txt --out "$tmp/ws"
 check "model list names the comparison networks" 0 "mm-cdcn .*MM-CDCN" -- "$mmdg" model list
 check "model info counts MM-CDCN at 256" 0 "total +6955528 +6955528" -- "$mmdg" model info --network mm-cdcn --image-size 256
 check "model info counts VP-FAS's prompts" 0 "total +86095106 +296450" -- "$mmdg" model info --network vp-fas --freeze adapters-only

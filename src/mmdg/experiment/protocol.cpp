@@ -27,6 +27,7 @@
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/log.h"
+#include "mmdg/util/process_group.h"
 #include "mmdg/util/settings.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/viz/figures.h"
@@ -207,6 +208,9 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
 }  // namespace
 
 nlohmann::json run_protocol(const ProtocolArgs& a) {
+  if (dist::environment().distributed())  // its runs, scores and tables are written by one process
+    throw UsageError("WORLD_SIZE > 1: protocol, ablate and demo run in one process; train each run with several "
+                     "(mmdg launch --nproc N -- train ...) instead");
   fs::create_directories(a.out);
   return log::with_log_file((fs::path(a.out) / "protocol.log").string(), [&] {
     nlohmann::json results;
