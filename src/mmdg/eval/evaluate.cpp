@@ -15,12 +15,7 @@ Scores score_dataset(model::NetworkImpl& net, const data::MultiDomainDataset& da
   const bool was_training = net.is_training();
   net.eval();
   auto batches = data::ShuffledSampler(dataset.size(), static_cast<std::size_t>(batch_size), false).epoch(0);
-  if (group) {  // this process's share: every size()-th batch
-    std::vector<std::vector<std::size_t>> mine;
-    for (std::size_t b = static_cast<std::size_t>(group->rank()); b < batches.size(); b += static_cast<std::size_t>(group->size()))
-      mine.push_back(std::move(batches[b]));
-    batches = std::move(mine);
-  }
+  if (group) batches = group->share_of(batches);
   const auto N = static_cast<std::int64_t>(dataset.size());
   auto probability = torch::zeros({N}, torch::kDouble), label = torch::zeros({N}, torch::kDouble);  // (N) in dataset order
   std::vector<std::int64_t> positions;

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <sys/wait.h>
 
-#include "mmdg/data/synth.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/io/safetensors.h"
+#include "mmdg/train/tiny_benchmark_test_util.h"
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/process_group.h"
 #include "mmdg/util/test_util.h"
@@ -45,12 +45,7 @@ class DistributedTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
-    data::SynthOptions o;
-    o.subjects = 4;
-    o.frames = 2;
-    o.image_size = 32;
-    o.domains = "CW";
-    data::write_synthetic_benchmark(o, dir_->file("data"));
+    write_tiny_benchmark(dir_->file("data"));
   }
   static void TearDownTestSuite() { delete dir_; }
   void SetUp() override {
@@ -116,9 +111,10 @@ TEST_F(DistributedTest, TwoProcessesTrainAsOneWithTheirGlobalBatch) {
     for (std::size_t i = 0; i < steps1.size(); ++i) {
       EXPECT_NEAR(steps1[i]["loss"].get<double>(), steps2[i]["loss"].get<double>(), 1e-4) << i;
       EXPECT_EQ(steps2[i].value("process_batch", 0), 4) << i;  // each process trained on half the batch
-      if (method == "mmdg")  // the running SSP losses pick the fast modality: the same on both
+      if (method == "mmdg") {  // the running SSP losses pick the fast modality: the same on both
         for (int m = 0; m < 3; ++m)
           EXPECT_NEAR(steps1[i]["running_ssp"][m].get<double>(), steps2[i]["running_ssp"][m].get<double>(), 1e-4) << i;
+      }
     }
     const auto epochs1 = log_lines(runs.file(method + "1"), "epoch"), epochs2 = log_lines(runs.file(method + "2"), "epoch");
     ASSERT_EQ(epochs1.size(), 2u);

@@ -83,16 +83,11 @@ FeatureSums sum_features_by_group(model::NetworkImpl& net, const data::MultiDoma
                                   const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& group,
                                   torch::Device device, int workers, const dist::ProcessGroup* processes) {
   torch::NoGradGuard no_grad;
-  std::vector<std::vector<std::size_t>> mine;  // this process's share: every size()-th batch
-  if (processes)
-    for (std::size_t b = static_cast<std::size_t>(processes->rank()); b < batches.size();
-         b += static_cast<std::size_t>(processes->size()))
-      mine.push_back(batches[b]);
   net.eval();
   FeatureSums result;  // accumulated on the device: no copy to the host per batch
   for (auto& s : result.sums) s = torch::zeros({num_groups, net.feature_dim()}, torch::TensorOptions(device));
   result.counts = torch::zeros({num_groups}, torch::TensorOptions(device).dtype(torch::kLong));
-  data::DataLoader loader(train_set, processes ? mine : batches, workers, std::nullopt, 0, 4, 0, /*pin_memory=*/device.is_cuda());
+  data::DataLoader loader(train_set, processes ? processes->share_of(batches) : batches, workers, std::nullopt, 0, 4, 0, /*pin_memory=*/device.is_cuda());
   const bool async = device.is_cuda();
   while (auto batch = loader.next()) {
     const auto out = net.forward(batch->rgb.to(device, async), batch->depth.to(device, async), batch->ir.to(device, async));

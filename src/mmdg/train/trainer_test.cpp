@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <fstream>
 
-#include "mmdg/data/synth.h"
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/train/state_commit.h"
+#include "mmdg/train/tiny_benchmark_test_util.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
 
@@ -23,12 +23,7 @@ class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
-    data::SynthOptions o;
-    o.subjects = 4;
-    o.frames = 2;
-    o.image_size = 32;
-    o.domains = "CW";
-    data::write_synthetic_benchmark(o, dir_->file("data"));
+    write_tiny_benchmark(dir_->file("data"));
   }
   static void TearDownTestSuite() { delete dir_; }
 

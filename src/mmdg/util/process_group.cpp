@@ -2,8 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <limits>
 
 #ifdef MMDG_WITH_GLOO
 #ifndef USE_C10D_GLOO
@@ -56,9 +56,11 @@ struct ProcessGroup::State {
 };
 
 namespace {
-// Runs a c10d operation, turning its failure into an Error that names the rank and the operation.
+// Runs a c10d operation, adding its time to `seconds` and turning its failure into an Error that
+// names the rank and the operation.
 template <class F>
-void collective(int rank, const char* what, std::chrono::milliseconds timeout, F&& f) {
+void collective(int rank, const std::string& what, std::chrono::milliseconds timeout, double& seconds, F&& f) {
+  const auto start = std::chrono::steady_clock::now();
   try {
     f();
   } catch (const std::exception& e) {
@@ -66,13 +68,14 @@ void collective(int rank, const char* what, std::chrono::milliseconds timeout, F
     throw Error("rank " + std::to_string(rank) + ": " + what + " failed (another rank stopped, or did not answer within " +
                 std::to_string(timeout.count() / 1000) + " s): " + why.substr(0, why.find('\n')));
   }
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 }  // namespace
 
 ProcessGroup::ProcessGroup(const Environment& env, std::chrono::milliseconds timeout)
     : state_(std::make_unique<State>()), rank_(env.rank), size_(env.world_size), timeout_(timeout) {
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
-  collective(rank_, ("joining the group at " + where).c_str(), timeout, [&] {
+  collective(rank_, "joining the group at " + where, timeout, seconds_, [&] {
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<std::uint16_t>(env.master_port);
     store_options.isServer = env.rank == 0;
@@ -93,25 +96,24 @@ ProcessGroup::ProcessGroup(const Environment& env, std::chrono::milliseconds tim
 ProcessGroup::~ProcessGroup() = default;
 
 void ProcessGroup::sum(const std::vector<torch::Tensor>& tensors) const {
-  const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> flat;
-  for (const auto& t : tensors) flat.push_back(t.detach().reshape(-1).to(torch::kCPU, torch::kDouble));
-  std::vector<at::Tensor> buffer{torch::cat(flat)};
-  collective(rank_, "all-reduce", timeout_, [&] { state_->group->allreduce(buffer)->wait(timeout_); });
-  std::int64_t offset = 0;
-  for (const auto& t : tensors) {
-    const auto n = t.numel();
-    t.detach().copy_(buffer[0].slice(0, offset, offset + n).view(t.sizes()));  // back to its device and dtype
-    offset += n;
-  }
-  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // the copies into and out of the one buffer count as the collective's time too
+  collective(rank_, "all-reduce", timeout_, seconds_, [&] {
+    std::vector<torch::Tensor> flat;
+    for (const auto& t : tensors) flat.push_back(t.detach().reshape(-1).to(torch::kCPU, torch::kDouble));
+    std::vector<at::Tensor> buffer{torch::cat(flat)};
+    state_->group->allreduce(buffer)->wait(timeout_);
+    std::int64_t offset = 0;
+    for (const auto& t : tensors) {
+      const auto n = t.numel();
+      t.detach().copy_(buffer[0].slice(0, offset, offset + n).view(t.sizes()));  // back to its device and dtype
+      offset += n;
+    }
+  });
 }
 
 void ProcessGroup::barrier() const {
-  const auto start = std::chrono::steady_clock::now();
-  collective(rank_, "barrier", timeout_, [&] { state_->group->barrier()->wait(timeout_); });
-  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  collective(rank_, "barrier", timeout_, seconds_, [&] { state_->group->barrier()->wait(timeout_); });
 }
 
 #else  // built without Gloo

@@ -53,7 +53,14 @@ class ProcessGroup {
   void average(const std::vector<torch::Tensor>& tensors) const;
   // Blocks until every rank has reached it.
   void barrier() const;
-  // Seconds this process has spent in sum() and barrier() (the copies and the waiting included).
+  // This process's share of a pass's items (batches): every size()-th one, from its rank on.
+  template <class T>
+  std::vector<T> share_of(const std::vector<T>& items) const {
+    std::vector<T> mine;
+    for (auto i = static_cast<std::size_t>(rank_); i < items.size(); i += static_cast<std::size_t>(size_)) mine.push_back(items[i]);
+    return mine;
+  }
+  // Seconds this process has spent joining the group, in sum() (its copies included) and barrier().
   double seconds_in_collectives() const { return seconds_; }
 
  private:
