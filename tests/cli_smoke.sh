@@ -58,6 +58,7 @@ check "model list names the comparison networks" 0 "mm-cdcn .*MM-CDCN" -- "$mmdg
 check "model info counts MM-CDCN at 256" 0 "total +6955528 +6955528" -- "$mmdg" model info --network mm-cdcn --image-size 256
 check "model info counts VP-FAS's prompts" 0 "total +86095106 +296450" -- "$mmdg" model info --network vp-fas --freeze adapters-only
 check "MM-CDCN refuses an image size its map cannot divide" 2 "option image_size: mm-cdcn needs a multiple of 8" -- "$mmdg" model info --config mmdg_tiny --network mm-cdcn --image-size 36 --patch-size 4
+check "a backbone option error is a usage error" 2 "ViT option image_size: must be a multiple of patch_size" -- "$mmdg" model info --config mmdg_tiny --image-size 30
 check "model info of the three-branch ViT" 0 "adapters +0 +0" -- "$mmdg" model info --config mmdg_tiny --network vit
 check "model option names its valid values" 2 "option freeze: unknown value 'all' \(expected one of: last-block, adapters-only\)" -- "$mmdg" model info --config mmdg_tiny --freeze all
 check "model init from pretrained" 0 "wrote" -- "$mmdg" model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/init.safetensors"

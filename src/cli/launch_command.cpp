@@ -3,9 +3,6 @@
 // so that `mmdg train` joins them into one process group (mmdg/util/process_group.h). Several
 // machines: start `mmdg train` on each with the same variables set by the cluster's launcher
 // (torchrun, Slurm, a Kubernetes PyTorchJob) instead.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +19,7 @@
 #include "cli/commands.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/log.h"
+#include "mmdg/util/process_group.h"
 
 namespace mmdg::cli {
 namespace {
@@ -30,21 +28,6 @@ std::vector<pid_t> g_children;  // the processes a signal to the launcher is pas
 
 void forward_signal(int signal) {
   for (pid_t child : g_children) ::kill(child, signal);
-}
-
-// A TCP port free on 127.0.0.1 now (the kernel's choice for port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error("launch: cannot open a socket to find a free port; give --master-port");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  ::close(fd);
-  if (!ok) throw Error("launch: cannot find a free port on 127.0.0.1; give --master-port");
-  return ntohs(address.sin_port);
 }
 
 std::string describe_status(int status) {
@@ -97,7 +80,7 @@ void add_launch_command(CLI::App& app) {
       args.insert(args.begin(), {"--threads", std::to_string(per_process)});
     }
     const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-    const int master_port = *port > 0 ? *port : free_port();
+    const int master_port = *port > 0 ? *port : dist::free_port();
     log::info("launch: " + std::to_string(*nproc) + " processes, rendezvous at 127.0.0.1:" + std::to_string(master_port));
     std::vector<std::string> argv_strings{exe};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());

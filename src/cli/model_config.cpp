@@ -60,7 +60,13 @@ model::NetworkOptions ModelConfigOptions::resolve(const std::function<void(model
   model::NetworkOptions options = load_model_config(*config_);
   if (before_fields) before_fields(options);
   fields_->apply(options);
-  options.validate();
+  try {
+    options.validate();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {  // the backbone's checks (ViTOptions) are Errors, also for a checkpoint's config
+    throw UsageError(e.what());
+  }
   return options;
 }
 

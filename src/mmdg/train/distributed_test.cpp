@@ -1,7 +1,7 @@
 // Multi-process training (mmdg launch, c10d / Gloo over 127.0.0.1) against one process: the same
-// global batch gives the same weights, validation metrics and logged losses; a process that dies
-// stops the other within the timeout, and the run then resumes to the weights of an uninterrupted
-// one. The runs go through the mmdg program (MMDG_CLI), as a user starts them.
+// global batch gives the same weights, validation metrics and logged losses; a process that dies,
+// or hangs, stops the other within the timeout, and the run then resumes to the weights of an
+// uninterrupted one. The runs go through the mmdg program (MMDG_CLI), as a user starts them.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -63,8 +63,9 @@ class DistributedTest : public ::testing::Test {
            " --out " + out;
   }
   static std::string one(const std::string& args) { return std::string(MMDG_CLI) + " --threads 1 " + args; }
-  static std::string two(const std::string& args, const std::string& env = "") {
-    return env + " " + MMDG_CLI + " launch --nproc 2 --threads-per-process 1 --grace 30 -- " + args;
+  static std::string two(const std::string& args, const std::string& env = "", int grace = 30) {
+    return env + " " + MMDG_CLI + " launch --nproc 2 --threads-per-process 1 --grace " + std::to_string(grace) +
+           " -- " + args;
   }
 
   static void expect_same_weights(const std::string& a, const std::string& b) {
@@ -97,15 +98,33 @@ test::TempDir* DistributedTest::dir_ = nullptr;
 
 TEST_F(DistributedTest, TwoProcessesTrainAsOneWithTheirGlobalBatch) {
   test::TempDir runs;
-  for (const std::string method : {"mmdg", "vit"}) {  // ReGrad (reduces its per-loss gradients), CE (one all-reduce)
-    SCOPED_TRACE(method);
-    const auto single = run(one(train_args(runs.file(method + "1"), method, 2)));
-    ASSERT_EQ(single.status, 0) << single.output;
-    const auto pair = run(two(train_args(runs.file(method + "2"), method, 2)));
+  // ReGrad (reduces its per-loss gradients); CE with its gradients summed in buckets during the
+  // backward pass (the default: one bucket at this size, 10 KiB in all; 1 KiB buckets: several) or
+  // after it (0)
+  struct Case {
+    std::string name, method, options;
+    int buckets_during_backward;  // at least; -1: summed after the backward pass
+  };
+  for (const auto& [name, method, options, during] :
+       {Case{"mmdg", "mmdg", "", -1}, Case{"vit", "vit", "", 1}, Case{"vit-buckets", "vit", " --dist-bucket-mb 0.001", 2},
+        Case{"vit-after", "vit", " --dist-bucket-mb 0", -1}}) {
+    SCOPED_TRACE(name);
+    const auto single_run = runs.file(method + "1");  // the one-process runs of the CE cases are one
+    if (!std::filesystem::exists(single_run)) {
+      const auto single = run(one(train_args(single_run, method, 2)));
+      ASSERT_EQ(single.status, 0) << single.output;
+    }
+    const auto pair = run(two(train_args(runs.file(name + "2"), method, 2) + options));
     ASSERT_EQ(pair.status, 0) << pair.output;
-    EXPECT_NE(pair.output.find("process 0 of 2 (batch 8 in all, 4 per process)"), std::string::npos) << pair.output;
-    expect_same_weights(runs.file(method + "1"), runs.file(method + "2"));
-    const auto steps1 = log_lines(runs.file(method + "1"), "step"), steps2 = log_lines(runs.file(method + "2"), "step");
+    const auto first = log_lines(runs.file(name + "2"), "step").at(0);
+    if (during < 0) {
+      EXPECT_FALSE(first.contains("buckets_during_backward")) << first;
+    } else {
+      EXPECT_GE(first.value("buckets_during_backward", 0), during) << first;
+      EXPECT_NE(pair.output.find("gradients averaged in "), std::string::npos) << pair.output;
+    }
+    expect_same_weights(single_run, runs.file(name + "2"));
+    const auto steps1 = log_lines(single_run, "step"), steps2 = log_lines(runs.file(name + "2"), "step");
     ASSERT_EQ(steps1.size(), 6u);
     ASSERT_EQ(steps2.size(), 6u);
     for (std::size_t i = 0; i < steps1.size(); ++i) {
@@ -116,7 +135,7 @@ TEST_F(DistributedTest, TwoProcessesTrainAsOneWithTheirGlobalBatch) {
           EXPECT_NEAR(steps1[i]["running_ssp"][m].get<double>(), steps2[i]["running_ssp"][m].get<double>(), 1e-4) << i;
       }
     }
-    const auto epochs1 = log_lines(runs.file(method + "1"), "epoch"), epochs2 = log_lines(runs.file(method + "2"), "epoch");
+    const auto epochs1 = log_lines(single_run, "epoch"), epochs2 = log_lines(runs.file(name + "2"), "epoch");
     ASSERT_EQ(epochs1.size(), 2u);
     ASSERT_EQ(epochs2.size(), 2u);
     for (std::size_t i = 0; i < epochs1.size(); ++i) {  // the sharded validation scores every sample once
@@ -139,6 +158,28 @@ TEST_F(DistributedTest, ADeadProcessStopsTheOtherAndTheRunResumes) {
   const auto resumed = run(two("train --resume " + runs.file("cut")));
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   expect_same_weights(runs.file("whole"), runs.file("cut"));
+}
+
+TEST_F(DistributedTest, AHungProcessStopsTheOtherWithinTheTimeoutAndTheRunResumes) {
+  test::TempDir runs;
+  const auto args = [&](const std::string& name) {
+    auto a = train_args(runs.file(name), "vit", 2);
+    return a.replace(a.find("--dist-timeout 20"), 17, "--dist-timeout 6");
+  };
+  const auto whole = run(two(args("whole")));
+  ASSERT_EQ(whole.status, 0) << whole.output;
+  // process 1 stops (SIGSTOP) at global step 4, in epoch 2: alive but silent, as if hung
+  const auto hung = run(two(args("hung"), "MMDG_TEST_STOP_AT=1:4", 2));
+  EXPECT_NE(hung.status, 0);
+  EXPECT_NE(hung.output.find("rank 0: all-reduce failed (another rank stopped, or did not answer within 6 s)"),
+            std::string::npos)
+      << hung.output;
+  EXPECT_NE(hung.output.find("launch: process 0 exited with status 1"), std::string::npos) << hung.output;
+  EXPECT_NE(hung.output.find("killing them"), std::string::npos) << hung.output;  // the stopped one, after --grace
+  EXPECT_LT(hung.seconds, 6 + 2 + 45) << "the run did not end within the timeout (+ the grace and the run's start)";
+  const auto resumed = run(two("train --resume " + runs.file("hung")));
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  expect_same_weights(runs.file("whole"), runs.file("hung"));
 }
 
 TEST_F(DistributedTest, ABatchThatDoesNotSplitOrABadEnvironmentIsRefused) {

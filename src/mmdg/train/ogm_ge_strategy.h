@@ -29,6 +29,7 @@ class OGMGEStrategy : public Strategy {
  public:
   OGMGEStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
+  bool changes_gradients_after_backward() const override { return true; }  // this slice's coefficients
 
  private:
   TrainOptions options_;

@@ -8,6 +8,7 @@
 #include "mmdg/train/cdcn_strategy.h"
 #include "mmdg/train/ce_strategy.h"
 #include "mmdg/train/cmfl_strategy.h"
+#include "mmdg/train/gradient_reducer.h"
 #include "mmdg/train/iadg_strategy.h"
 #include "mmdg/train/ogm_ge_strategy.h"
 #include "mmdg/train/pmr_strategy.h"
@@ -27,6 +28,17 @@ void backward_replacing_grads(const torch::Tensor& loss, std::vector<torch::Tens
   for (auto& p : params)
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
 }
+
+namespace {
+// The step's backward pass: through the trainer's gradient reducer when one is open (several
+// processes; the gradients and the loss become the means over the processes), else in place.
+void backward_of_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, StepResult& result) {
+  if (auto* reducer = GradientReducer::active())
+    result.loss = reducer->backward(total, result.loss, params);
+  else
+    backward_replacing_grads(total, params);
+}
+}  // namespace
 
 torch::Tensor clip_gradient_norm(const std::vector<torch::Tensor>& params, double max_norm) {
   torch::NoGradGuard no_grad;
@@ -94,7 +106,7 @@ StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>&
   StepResult result;
   result.loss = total.item<double>();
   if (!std::isfinite(result.loss)) throw NonFiniteLoss(non_finite_message(log));
-  backward_replacing_grads(total, params);
+  backward_of_step(total, params, result);
   result.log = std::move(log);
   return result;
 }
@@ -120,7 +132,7 @@ StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>&
   StepResult result;
   result.loss = v[0];
   if (!std::isfinite(result.loss)) throw NonFiniteLoss(non_finite_message(log));
-  backward_replacing_grads(total, params);
+  backward_of_step(total, params, result);
   result.log = std::move(log);
   return result;
 }

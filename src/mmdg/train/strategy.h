@@ -90,6 +90,10 @@ class Strategy {
   // its per-loss gradients before combining them); false: the trainer averages the .grad of every
   // trainable tensor and the loss after step(), one all-reduce.
   virtual bool reduces_gradients() const { return false; }
+  // True when step() changes the gradients after its backward pass with numbers of its own batch
+  // slice (OGM-GE's coefficients): with several processes the gradients are then averaged after
+  // step(), not during the backward pass (GradientReducer), which would average them before.
+  virtual bool changes_gradients_after_backward() const { return false; }
   // After the optimizer's step.
   virtual void after_step() {}
   // Fields for the epoch's log line (e.g. the per-modality mean SSP losses of Fig. 6); resets them.
@@ -137,8 +141,10 @@ T mean_of_others(const std::array<T, 3>& values, int m) {
 }
 
 // A step's end for a strategy with one total loss: throws NonFiniteLoss (naming the logged parts)
-// when `total` is not finite, else back-propagates it with backward_replacing_grads; returns the
-// step's result with `log` (the loss parts) for the log line.
+// when `total` is not finite, else back-propagates it with backward_replacing_grads, or, when the
+// trainer has opened a GradientReducer::Scope (several processes), through that reducer: the
+// gradients and the returned loss are then the means over the processes. Returns the step's result
+// with `log` (the loss parts) for the log line.
 StepResult backward_step(const torch::Tensor& total, std::vector<torch::Tensor>& params, nlohmann::json log);
 
 // The same with the loss parts as tensors (0-d: a number in the log; 1-d: a list), read to the host

@@ -42,6 +42,7 @@ struct TrainOptions {
   std::int64_t eval_batch_size = 32;
   std::int64_t interrupt_after_steps = 0;
   double dist_timeout = 60;
+  double dist_bucket_mb = 25;
   data::AugmentOptions augment;
   SSDGOptions ssdg;
   SSANOptions ssan;
@@ -87,6 +88,9 @@ struct TrainOptions {
     v("dist_timeout", dist_timeout,
       "several processes (mmdg launch, torchrun): seconds a process waits for the others to join or to answer "
       "before it stops with an error naming the operation");
+    v("dist_bucket_mb", dist_bucket_mb,
+      "several processes: MiB of gradients per all-reduce bucket; a full bucket is summed while the backward pass "
+      "goes on (the first bucket holds at most 1 MiB); 0 = one all-reduce after the backward pass");
     augment.visit(v);
     ssdg.visit(v);
     ssan.visit(v);

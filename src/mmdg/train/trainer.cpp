@@ -19,6 +19,7 @@
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
 #include "mmdg/model/network.h"
+#include "mmdg/train/gradient_reducer.h"
 #include "mmdg/train/resume_state.h"
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/state_commit.h"
@@ -52,17 +53,20 @@ std::string at_step(std::int64_t epoch, std::int64_t step) {
   return "epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step);
 }
 
-// Testing aid for the fault tests of multi-process training: MMDG_TEST_EXIT_AT="RANK:STEP" makes that
-// rank exit (status 9, without saving) when it reaches that global step, as if killed.
-void exit_if_told(int rank, std::int64_t global_step) {
-  static const std::pair<int, std::int64_t> when = [] {
-    const char* v = std::getenv("MMDG_TEST_EXIT_AT");
-    int r = -1;
-    long long s = -1;
-    if (v && std::sscanf(v, "%d:%lld", &r, &s) != 2) r = -1;
-    return std::pair<int, std::int64_t>{r, s};
-  }();
-  if (when.first == rank && when.second == global_step) std::_Exit(9);
+// Testing aids for the fault tests of multi-process training: MMDG_TEST_EXIT_AT="RANK:STEP" makes that
+// rank exit (status 9, without saving) when it reaches that global step, as if killed;
+// MMDG_TEST_STOP_AT="RANK:STEP" makes it stop there (SIGSTOP), as if hung, until it is killed.
+std::pair<int, std::int64_t> rank_and_step(const char* variable) {
+  const char* v = std::getenv(variable);
+  int r = -1;
+  long long s = -1;
+  if (v && std::sscanf(v, "%d:%lld", &r, &s) != 2) r = -1;
+  return {r, s};
+}
+void fail_if_told(int rank, std::int64_t global_step) {
+  static const auto exit_at = rank_and_step("MMDG_TEST_EXIT_AT"), stop_at = rank_and_step("MMDG_TEST_STOP_AT");
+  if (exit_at.first == rank && exit_at.second == global_step) std::_Exit(9);
+  if (stop_at.first == rank && stop_at.second == global_step) std::raise(SIGSTOP);
 }
 
 // The seed of a non-main process's generators at a global step: its dropout and sampling draws
@@ -120,6 +124,7 @@ class Session {
   double last_loss_ = 0;
   std::optional<CommitRecord> commit_;  // the last committed state (none before the first commit)
   const dist::ProcessGroup* group_;     // the run's processes; none when it runs alone
+  std::unique_ptr<GradientReducer> reducer_;  // several processes, a plain-gradient strategy: bucketed, overlapped
 };
 
 // The device of this process: with several processes, "cuda" means the one of LOCAL_RANK.
@@ -161,6 +166,12 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
     if (p.requires_grad()) trainable_.push_back(p);
   for (auto& p : strategy_->parameters()) trainable_.push_back(p);
   optimizer_ = std::make_unique<torch::optim::Adam>(trainable_, torch::optim::AdamOptions(o_.lr).weight_decay(o_.weight_decay));
+  if (group_ && o_.dist_bucket_mb > 0 && !strategy_->reduces_gradients() && !strategy_->changes_gradients_after_backward())
+  {
+    reducer_ = std::make_unique<GradientReducer>(trainable_, *group_, GradientReducerOptions{o_.dist_bucket_mb, 1.0});
+    log::info("gradients averaged in " + std::to_string(reducer_->num_buckets()) + " bucket(s) of at most " +
+              nlohmann::json(o_.dist_bucket_mb).dump() + " MiB, summed while the backward pass runs");
+  }
   if (resuming) {
     model::load_state_dict(*net_, io::read_safetensors(dir_.last()), /*strict=*/true, dir_.last());
     state_ = ResumeState::load(dir_.resume_state(), *optimizer_, *strategy_, device_);
@@ -229,8 +240,12 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
                static_cast<double>(o_.epochs);
   try {
     if (!is_main()) torch::manual_seed(rank_step_seed(o_.seed, group_->rank(), state_.global_step));
+    std::optional<GradientReducer::Scope> reducing;  // the strategy's backward_step averages while it runs
+    if (reducer_) reducing.emplace(*reducer_);
     StepResult result = strategy_->step(*net_, b);
-    if (group_ && !strategy_->reduces_gradients()) {  // data-parallel: the mean gradient of the global batch
+    const bool reduced = reducing && reducing->reduced();
+    reducing.reset();
+    if (group_ && !strategy_->reduces_gradients() && !reduced) {  // data-parallel: the mean gradient of the global batch
       std::vector<torch::Tensor> reduced;
       for (auto& p : trainable_)
         if (p.grad().defined()) reduced.push_back(p.grad());
@@ -239,6 +254,7 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
       group_->average(reduced);
       result.loss = loss.item<double>();
     }
+    if (reduced) result.log["buckets_during_backward"] = reducer_->started_during_backward();
     if (group_) result.log["process_batch"] = b.labels.size(0);  // this process's slice of the global batch
     if (o_.grad_clip > 0) clip_gradient_norm(trainable_, o_.grad_clip);
     optimizer_->step();
@@ -290,7 +306,7 @@ bool Session::train_epoch(std::int64_t epoch) {
   double loss_sum = 0;
   std::int64_t loss_count = 0;
   for (auto& step = state_.step_in_epoch; step < num_steps; ++step) {
-    if (group_) exit_if_told(group_->rank(), state_.global_step);
+    if (group_) fail_if_told(group_->rank(), state_.global_step);
     if (any_interrupted()) {
       progress.finish("interrupted");
       save_state(epoch, step);
@@ -413,6 +429,7 @@ void TrainOptions::validate() const {
   require(log_every > 0, "log_every", "must be positive");
   require(eval_batch_size > 0 && eval_batch_size <= 65536, "eval_batch_size", "must be in [1, 65536]");
   require(dist_timeout > 0 && dist_timeout <= 86400, "dist_timeout", "must be in (0, 86400] seconds");
+  require(dist_bucket_mb >= 0 && dist_bucket_mb <= 65536, "dist_bucket_mb", "must be in [0, 65536] MiB");
   augment.validate();
   const auto fraction = [&](double v, const char* option) { require(v >= 0 && v <= 1, option, "must be in [0, 1]"); };
   const auto non_negative = [&](double v, const char* option) { require(v >= 0, option, "must be >= 0"); };

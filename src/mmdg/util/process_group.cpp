@@ -1,5 +1,10 @@
 #include "mmdg/util/process_group.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <torch/torch.h>
 
 #include <cerrno>
@@ -44,6 +49,20 @@ Environment environment() {
   e.master_port = int_variable("MASTER_PORT", e.master_port, 1, 65535);
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) e.master_addr = addr;
   return e;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error("cannot open a socket to find a free port on 127.0.0.1; give the port (--master-port)");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) throw Error("cannot find a free port on 127.0.0.1; give the port (--master-port)");
+  return ntohs(address.sin_port);
 }
 
 #ifdef MMDG_WITH_GLOO
@@ -112,6 +131,31 @@ void ProcessGroup::sum(const std::vector<torch::Tensor>& tensors) const {
   });
 }
 
+struct PendingSum::Work {
+  c10::intrusive_ptr<c10d::Work> work;
+  const ProcessGroup* group = nullptr;
+  std::string what;
+};
+
+PendingSum ProcessGroup::start_sum(const torch::Tensor& buffer, const std::string& what) const {
+  TORCH_CHECK(buffer.device().is_cpu() && buffer.is_contiguous(), "start_sum: a contiguous CPU buffer");
+  PendingSum pending;
+  pending.work_ = std::make_unique<PendingSum::Work>();
+  pending.work_->group = this;
+  pending.work_->what = what;
+  std::vector<at::Tensor> buffers{buffer};
+  double enqueueing = 0;  // not the caller's wait (and it may run on the autograd engine's thread)
+  collective(rank_, what, timeout_, enqueueing, [&] { pending.work_->work = state_->group->allreduce(buffers); });
+  return pending;
+}
+
+void PendingSum::wait() {
+  if (!work_) return;
+  const ProcessGroup& g = *work_->group;
+  collective(g.rank_, work_->what, g.timeout_, g.seconds_, [&] { work_->work->wait(g.timeout_); });
+  work_.reset();
+}
+
 void ProcessGroup::barrier() const {
   collective(rank_, "barrier", timeout_, seconds_, [&] { state_->group->barrier()->wait(timeout_); });
 }
@@ -131,8 +175,16 @@ ProcessGroup::ProcessGroup(const Environment& env, std::chrono::milliseconds tim
 ProcessGroup::~ProcessGroup() = default;
 void ProcessGroup::sum(const std::vector<torch::Tensor>&) const {}
 void ProcessGroup::barrier() const {}
+struct PendingSum::Work {};
+PendingSum ProcessGroup::start_sum(const torch::Tensor&, const std::string&) const { return {}; }
+void PendingSum::wait() {}
 
 #endif
+
+PendingSum::PendingSum() = default;
+PendingSum::~PendingSum() = default;
+PendingSum::PendingSum(PendingSum&&) noexcept = default;
+PendingSum& PendingSum::operator=(PendingSum&&) noexcept = default;
 
 void ProcessGroup::average(const std::vector<torch::Tensor>& tensors) const {
   sum(tensors);

@@ -29,8 +29,33 @@ struct Environment {
 // out of range (RANK >= WORLD_SIZE).
 Environment environment();
 
+// A TCP port free on 127.0.0.1 now (the kernel's choice for port 0), for a rendezvous on this
+// machine. Throws Error when none can be had.
+int free_port();
+
 // Whether this build has the Gloo backend (Debian: libgloo-dev at configure time).
 bool available();
+
+class ProcessGroup;
+
+// A sum started by ProcessGroup::start_sum, running on the group's own threads while the caller goes
+// on (e.g. the rest of a backward pass).
+class PendingSum {
+ public:
+  PendingSum();
+  ~PendingSum();
+  PendingSum(PendingSum&&) noexcept;
+  PendingSum& operator=(PendingSum&&) noexcept;
+  // Blocks until the buffer holds the sum (the time blocked counts as the group's collective time);
+  // throws Error naming the rank and the operation when a rank stopped or did not answer in time.
+  void wait();
+  bool started() const { return work_ != nullptr; }
+
+ private:
+  friend class ProcessGroup;
+  struct Work;
+  std::unique_ptr<Work> work_;
+};
 
 class ProcessGroup {
  public:
@@ -49,6 +74,10 @@ class ProcessGroup {
   // caller keeps consistent across ranks, any device) are flattened into one float64 buffer on the
   // CPU, reduced and written back. Every rank must call it with the same shapes, in the same order.
   void sum(const std::vector<torch::Tensor>& tensors) const;
+  // Starts summing `buffer` (a contiguous CPU tensor) over the ranks, in place, and returns at once;
+  // the sum is there after wait(). `what` names the operation in errors. Every rank must start the
+  // same sums in the same order (the group matches them by their order).
+  PendingSum start_sum(const torch::Tensor& buffer, const std::string& what) const;
   // The mean over the ranks (sum / size).
   void average(const std::vector<torch::Tensor>& tensors) const;
   // Blocks until every rank has reached it.
@@ -60,10 +89,12 @@ class ProcessGroup {
     for (auto i = static_cast<std::size_t>(rank_); i < items.size(); i += static_cast<std::size_t>(size_)) mine.push_back(items[i]);
     return mine;
   }
-  // Seconds this process has spent joining the group, in sum() (its copies included) and barrier().
+  // Seconds this process has spent joining the group, in sum() (its copies included), barrier() and
+  // PendingSum::wait() (a started sum counts only while the caller waits for it).
   double seconds_in_collectives() const { return seconds_; }
 
  private:
+  friend class PendingSum;
   struct State;
   std::unique_ptr<State> state_;
   int rank_ = 0, size_ = 1;
