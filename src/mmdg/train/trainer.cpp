@@ -166,8 +166,8 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
     if (p.requires_grad()) trainable_.push_back(p);
   for (auto& p : strategy_->parameters()) trainable_.push_back(p);
   optimizer_ = std::make_unique<torch::optim::Adam>(trainable_, torch::optim::AdamOptions(o_.lr).weight_decay(o_.weight_decay));
-  if (group_ && o_.dist_bucket_mb > 0 && !strategy_->reduces_gradients() && !strategy_->changes_gradients_after_backward())
-  {
+  if (group_ && o_.dist_bucket_mb > 0 && !strategy_->reduces_gradients() &&
+      !strategy_->changes_gradients_after_backward()) {
     reducer_ = std::make_unique<GradientReducer>(trainable_, *group_, GradientReducerOptions{o_.dist_bucket_mb, 1.0});
     log::info("gradients averaged in " + std::to_string(reducer_->num_buckets()) + " bucket(s) of at most " +
               nlohmann::json(o_.dist_bucket_mb).dump() + " MiB, summed while the backward pass runs");
@@ -243,9 +243,9 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
     std::optional<GradientReducer::Scope> reducing;  // the strategy's backward_step averages while it runs
     if (reducer_) reducing.emplace(*reducer_);
     StepResult result = strategy_->step(*net_, b);
-    const bool reduced = reducing && reducing->reduced();
+    const bool averaged_in_backward = reducing && reducing->reduced();
     reducing.reset();
-    if (group_ && !strategy_->reduces_gradients() && !reduced) {  // data-parallel: the mean gradient of the global batch
+    if (group_ && !strategy_->reduces_gradients() && !averaged_in_backward) {  // data-parallel: the mean gradient of the global batch
       std::vector<torch::Tensor> reduced;
       for (auto& p : trainable_)
         if (p.grad().defined()) reduced.push_back(p.grad());
@@ -254,7 +254,7 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
       group_->average(reduced);
       result.loss = loss.item<double>();
     }
-    if (reduced) result.log["buckets_during_backward"] = reducer_->started_during_backward();
+    if (averaged_in_backward) result.log["buckets_during_backward"] = reducer_->started_during_backward();
     if (group_) result.log["process_batch"] = b.labels.size(0);  // this process's slice of the global batch
     if (o_.grad_clip > 0) clip_gradient_norm(trainable_, o_.grad_clip);
     optimizer_->step();

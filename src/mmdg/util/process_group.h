@@ -49,7 +49,6 @@ class PendingSum {
   // Blocks until the buffer holds the sum (the time blocked counts as the group's collective time);
   // throws Error naming the rank and the operation when a rank stopped or did not answer in time.
   void wait();
-  bool started() const { return work_ != nullptr; }
 
  private:
   friend class ProcessGroup;
