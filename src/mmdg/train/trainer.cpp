@@ -168,7 +168,9 @@ Session::Session(const RunConfig& config, const RunDir& dir, bool resuming, std:
   optimizer_ = std::make_unique<torch::optim::Adam>(trainable_, torch::optim::AdamOptions(o_.lr).weight_decay(o_.weight_decay));
   if (group_ && o_.dist_bucket_mb > 0 && !strategy_->reduces_gradients() &&
       !strategy_->changes_gradients_after_backward()) {
-    reducer_ = std::make_unique<GradientReducer>(trainable_, *group_, GradientReducerOptions{o_.dist_bucket_mb, 1.0});
+    GradientReducerOptions buckets;  // the first bucket's size stays the reducer's default
+    buckets.bucket_mb = o_.dist_bucket_mb;
+    reducer_ = std::make_unique<GradientReducer>(trainable_, *group_, buckets);
     log::info("gradients averaged in " + std::to_string(reducer_->num_buckets()) + " bucket(s) of at most " +
               nlohmann::json(o_.dist_bucket_mb).dump() + " MiB, summed while the backward pass runs");
   }
