@@ -4,7 +4,8 @@ format (from the golden files of tests/golden/data and made here), and the hosti
 hardening issue at sizes a fuzzer can mutate (cyclic pickle memos, deep nesting, size lies,
 flipped CRCs, overlapping safetensors offsets, long .npy headers, NUL bytes in lists, ...).
 
-Python standard library only. Usage: fuzz/make_seeds.py OUT_DIR   (one folder per harness)
+Python standard library only (the HDF5 seeds also need h5py and NumPy, Debian's python3-h5py;
+without them they are left out). Usage: fuzz/make_seeds.py OUT_DIR   (one folder per harness)
 The campaign (fuzz/campaign.sh) starts from these and keeps its minimized corpora in fuzz/corpus.
 """
 import io
@@ -303,6 +304,39 @@ def text_seeds(out, safetensors_header):
     put(out, "safetensors", "checkpoint_metadata.safetensors", safetensors(st, bytes(4)))
 
 
+def hdf5_seeds(out):
+    """WMCA-style HDF5 files (Frame_<i>/array), when h5py is installed (Debian's python3-h5py):
+    a valid RGB and CDIT frame, a wrong element type, a scalar, an empty array, a truncated file."""
+    try:
+        import h5py
+        import numpy as np
+    except ImportError:
+        print("hdf5: h5py not installed, no seeds")
+        return
+    import tempfile
+
+    def h5(fill):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "f.hdf5")
+            with h5py.File(path, "w", libver="earliest") as f:
+                fill(f)
+            with open(path, "rb") as g:
+                return g.read()
+
+    frame = np.arange(3 * 8 * 8, dtype=np.uint8).reshape(3, 8, 8)
+    rgb = h5(lambda f: f.create_dataset("Frame_12/array", data=frame))
+    cdit = h5(lambda f: [f.create_dataset("Frame_%d/array" % i, data=np.zeros((4, 8, 8), np.uint8) + i) for i in (0, 12)])
+    put_all(out, "hdf5", {
+        "rgb_frame.hdf5": rgb,
+        "cdit_two_frames.hdf5": cdit,
+        "float_frame.hdf5": h5(lambda f: f.create_dataset("Frame_1/array", data=np.ones((3, 4, 4), np.float32))),
+        "scalar.hdf5": h5(lambda f: f.create_dataset("Frame_1/array", data=np.uint8(7))),
+        "empty.hdf5": h5(lambda f: f.create_dataset("Frame_1/array", data=np.zeros((3, 0, 4), np.uint8))),
+        "chunked_gzip.hdf5": h5(lambda f: f.create_dataset("Frame_3/array", data=frame, chunks=(1, 8, 8), compression="gzip")),
+        "truncated.hdf5": rgb[: len(rgb) // 2],
+    })
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_seeds.py OUT_DIR")
@@ -312,6 +346,7 @@ def main():
     npy_seeds(out)
     zip_seeds(out, archive)
     text_seeds(out, header)
+    hdf5_seeds(out)
     for harness in sorted(os.listdir(out)):
         print("%-18s %3d seeds" % (harness, len(os.listdir(os.path.join(out, harness)))))
 

@@ -9,6 +9,8 @@ pkgs=(cmake g++ make ccache pkg-config
       libopencv-objdetect-dev libopencv-videoio-dev opencv-data
       libgtest-dev libgmock-dev libbenchmark-dev
       libgloo-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev zlib1g-dev
+      libplplot-dev plplot-driver-cairo  # figures: PNG, SVG, PDF (viz/plot)
+      libhdf5-dev python3-h5py python3-numpy  # HDF5 datasets (WMCA); h5py writes the tests' HDF5 fixtures
       clang libclang-rt-dev)  # clang + compiler-rt: the sanitizer and libFuzzer build of the tests
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil)

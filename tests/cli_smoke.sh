@@ -27,7 +27,9 @@ check "version names LibTorch and BLAS" 0 "LibTorch .*" -- "$mmdg" --threads 2 v
 check "version reports the thread count" 0 "intra-op threads: 2" -- "$mmdg" --threads 2 version
 check "version names the BLAS in use" 0 "^BLAS: (MKL \(bundled with LibTorch\)|/)" -- "$mmdg" version
 check "--device is parsed once, with a clear message" 2 "option --device gpu0: .*expected cpu, cuda or cuda:N|option --device: cannot parse 'gpu0'" -- "$mmdg" bench --device gpu0 --config mmdg_tiny
-check "bench times every strategy the network takes (tiny, CPU)" 0 "train/regrad-full .*train/ssdg .*train/cmfl .*device: cpu" -- bash -c "set -o pipefail; '$mmdg' bench --config mmdg_tiny --batch 2 --repeats 1 --warmup 0 | tr '\n' ' '"
+check "bench times the configured method only (tiny, CPU)" 0 "^configured only: infer/mc train/regrad-full$" -- bash -c "set -o pipefail; '$mmdg' bench --config mmdg_tiny --batch 2 --repeats 1 --warmup 0 | grep -oE '^(infer|train)/[a-z-]+' | tr '\n' ' ' | sed 's/^/configured only: /; s/ $//'"
+check "bench --all times every strategy the network takes (tiny, CPU)" 0 "infer/mc .*train/regrad-full .*train/regrad-none .*train/ssdg .*train/cmfl .*device: cpu" -- bash -c "set -o pipefail; '$mmdg' bench --all --config mmdg_tiny --batch 2 --repeats 1 --warmup 0 | tr '\n' ' '"
+check "bench: a --network the method's strategy cannot train" 1 "strategy regrad does not train network mm-cdcn" -- "$mmdg" bench --network mm-cdcn --config mmdg_tiny --batch 2 --repeats 1 --warmup 0
 if "$mmdg" version | grep -q "^CUDA: [0-9]"; then  # a GPU: the CUDA benchmark, at the tiny size
   check "bench --device cuda" 0 "device: cuda" -- "$mmdg" bench --device cuda --config mmdg_tiny --batch 2 --repeats 1 --warmup 1
 else

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "mmdg/io/file_util.h"
 #include "mmdg/experiment/demo.h"
 #include "mmdg/train/trainer.h"
 
@@ -23,8 +24,9 @@ void add_demo_command(CLI::App& app) {
     if (r.pretrain_held_out_accuracy >= 0)
       std::cout << "\nPretrained backbone: held-out proxy accuracy " << 100 * r.pretrain_held_out_accuracy << " % (chance "
                 << 100 * r.pretrain_chance << " %)";
-    std::cout << "\nSynthetic data, not the real benchmark. Table: " << r.table << "\nFigures: " << r.roc_figure << ", "
-              << r.balance_figure << "\nRuns: " << r.runs << "\nTotal " << r.minutes << " min\n";
+    std::cout << "\n\n" << io::read_file(r.table) << "\nSynthetic data, not the real benchmark. Table: " << r.table
+              << "\nFigures: " << r.roc_figure << ", " << r.balance_figure << " (each also .svg, .pdf and its data as .csv)"
+              << "\nRuns: " << r.runs << "\nTotal " << r.minutes << " min\n";
   });
 }
 

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_pretrain_command(app);
   mmdg::cli::add_demo_command(app);
 #endif
+  mmdg::cli::add_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

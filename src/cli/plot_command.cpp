@@ -1,4 +1,4 @@
-// `mmdg plot roc | balance`: figures as PNG, no Python needed.
+// `mmdg plot roc | balance`: figures as PNG, SVG, PDF and CSV (PLplot), no Python needed.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -8,7 +8,6 @@
 #include "mmdg/eval/report.h"
 #include "mmdg/util/error.h"
 #include "mmdg/viz/figures.h"
-#include "mmdg/viz/overlay.h"
 #include "mmdg/util/log.h"
 
 namespace mmdg::cli {
@@ -22,7 +21,7 @@ void add_plot_command(CLI::App& app) {
     auto out = std::make_shared<std::string>();
     auto title = std::make_shared<std::string>("ROC");
     roc->add_option("--scores", *scores, "CSV files, each as FILE or NAME=FILE")->required();
-    roc->add_option("--out", *out, "PNG to write")->required();
+    roc->add_option("--out", *out, "figure to write: FILE.png and, beside it, .svg, .pdf and .csv (its numbers)")->required();
     roc->add_option("--title", *title, "figure title")->capture_default_str();
     roc->callback([=] {
       std::vector<std::pair<std::string, eval::Scores>> methods;
@@ -32,8 +31,7 @@ void add_plot_command(CLI::App& app) {
         const std::string name = eq == std::string::npos ? std::filesystem::path(file).stem().string() : item.substr(0, eq);
         methods.emplace_back(name, eval::read_scores_csv(file));
       }
-      viz::write_png(*out, viz::roc_figure(*title, methods));
-      log::info("wrote " + *out);
+      for (const auto& file : viz::write_figure(*out, viz::roc_figure(*title, methods))) log::info("wrote " + file);
     });
   }
   {
@@ -41,10 +39,10 @@ void add_plot_command(CLI::App& app) {
     auto run = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
     balance->add_option("--run", *run, "run directory (its log.jsonl)")->required();
-    balance->add_option("--out", *out, "PNG to write")->required();
+    balance->add_option("--out", *out, "figure to write: FILE.png and, beside it, .svg, .pdf and .csv (its numbers)")->required();
     balance->callback([=] {
-      viz::write_png(*out, viz::balance_figure((std::filesystem::path(*run) / "log.jsonl").string()));
-      log::info("wrote " + *out);
+      for (const auto& file : viz::write_figure(*out, viz::balance_figure((std::filesystem::path(*run) / "log.jsonl").string())))
+        log::info("wrote " + file);
     });
   }
 }

@@ -15,7 +15,6 @@
 #include "mmdg/util/error.h"
 #include "mmdg/util/log.h"
 #ifdef MMDG_HAVE_OPENCV
-#include "mmdg/viz/overlay.h"
 #include "mmdg/viz/plot.h"
 #endif
 
@@ -312,8 +311,8 @@ std::string write_ablation_table(const std::string& out, const AblationTable& ta
       if (std::find(groups.begin(), groups.end(), row.cells[0]) == groups.end()) groups.push_back(row.cells[0]);
       if (std::find(series.begin(), series.end(), row.cells[1]) == series.end()) series.push_back(row.cells[1]);
     }
-    viz::BarChart hter{"Fig. 5 (synthetic data): average HTER (%)", groups, {}};
-    viz::BarChart auc{"Fig. 5 (synthetic data): average AUC (%)", groups, {}};
+    viz::BarPanel hter{"Fig. 5 (synthetic data): average HTER (%)", "HTER (%)", groups, {}};
+    viz::BarPanel auc{"Fig. 5 (synthetic data): average AUC (%)", "AUC (%)", groups, {}};
     for (const auto& name : series) {
       viz::BarSeries h{name, std::vector<double>(groups.size(), NAN), std::vector<double>(groups.size(), 0)};
       viz::BarSeries u = h;
@@ -327,10 +326,10 @@ std::string write_ablation_table(const std::string& out, const AblationTable& ta
       hter.series.push_back(h);
       auc.series.push_back(u);
     }
-    cv::Mat figure;
-    cv::hconcat(viz::bar_chart(hter), viz::bar_chart(auc), figure);
-    viz::write_png((fs::path(out) / "ablation_fig5.png").string(), figure);
-    md << "\nFigure: ablation_fig5.png (bars: mean over seeds, whiskers: std).\n";
+    viz::Figure figure{{hter, auc}, 2};
+    figure.panel_height = 420;
+    viz::write_figure((fs::path(out) / "ablation_fig5.png").string(), figure);
+    md << "\nFigure: ablation_fig5.png (also .svg, .pdf; its numbers in ablation_fig5.csv; bars: mean over seeds, whiskers: std).\n";
   }
 #endif
   return write_table_files((fs::path(out) / ("ablation_" + table.name)).string(), md.str(), csv.str(), json);

@@ -12,6 +12,7 @@
 #include "mmdg/model/network.h"
 #include "mmdg/model/vit.h"
 #include "mmdg/train/strategy.h"
+#include "mmdg/util/error.h"
 #include "mmdg/util/runtime.h"
 
 namespace mmdg::experiment {
@@ -104,6 +105,9 @@ double forward_flops(const model::NetworkOptions& o) {
 BenchResult run_benchmark(const BenchOptions& options) {
   BenchResult result;
   const auto& o = options.network;
+  if (options.train && !train::find_strategy(options.strategy).trains(o.network))
+    throw Error("strategy " + options.strategy + " does not train network " + o.network +
+                ". HINT: give --method NETWORK+STRATEGY (mmdg model list), or --no-train");
   const auto B = options.batch, S = o.backbone.image_size();
   const double batch = static_cast<double>(B);
   result.forward_gflop_per_sample = forward_flops(o) / 1e9;
@@ -135,7 +139,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
   // inference: each estimator (the others only matter for networks with an uncertainty module)
   const bool uncertainty = caps.uncertainty;
   for (const auto estimator : {model::Estimator::MC, model::Estimator::Binomial, model::Estimator::Expected, model::Estimator::LargeT}) {
-    if (!uncertainty && estimator != o.estimator) continue;
+    if ((!uncertainty || !options.all) && estimator != o.estimator) continue;
     auto net = model::make_network(o);
     net->to(device);
     net->set_estimator(estimator);
@@ -147,14 +151,14 @@ BenchResult run_benchmark(const BenchOptions& options) {
                        forward_flops(o));
     if (estimator == o.estimator) result.infer_s_per_sample = t.s_per_sample;
   }
-  // training: each strategy the network can take; regrad in each variant
+  // training: the configured strategy, or (all) each strategy the network can take, regrad in each variant
   if (options.train) {
     const auto index = torch::arange(B, on_device.dtype(torch::kLong));
     const train::TrainBatch data{x, x, x, index % 2, index.div(2, "floor").remainder(2)};
     for (const auto& entry : train::strategy_registry()) {
-      if (!entry.trains(o.network)) continue;
+      if (!entry.trains(o.network) || (!options.all && entry.name != options.strategy)) continue;
       std::vector<train::ReGradVariant> variants{train::ReGradVariant::Full};
-      if (entry.name == "regrad")
+      if (entry.name == "regrad" && options.all)
         variants = {train::ReGradVariant::Full, train::ReGradVariant::ConflictedOnly, train::ReGradVariant::UnconflictedOnly,
                     train::ReGradVariant::None};
       model::NetworkOptions strategy_network = o;  // what the strategy asks of the network (SSDG: its normalized head)
@@ -202,8 +206,7 @@ BenchResult run_benchmark(const BenchOptions& options) {
         measured.backward_s = backward_s / static_cast<double>(calls);
         measured.regrad_s = regrad_s / static_cast<double>(calls);
         const auto timing = add(measured, forward_flops(o) * (1 + passes * (1 + 1 / layers)));
-        if (entry.name == "regrad" && variant == train::ReGradVariant::Full) result.train_s_per_sample = timing.s_per_sample;
-        if (result.train_s_per_sample == 0) result.train_s_per_sample = timing.s_per_sample;
+        if (entry.name == options.strategy && variant == train::ReGradVariant::Full) result.train_s_per_sample = timing.s_per_sample;
       }
     }
   }

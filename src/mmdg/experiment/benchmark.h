@@ -1,6 +1,7 @@
 // `mmdg bench`: speed and memory of a network configuration on this machine, measured after a
-// warm-up over several repetitions (median and spread): inference per sample for each uncertainty
-// estimator, the training step per sample for each ReGrad variant and each strategy, the peak
+// warm-up over several repetitions (median and spread): inference per sample with the configured
+// uncertainty estimator and the training step per sample of the configured strategy (with `all`:
+// every estimator, every strategy the network can train and every ReGrad variant), the peak
 // resident memory, and the achieved GFLOP/s (FLOPs counted from the configuration) next to this
 // machine's measured GEMM peak, so that the distance to the hardware limit is printed, not guessed.
 #pragma once
@@ -22,6 +23,8 @@ struct BenchOptions {
   std::int64_t warmup = 1;   // untimed repetitions before the timed ones
   std::int64_t repeats = 5;  // timed repetitions (median and spread reported)
   bool train = true;         // also the training steps
+  std::string strategy = "regrad";  // the training strategy measured (registry name)
+  bool all = false;          // every estimator, strategy and ReGrad variant instead of the configured ones
   model::Precision precision = model::Precision::Float32;
   // Where the network runs; on a GPU each timed repetition ends with a device synchronization, so
   // the times are the device's, not the host's queueing (peak memory is the host's RSS).
@@ -42,7 +45,7 @@ struct Timing {
 struct BenchResult {
   std::vector<Timing> timings;
   double gemm_peak_gflops = 0;  // the best of several 2048^3 matrix products, same threads and precision
-  double infer_s_per_sample = 0, train_s_per_sample = 0;  // the configured estimator, regrad full
+  double infer_s_per_sample = 0, train_s_per_sample = 0;  // the configured estimator and strategy (regrad: full)
   // The floor: the plain ViT backbone on the three modalities as one batch of 3B images (no
   // grad), per sample; every measurement is also printed as a multiple of it.
   double floor_s_per_sample = 0;

@@ -12,7 +12,6 @@
 #include "mmdg/util/error.h"
 #include "mmdg/util/log.h"
 #include "mmdg/viz/figures.h"
-#include "mmdg/viz/overlay.h"
 
 namespace mmdg::experiment {
 namespace fs = std::filesystem;
@@ -77,8 +76,8 @@ DemoResult run_demo(const DemoOptions& options) {
   result.balance_figure = (root / "balance_mmdg_CPS-W.png").string();
   result.table = (fs::path(args.out) / "table_p1.md").string();
   result.runs = args.out;
-  viz::write_png(result.roc_figure, viz::roc_figure("CPS -> W (synthetic data, " + first_seed + ")", curves));
-  viz::write_png(result.balance_figure,
+  viz::write_figure(result.roc_figure, viz::roc_figure("CPS -> W (synthetic data, " + first_seed + ")", curves));
+  viz::write_figure(result.balance_figure,
                  viz::balance_figure(train::RunDir((fs::path(args.out) / train::kPaperMethod / first_seed / "CPS-W").string()).log()));
   result.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   return result;

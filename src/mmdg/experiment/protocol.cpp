@@ -31,7 +31,6 @@
 #include "mmdg/util/settings.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/viz/figures.h"
-#include "mmdg/viz/overlay.h"
 #endif
 
 namespace mmdg::experiment {
@@ -515,7 +514,7 @@ std::string write_tables(const std::string& out, int protocol) {
       if (row.seeds[0].contains(s.name) && row.seeds[0][s.name].contains("scores"))
         curves.emplace_back(row.title, eval::read_scores_csv(stored_scores_path(out, row.seeds[0][s.name])));
     if (curves.empty()) continue;
-    viz::write_png((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + sub_file_name(s.name) + ".png")).string(),
+    viz::write_figure((fs::path(out) / ("roc_p" + std::to_string(protocol) + "_" + sub_file_name(s.name) + ".png")).string(),
                    viz::roc_figure("Protocol " + std::to_string(protocol) + ": " + s.name, curves));
   }
 #endif

@@ -3,6 +3,10 @@
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -10,6 +14,7 @@
 #include <stdexcept>
 
 #include "mmdg/util/error.h"
+#include "mmdg/util/progress.h"
 #include "mmdg/util/test_util.h"
 
 namespace mmdg::log {
@@ -132,6 +137,33 @@ TEST(Log, UnopenableFileIsNamed) {
   test::TempDir dir;
   std::ofstream(dir.file("plain")) << "a file, not a folder";
   EXPECT_MMDG_ERROR(LogFile f(dir.file("plain/x.log")), "x.log: cannot open the log file");
+}
+
+// Without a terminal a bar prints plain lines: at most one per interval, and one when finished.
+TEST(Progress, PlainLinesAtMostOncePerIntervalAndOnceWhenFinished) {
+  if (isatty(fileno(stderr))) GTEST_SKIP() << "standard error is a terminal";
+  const auto lines = [](const std::string& text) { return std::count(text.begin(), text.end(), '\n'); };
+  const std::string rare = console_output(Level::info, [] {
+    Progress p("rare", 1000, 1e9);
+    for (int i = 1; i <= 1000; ++i) p.update(i, "note");
+    p.finish("done");
+    p.finish("again");
+  });
+  EXPECT_EQ(lines(rare), 1) << rare;
+  EXPECT_NE(rare.find("rare [########################] 1000/1000"), std::string::npos) << rare;
+  EXPECT_NE(rare.find(" done"), std::string::npos) << rare;
+  const std::string every = console_output(Level::info, [] {
+    Progress p("every", 3, 0);
+    for (int i = 1; i <= 3; ++i) p.update(i);
+    p.finish();
+  });
+  EXPECT_EQ(lines(every), 4) << every;
+  EXPECT_EQ(console_output(Level::warning, [] {
+              Progress p("quiet", 3, 0);
+              p.update(1);
+              p.finish();
+            }),
+            "");
 }
 
 }  // namespace

@@ -8,10 +8,10 @@
 
 namespace mmdg {
 
-Progress::Progress(std::string title, std::int64_t total)
+Progress::Progress(std::string title, std::int64_t total, double plain_every_s)
     : title_(std::move(title)), total_(total), tty_(isatty(fileno(stderr)) != 0),
-      shown_(log::console_shows(log::Level::info)),
-      start_(std::chrono::steady_clock::now()) {}
+      shown_(log::console_shows(log::Level::info)), plain_every_s_(plain_every_s),
+      start_(std::chrono::steady_clock::now()), last_plain_(start_) {}
 
 std::string Progress::line(std::int64_t done, const std::string& note) const {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -34,17 +34,19 @@ void Progress::update(std::int64_t done, const std::string& note) {
     std::fflush(stderr);
     return;
   }
-  const int decile = total_ > 0 ? static_cast<int>(10 * done / total_) : 10;
-  if (decile != last_decile_) {
-    last_decile_ = decile;
+  const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_plain_).count() >= plain_every_s_) {
+    last_plain_ = now;
     std::fprintf(stderr, "%s\n", line(done, note).c_str());
   }
 }
 
 void Progress::finish(const std::string& note) {
   if (!shown_) return;
+  if (printed_final_) return;
+  printed_final_ = true;
   if (tty_) std::fprintf(stderr, "\r%s\033[K\n", line(total_, note).c_str());
-  else if (last_decile_ != 10) std::fprintf(stderr, "%s\n", line(total_, note).c_str());
+  else std::fprintf(stderr, "%s\n", line(total_, note).c_str());
 }
 
 }  // namespace mmdg

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sys/wait.h>
+#include <cstdlib>
 #include <string>
 
 namespace mmdg::test {
@@ -38,6 +40,19 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Runs a committed fixture script of tests/fixtures (beside tests/golden/data) with Debian's Python (/usr/bin/python3 when
+// there, else python3 on the PATH) and the given arguments; skips the calling test when the
+// script exits 77 (a Python package it needs is missing). Returns whether it succeeded.
+#define MMDG_RUN_FIXTURE_SCRIPT(script, args)                                                              \
+  do {                                                                                                     \
+    const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; \
+    const int status = std::system((python + " " + std::string(MMDG_TEST_DATA_DIR) + "/../../fixtures/" +       \
+                                    (script) + " " + (args))                                               \
+                                       .c_str());                                                          \
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << (script) << ": python3-h5py missing"; \
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << (script) << " failed";                  \
+  } while (0)
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

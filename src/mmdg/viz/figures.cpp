@@ -1,42 +1,45 @@
 #include "mmdg/viz/figures.h"
 
 #include <nlohmann/json.hpp>
+#include <array>
+#include <cstdio>
 #include <sstream>
 
 #include "mmdg/eval/metrics.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
-#include "mmdg/viz/plot.h"
 
 namespace mmdg::viz {
 
-cv::Mat roc_figure(const std::string& title, const std::vector<std::pair<std::string, eval::Scores>>& methods) {
-  std::vector<Series> series;
-  for (std::size_t i = 0; i < methods.size(); ++i) {
-    const auto& [name, scores] = methods[i];
+Figure roc_figure(const std::string& title, const std::vector<std::pair<std::string, eval::Scores>>& methods) {
+  LinePanel panel;
+  panel.title = title;
+  panel.x_label = "false positive rate (APCER)";
+  panel.y_label = "true positive rate (1 - BPCER)";
+  panel.x_range = {0, 1};
+  panel.y_range = {0, 1};
+  panel.legend = LegendAt::bottom_right;
+  for (const auto& [name, scores] : methods) {
     Series s;
     const double area = eval::auc(scores.live_probability, scores.labels);
     char label[96];
     std::snprintf(label, sizeof label, "%s (AUC %.1f)", name.c_str(), 100 * area);
     s.name = label;
-    s.colour = series_colour(i);
     for (const auto& p : eval::roc(scores.live_probability, scores.labels)) {
       s.x.push_back(p.fpr);
       s.y.push_back(p.tpr);
     }
-    series.push_back(std::move(s));
+    panel.series.push_back(std::move(s));
   }
-  Series chance{"chance", {0, 1}, {0, 1}, cv::Scalar(160, 160, 160), true};
-  series.push_back(chance);
-  PlotOptions o;
-  o.title = title;
-  o.x_label = "false positive rate (APCER)";
-  o.y_label = "true positive rate (1 - BPCER)";
-  return line_plot(series, o);
+  Series chance{"chance", {0, 1}, {0, 1}};
+  chance.colour = 7;  // grey
+  chance.dashed = true;
+  panel.series.push_back(chance);
+  return Figure{{panel}};
 }
 
-cv::Mat balance_figure(const std::string& log_path) {
+Figure balance_figure(const std::string& log_path) {
   std::istringstream in(io::read_file(log_path));
   std::vector<double> epochs, variance;
   std::array<std::vector<double>, 3> ssp;
@@ -53,21 +56,26 @@ cv::Mat balance_figure(const std::string& log_path) {
     throw Error(log_path + ": no epoch lines with SSP losses (has the run finished an epoch? only the regrad strategy "
                            "computes per-modality SSP losses)");
   const char* names[] = {"RGB", "depth", "IR"};
-  std::vector<Series> top;
-  for (int m = 0; m < 3; ++m) top.push_back({names[m], epochs, ssp[m], series_colour(static_cast<std::size_t>(m))});
-  PlotOptions o;
-  o.auto_range = true;
-  o.title = "modality balance: SSP loss per modality";
-  o.x_label = "epoch";
-  o.y_label = "SSP loss";
-  o.height = 360;
-  const cv::Mat a = line_plot(top, o);
-  o.title = "variance of the three SSP losses";
-  o.y_label = "variance";
-  const cv::Mat b = line_plot({{"variance", epochs, variance, cv::Scalar(40, 39, 214)}}, o);
-  cv::Mat both;
-  cv::vconcat(a, b, both);
-  return both;
+  LinePanel top;
+  top.title = "modality balance: SSP loss per modality";
+  top.x_label = "epoch";
+  top.y_label = "SSP loss";
+  for (int m = 0; m < 3; ++m) {
+    Series s{names[m], epochs, ssp[m]};
+    s.markers = true;
+    top.series.push_back(std::move(s));
+  }
+  LinePanel bottom;
+  bottom.title = "variance of the three SSP losses";
+  bottom.x_label = "epoch";
+  bottom.y_label = "variance";
+  Series v{"variance", epochs, variance};
+  v.colour = 3;
+  v.markers = true;
+  bottom.series.push_back(std::move(v));
+  Figure figure{{top, bottom}};
+  figure.panel_height = 360;
+  return figure;
 }
 
 }  // namespace mmdg::viz
