@@ -3,7 +3,7 @@
 # The build runs it before compiling the libraries (target mmdg_layers) and CTest runs it (test
 # `layering`), so a wrong-way include fails the build with the file and line named.
 #
-# Layers, bottom to top, and what each may include besides itself (README, Layout):
+# Layers, bottom to top, and what each may include besides itself (docs/library.md):
 cmake_minimum_required(VERSION 3.18)
 set(layers util io model data infer eval train viz experiment)
 set(allowed_util "")

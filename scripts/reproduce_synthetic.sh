@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The synthetic reproduction of the paper's claims (README, "Synthetic reproduction"): Protocol 1
+# The synthetic reproduction of the paper's claims (docs/reproduction.md): Protocol 1
 # (all four sub-protocols) for MMDG, ViT (Table 1's channel concatenation), ViT (three branches),
 # ViT + ReGrad and ViT + U-Adapter, then the ablation tables, every row over the seeds, with the
 # demo's data, pretrained backbone and training settings (read from the demo's MMDG run's
