@@ -77,7 +77,7 @@ TEST(AttackType, PerAttackListsAndTheirErrors) {
 // The real benchmark lists (when present): every line gets a known type, and the counts of the
 // test sets match the ones read from the datasets' documentation.
 TEST(AttackType, BenchmarkListsAreFullyTyped) {
-  const std::string lists = std::string(MMDG_SHARED_DIR) + "/benchmark/lists";
+  const std::string lists = std::string(test::shared_dir()) + "/benchmark/lists";
   if (!std::ifstream(lists + "/W-test.txt")) GTEST_SKIP() << "no benchmark lists at " << lists;
   for (const char* name : {"C-test", "S-test", "W-test", "C-train", "S-train", "W-train"}) {
     const auto list = read_list(lists + "/" + name + ".txt");

@@ -14,7 +14,7 @@ namespace mmdg::data {
 namespace {
 
 // scripts/test_photo.sh puts it there (from Debian's python3-skimage).
-std::string photo() { return std::string(MMDG_TEST_PHOTO_DIR) + "/astronaut.png"; }
+std::string photo() { return std::string(test::photo_dir()) + "/astronaut.png"; }
 
 TEST(FaceCrop, BoxIsEnlargedSquaredScaledAndClipped) {
   // a 40x40 face at (10, 20), margin 0.25: side 60 around the centre (30, 40)

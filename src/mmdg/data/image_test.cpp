@@ -55,7 +55,7 @@ TEST(Image, PipelineMatchesThePythonReference) {
   }
   ListEntry e = ListEntry::padisi("padisi_stored.npz", 1);
   e.line = 1;
-  const auto sample = load_sample(e, "P.txt", MMDG_TEST_DATA_DIR, 8, Normalization::ImageNet);
+  const auto sample = load_sample(e, "P.txt", test::test_data_dir(), 8, Normalization::ImageNet);
   EXPECT_EQ(sample.label, 1);
   for (const auto& input : sample.inputs) EXPECT_EQ(input.sizes().vec(), (std::vector<std::int64_t>{3, 8, 8}));
 }

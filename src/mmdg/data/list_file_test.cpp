@@ -26,7 +26,7 @@ const ListFacts kLists[] = {
 };
 
 TEST(ListFile, EverySharedBenchmarkListParses) {
-  const std::string dir = std::string(MMDG_SHARED_DIR) + "/benchmark/lists";
+  const std::string dir = std::string(test::shared_dir()) + "/benchmark/lists";
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is absent (shared benchmark lists not available)";
   for (const auto& facts : kLists) {
     SCOPED_TRACE(facts.name);

@@ -1,7 +1,7 @@
 // Multi-process training (mmdg launch, c10d / Gloo over 127.0.0.1) against one process: the same
 // global batch gives the same weights, validation metrics and logged losses; a process that dies,
 // or hangs, stops the other within the timeout, and the run then resumes to the weights of an
-// uninterrupted one. The runs go through the mmdg program (MMDG_CLI), as a user starts them.
+// uninterrupted one. The runs go through the mmdg program (test::cli_path()), as a user starts them.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -62,9 +62,9 @@ class DistributedTest : public ::testing::Test {
            d("W-val.txt") + " --data-root " + d("") + " --pretrained " + test::golden("vit_tiny_torchvision.pth") +
            " --out " + out;
   }
-  static std::string one(const std::string& args) { return std::string(MMDG_CLI) + " --threads 1 " + args; }
+  static std::string one(const std::string& args) { return std::string(test::cli_path()) + " --threads 1 " + args; }
   static std::string two(const std::string& args, const std::string& env = "", int grace = 30) {
-    return env + " " + MMDG_CLI + " launch --nproc 2 --threads-per-process 1 --grace " + std::to_string(grace) +
+    return env + " " + test::cli_path() + " launch --nproc 2 --threads-per-process 1 --grace " + std::to_string(grace) +
            " -- " + args;
   }
 

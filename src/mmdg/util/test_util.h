@@ -12,7 +12,14 @@
 
 namespace mmdg::test {
 
-inline std::string golden(const std::string& name) { return std::string(MMDG_TEST_DATA_DIR) + "/" + name; }
+// Where the tests' files are (a source CMake generates: test_paths.cpp in the build folder).
+const char* test_data_dir();  // tests/golden/data
+const char* shared_dir();     // ../shared (read-only material; tests skip when absent)
+const char* photo_dir();      // tests/.photos (scripts/test_photo.sh)
+const char* fixtures_dir();   // tests/fixtures
+const char* cli_path();       // the mmdg program ("" when not built)
+
+inline std::string golden(const std::string& name) { return std::string(test_data_dir()) + "/" + name; }
 
 // expected.json written by tests/golden/make_golden.py.
 inline const nlohmann::json& expected() {
@@ -41,13 +48,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Runs a committed fixture script of tests/fixtures (beside tests/golden/data) with Debian's Python (/usr/bin/python3 when
+// Runs a committed fixture script of tests/fixtures with Debian's Python (/usr/bin/python3 when
 // there, else python3 on the PATH) and the given arguments; skips the calling test when the
 // script exits 77 (a Python package it needs is missing). Returns whether it succeeded.
 #define MMDG_RUN_FIXTURE_SCRIPT(script, args)                                                              \
   do {                                                                                                     \
     const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; \
-    const int status = std::system((python + " " + std::string(MMDG_TEST_DATA_DIR) + "/../../fixtures/" +       \
+    const int status = std::system((python + " " + std::string(::mmdg::test::fixtures_dir()) + "/" +       \
                                     (script) + " " + (args))                                               \
                                        .c_str());                                                          \
     if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << (script) << ": python3-h5py missing"; \
