@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "mmdg/data/image_writer.h"
 #include "mmdg/data/list_file.h"
 #include "mmdg/data/padisi_format.h"
 #include "mmdg/io/file_util.h"
@@ -591,13 +592,7 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
         if (m == 0) cv::cvtColor(to_8bit(s.rgb), out, cv::COLOR_RGB2BGR);
         else if (depth16) s.depth.convertTo(out, CV_16U, 65535.0);
         else out = to_8bit(m == 1 ? s.depth : s.ir);
-        std::vector<int> params;
-        if (sensor.format == "jpg") params = {cv::IMWRITE_JPEG_QUALITY, sensor.jpeg_quality};
-        std::vector<uchar> bytes;
-        if (!cv::imencode("." + sensor.format, out, bytes, params)) throw Error(paths[m] + ": encoding failed");
-        io::write_file_atomically((fs::path(root) / paths[m]).string(), [&](std::ostream& f) {
-          f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        });
+        write_image((fs::path(root) / paths[m]).string(), &out, sensor.jpeg_quality);
       }
       lines[s.split].push_back(ListEntry::images(paths[0], paths[1], paths[2], s.label));
     }

@@ -5,12 +5,11 @@
 #include <filesystem>
 #include <map>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "mmdg/data/image_writer.h"
 #include "mmdg/data/list_file.h"
 #include "mmdg/data/sample.h"
-#include "mmdg/io/file_util.h"
 #include "mmdg/io/hdf5_file.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
@@ -50,15 +49,6 @@ struct Frame {
 cv::Mat channel(const at::Tensor& chw, std::int64_t c) {
   const at::Tensor plane = chw[c].contiguous();
   return cv::Mat(static_cast<int>(plane.size(0)), static_cast<int>(plane.size(1)), CV_8UC1, plane.data_ptr()).clone();
-}
-
-void write_jpeg(const std::string& path, const cv::Mat& image, int quality) {
-  std::vector<uchar> bytes;
-  if (!cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, quality})) throw Error(path + ": JPEG encoding failed");
-  fs::create_directories(fs::path(path).parent_path());
-  io::write_file_atomically(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  });
 }
 
 // Frame_<i>/array of a station's file, checked to be (channels >= need, H, W) uint8.
@@ -148,9 +138,10 @@ WmcaConvertResult convert_wmca(const WmcaConvertOptions& o) {
               cv::Mat planes[3] = {channel(colour, 2), channel(colour, 1), channel(colour, 0)};  // RGB -> BGR
               cv::Mat bgr;
               cv::merge(planes, 3, bgr);
-              write_jpeg(target("color", f->frame), bgr, o.quality);
-              write_jpeg(target("depth", f->frame), channel(cdi, 1), o.quality);
-              write_jpeg(target("ir", f->frame), channel(cdi, 2), o.quality);
+              const cv::Mat depth = channel(cdi, 1), ir = channel(cdi, 2);
+              write_image(target("color", f->frame), &bgr, o.quality);
+              write_image(target("depth", f->frame), &depth, o.quality);
+              write_image(target("ir", f->frame), &ir, o.quality);
               ++result.written;
             } catch (const Error& e) {
               problem(f->list + ": " + e.what());

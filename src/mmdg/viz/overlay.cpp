@@ -6,19 +6,13 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "mmdg/io/file_util.h"
+#include "mmdg/data/image_writer.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::viz {
 
 void write_png(const std::string& path, const cv::Mat& image) {
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", image, png)) throw Error(path + ": PNG encoding failed");
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  io::write_file_atomically(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-  });
+  data::write_image(path, &image);
 }
 
 void write_map_overlay(const std::string& path, const at::Tensor& image, const at::Tensor& map, double alpha) {
