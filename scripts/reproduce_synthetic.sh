@@ -1,28 +1,60 @@
 #!/usr/bin/env bash
-# The synthetic reproduction of the paper's claims (docs/reproduction.md): Protocol 1
-# (all four sub-protocols) for MMDG, ViT (Table 1's channel concatenation), ViT (three branches),
-# ViT + ReGrad and ViT + U-Adapter, then the ablation tables, every row over the seeds, with the
-# demo's data, pretrained backbone and training settings (read from the demo's MMDG run's
-# config.json, so they are stated once, in src/mmdg/experiment/demo.cpp). Every run resumes, so
-# the script can be stopped and run again to continue; the tables are rewritten from what exists.
-# The runs go to the demo's <out>/protocol, so the demo's CPS->W runs of MMDG and the ViT count.
-# Usage: scripts/reproduce_synthetic.sh [out=demo_out] [tables, default: 5 4 fig5]
-#   SEEDS=0,1,2 (default) and MMDG=build/mmdg (default) from the environment; extra mmdg options
-#   in EXTRA (e.g. EXTRA="--sub CPS->W" for one sub-protocol).
+# The runs that decide the predictions of docs/predictions.md on the synthetic benchmark
+# (generator version 2), at the converged budget of configs/synthetic_benchmark.json (stated
+# there once: mmdg_mini, batch 16, up to 20 epochs of 30 steps, stopped when the sources'
+# validation loss has not improved for 4 epochs). Every step resumes: stop the script and run it
+# again to continue; each command rewrites its tables from the runs that exist.
+#
+# Usage: scripts/reproduce_synthetic.sh [out=synthetic_benchmark] [stage ...]
+#   stages, in this order by default (the CPS->W runs first, so the first verdicts come early):
+#     data        the benchmark (--planar-share 1, the default) and its shortcut variants 0 and 0.5
+#     pretrain    the synthetic backbone (vit_mini_synthetic.pth)
+#     cpsw        P1, P2 (CPS->W): MMDG, ViT (concatenated), three-branch ViT (CE), ViT + U-Adapter
+#                 (CE), MMDG without uncertainty
+#     shortcut    P3, P4 (CPS->W): MMDG (ReGrad) and ViT + U-Adapter (CE) at --planar-share 0 and
+#                 0.5; OGM-GE and PMR at 1
+#     protocol1   P1, P2 on the other three targets
+#     pretrained  MMDG from a random initialization (is the pretrained backbone a help?)
+#   SEEDS=0,1,2 (default) and MMDG=build/mmdg (default) from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-demo_out}
+out=${1:-synthetic_benchmark}
 shift $(( $# > 0 ? 1 : 0 ))
-tables=("$@")
-((${#tables[@]})) || tables=(5 4 fig5)
+stages=("$@")
+((${#stages[@]})) || stages=(data pretrain cpsw shortcut protocol1 pretrained)
 mmdg=${MMDG:-build/mmdg}
 seeds=${SEEDS:-0,1,2}
-read -r -a extra <<< "${EXTRA:-}"
-config="$out/protocol/mmdg/seed0/CPS-W/config.json"
-[[ -f "$config" ]] || "$mmdg" demo --out "$out"
-common=(--lists "$out/data" --data-root "$out/data" --pretrained "$out/vit_mini_synthetic.pth" --config "$config"
-        --seeds "$seeds" --out "$out/protocol" "${extra[@]}")
-"$mmdg" protocol --protocol 1 --method mmdg,vit,vit+ce,vit+regrad,vit-uadapter+ce "${common[@]}"
-for table in "${tables[@]}"; do
-  "$mmdg" ablate --table "$table" "${common[@]}"
+config=configs/synthetic_benchmark.json
+weights="$out/vit_mini_synthetic.pth"
+methods=mmdg,vit,vit+ce,vit-uadapter+ce
+run() {  # run DATA OUT mmdg-command [options]: the command on a data folder, into an output folder
+  local data=$1 to=$2
+  shift 2
+  "$mmdg" "$@" --lists "$data" --data-root "$data" --pretrained "$weights" --config "$config" --seeds "$seeds" --out "$to"
+}
+for stage in "${stages[@]}"; do
+  echo "== $stage ($(date -u +%H:%M:%S))"
+  case $stage in
+    data)
+      [[ -f "$out/data/manifest.json" ]] || "$mmdg" synth --out "$out/data"
+      for share in 0 0.5; do
+        [[ -f "$out/data_share$share/manifest.json" ]] || "$mmdg" synth --out "$out/data_share$share" --planar-share "$share"
+      done ;;
+    pretrain)
+      [[ -f "$weights" ]] || "$mmdg" pretrain --out "$weights" ;;
+    cpsw)
+      run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method "$methods"
+      run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty --sub CPS-W ;;
+    shortcut)
+      for share in 0 0.5; do
+        run "$out/data_share$share" "$out/shortcut$share" protocol --protocol 1 --sub CPS-W --method mmdg,vit-uadapter+ce
+      done
+      run "$out/data" "$out/protocol" ablate --table 4 --rows vit-uadapter+ogm-ge,vit-uadapter+pmr --sub CPS-W ;;
+    protocol1)
+      run "$out/data" "$out/protocol" protocol --protocol 1 --method "$methods"
+      run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty ;;
+    pretrained)
+      run "$out/data" "$out/protocol" ablate --table pretrain ;;
+    *) echo "unknown stage '$stage' (data pretrain cpsw shortcut protocol1 pretrained)" >&2; exit 2 ;;
+  esac
 done

@@ -27,7 +27,7 @@ check "version names LibTorch and BLAS" 0 "LibTorch .*" -- "$mmdg" --threads 2 v
 check "version reports the thread count" 0 "intra-op threads: 2" -- "$mmdg" --threads 2 version
 check "version names the BLAS in use" 0 "^BLAS: (MKL \(bundled with LibTorch\)|/)" -- "$mmdg" version
 check "--device is parsed once, with a clear message" 2 "option --device gpu0: .*expected cpu, cuda or cuda:N|option --device: cannot parse 'gpu0'" -- "$mmdg" bench --device gpu0 --config mmdg_tiny
-check "bench times the configured method only (tiny, CPU)" 0 "^configured only: infer/mc train/regrad-full$" -- bash -c "set -o pipefail; '$mmdg' bench --config mmdg_tiny --batch 2 --repeats 1 --warmup 0 | grep -oE '^(infer|train)/[a-z-]+' | tr '\n' ' ' | sed 's/^/configured only: /; s/ $//'"
+check "bench times the configured method only (tiny, CPU)" 0 "^configured only: infer/binomial train/regrad-full$" -- bash -c "set -o pipefail; '$mmdg' bench --config mmdg_tiny --batch 2 --repeats 1 --warmup 0 | grep -oE '^(infer|train)/[a-z-]+' | tr '\n' ' ' | sed 's/^/configured only: /; s/ $//'"
 check "bench --all times every strategy the network takes (tiny, CPU)" 0 "infer/mc .*train/regrad-full .*train/regrad-none .*train/ssdg .*train/cmfl .*device: cpu" -- bash -c "set -o pipefail; '$mmdg' bench --all --config mmdg_tiny --batch 2 --repeats 1 --warmup 0 | tr '\n' ' '"
 check "bench: a --network the method's strategy cannot train" 1 "strategy regrad does not train network mm-cdcn" -- "$mmdg" bench --network mm-cdcn --config mmdg_tiny --batch 2 --repeats 1 --warmup 0
 if "$mmdg" version | grep -q "^CUDA: [0-9]"; then  # a GPU: the CUDA benchmark, at the tiny size
@@ -73,10 +73,10 @@ if "$mmdg" --help | grep -q synth; then
   check "synth writes the benchmark" 0 "wrote [0-9]+ samples and 12 lists" -- "$mmdg" synth --out "$tmp/synth" --subjects 3 --frames 1 --image-size 32
   check "synth preview" 0 "wrote" -- "$mmdg" synth --preview "$tmp/preview.png" --image-size 24
   check "synth rejects unknown domains" 1 "synthetic domain 'X'" -- "$mmdg" synth --out "$tmp/x" --domains CX
-  check "predict one synthetic sample" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png" --maps "$tmp/maps"
+  check "predict one synthetic sample" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.jpg" --depth "$tmp/synth/W/test/002_0_live/depth/0000.jpg" --ir "$tmp/synth/W/test/002_0_live/ir/0000.jpg" --maps "$tmp/maps"
   check "predict --maps draws the adapters' attention (Fig. 7)" 0 "rgb_from_depth_attention.png" -- ls "$tmp/maps"
   check "predict writes overlays" 0 "depth_reliability.png" -- ls "$tmp/maps"
-  check "predict with missing modalities" 0 '"live_probability"' -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --missing depth,ir --json
+  check "predict with missing modalities" 0 '"live_probability"' -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.jpg" --missing depth,ir --json
   check "predict a list (npz samples)" 0 "wrote .*scores.csv" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --list "$tmp/synth/P-test.txt" --data-root "$tmp/synth" --out "$tmp/scores.csv"
   check "scores CSV header" 0 "^path,label,score" -- head -1 "$tmp/scores.csv"
   check "predict names a missing image" 1 "nope.png: file not found" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/nope.png" --depth x --ir y
@@ -97,7 +97,7 @@ if "$mmdg" --help | grep -q synth; then
   check "train rejects a bad option value" 2 "option regrad" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run2" --regrad half
   check "train bounds the loader threads" 2 "option workers: must be in \[0, 64\]" -- "$mmdg" train --config mmdg_tiny --train "$tmp/synth/C-train.txt" --data-root "$tmp/synth" --out "$tmp/run3" --workers 100000
   check "train the ViT baseline" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --method vit --out "$tmp/vit" --epochs 1 --steps-per-epoch 2
-  check "predict with the ViT baseline" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/vit/best.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.png" --depth "$tmp/synth/W/test/002_0_live/depth/0000.png" --ir "$tmp/synth/W/test/002_0_live/ir/0000.png"
+  check "predict with the ViT baseline" 0 "live probability" -- "$mmdg" predict --checkpoint "$tmp/vit/best.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.jpg" --depth "$tmp/synth/W/test/002_0_live/depth/0000.jpg" --ir "$tmp/synth/W/test/002_0_live/ir/0000.jpg"
   check "train the three-branch ViT with ReGrad" 0 "method vit\+regrad \(ViT / ReGrad\) = network vit \+ strategy regrad" -- "$mmdg" train "${tiny_train[@]}" --network vit --strategy regrad --out "$tmp/vit3" --epochs 1 --steps-per-epoch 1
   check "train a new run from a run's config.json" 0 "method vit \(ViT\) = network vit-concat \+ strategy ce" -- "$mmdg" train --config "$tmp/vit/config.json" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --data-root "$tmp/synth" --out "$tmp/vit_again" --epochs 1 --steps-per-epoch 1
   check "train names an unknown method" 1 "unknown method 'sgd' \(known: mmdg, vit, ssdg" -- "$mmdg" train "${tiny_train[@]}" --method sgd --out "$tmp/bad"
@@ -109,7 +109,7 @@ if "$mmdg" --help | grep -q synth; then
   check "eval the strategy's checkpoint with missing modalities" 0 "target-eer" -- "$mmdg" eval --checkpoint "$tmp/ssdg/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing ir
   check "cmfl refuses the unimodal network" 2 "cmfl needs per-modality branches, which network vit-single does not have" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+cmfl --modality ir --out "$tmp/single" --epochs 1 --steps-per-epoch 1
   check "train one modality with SSDG (Fig. 1(c))" 0 "method vit-single-depth\+ssdg \(ViT \(depth\) / SSDG\)" -- "$mmdg" train "${tiny_train[@]}" --method vit-single+ssdg --modality depth --out "$tmp/single_depth" --epochs 1 --steps-per-epoch 1
-  live=("$tmp/synth/W/test/002_0_live/rgb/0000.png" "$tmp/synth/W/test/002_0_live/depth/0000.png" "$tmp/synth/W/test/002_0_live/ir/0000.png")
+  live=("$tmp/synth/W/test/002_0_live/rgb/0000.jpg" "$tmp/synth/W/test/002_0_live/depth/0000.jpg" "$tmp/synth/W/test/002_0_live/ir/0000.jpg")
   check "predict decides at the checkpoint's threshold" 0 "decision: (live|spoof) at threshold [0-9.e-]+ \(source-val EER threshold of the best epoch, epoch [0-9]+\)" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}"
   check "predict warns when a flag overrides the stored normalization" 0 "warning: --normalization half overrides the checkpoint's imagenet" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}" --normalization half
   check "predict notes an older checkpoint's defaults" 0 "note: the checkpoint records no input pipeline" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}"
@@ -117,6 +117,9 @@ if "$mmdg" --help | grep -q synth; then
   check "predict frame folders: one JSON line per frame and one per video" 0 '"type":"video".*"frames":1' -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$video/rgb" --depth "$video/depth" --ir "$video/ir"
   check "eval reports per-attack APCER and APCER_PAIS" 0 "APCER_PAIS \(max\)" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --per-video
   check "eval has the checkpoint's threshold policy" 0 '"checkpoint"' -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --json
+  check "stress lists its corruptions" 0 "depth_dropout \(depth, local\): fraction" -- "$mmdg" stress --list-corruptions
+  check "stress two models under depth dropout" 0 "mmdg - vit: " -- "$mmdg" stress --checkpoint mmdg="$tmp/run/best.safetensors" --checkpoint vit="$tmp/vit/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --corruption depth_dropout --severities 0,1 --resamples 20 --out "$tmp/stress"
+  check "stress names an unknown corruption" 2 "unknown corruption 'fog'" -- "$mmdg" stress --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --corruption fog --out "$tmp/stress2"
   photo="$(dirname "$0")/.photos/astronaut.png"
   if [[ -f "$photo" ]] && "$mmdg" predict --help | grep -q detect-face; then
     check "predict --detect-face on a real photograph" 0 "decision:" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$photo" --depth "$photo" --ir "$photo" --detect-face --maps "$tmp/face"

@@ -20,7 +20,7 @@ mmdg="$tmp/prefix/bin/mmdg"
 "$mmdg" --threads 2 train --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" \
   --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --val "$tmp/synth/W-val.txt" --data-root "$tmp/synth" \
   --normalization half --batch-size 8 --workers 1 --epochs 1 --steps-per-epoch 2 --out "$tmp/run" > /dev/null
-sample=("$tmp/synth/W/test/002_0_live/rgb/0000.png" "$tmp/synth/W/test/002_0_live/depth/0000.png" "$tmp/synth/W/test/002_0_live/ir/0000.png")
+sample=("$tmp/synth/W/test/002_0_live/rgb/0000.jpg" "$tmp/synth/W/test/002_0_live/depth/0000.jpg" "$tmp/synth/W/test/002_0_live/ir/0000.jpg")
 got=$("$tmp/consumer/score_face" "$tmp/run/best.safetensors" "${sample[@]}")
 want=$("$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "${sample[0]}" --depth "${sample[1]}" --ir "${sample[2]}" \
         --estimator expected --json)

@@ -35,7 +35,8 @@ eval::Scores score_list(model::NetworkImpl& net, const infer::InferOptions& o, d
                         const std::map<std::string, std::string>& attack_lists = {}) {
   const data::MultiDomainDataset ds({list}, o.data_root, net.options().backbone.image_size(), normalization, false,
                                     apply_missing ? o.missing_modalities() : std::array<bool, 3>{false, false, false});
-  auto scores = eval::score_dataset(net, ds, o.batch_size, o.torch_device(), static_cast<int>(o.workers));
+  auto scores = eval::score_dataset(net, ds, o.batch_size, o.torch_device(), static_cast<int>(o.workers), nullptr,
+                                    static_cast<std::uint64_t>(o.seed));
   if (keys)
     for (std::size_t i = 0; i < ds.size(); ++i) {
       keys->push_back(ds.entry(i).rgb);

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   mmdg::cli::add_plot_command(app);
   mmdg::cli::add_pretrain_command(app);
   mmdg::cli::add_demo_command(app);
+  mmdg::cli::add_stress_command(app);
 #endif
   mmdg::cli::add_data_command(app);
   try {

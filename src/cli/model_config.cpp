@@ -33,6 +33,7 @@ infer::PredictorOptions predictor_options(const infer::InferOptions& o, std::opt
   po.precision = o.precision;
   po.normalization = o.normalization_override();
   po.threshold = threshold;
+  po.draw_seed = static_cast<std::uint64_t>(o.seed);
   return po;
 }
 

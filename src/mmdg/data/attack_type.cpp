@@ -83,7 +83,10 @@ std::string synthetic(const std::vector<std::string>& f) {
   if (f.size() < 3 || !digits(f[0]) || !digits(f[1])) return "";
   std::string kind = f[2];
   for (std::size_t i = 3; i < f.size(); ++i) kind += "_" + f[i];
-  static const std::vector<std::string> kinds = {"print", "replay", "rigid_mask", "flexible_mask", "partial"};
+  // synth.h's attack kinds (repeated: this file builds without OpenCV, synth.cpp does not;
+  // Synth.EveryKindIsReadBackAsItsAttackType keeps the two lists equal)
+  static const std::vector<std::string> kinds = {"print",      "cutout_print", "replay",   "rigid_mask",
+                                                 "flexible_mask", "paper_mask", "fake_head", "glasses"};
   if (kind == "live") return kBonafide;
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end() ? kind : "";
 }

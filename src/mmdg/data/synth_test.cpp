@@ -14,6 +14,7 @@
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
+#include <nlohmann/json.hpp>
 
 namespace mmdg::data {
 namespace {
@@ -69,17 +70,18 @@ TEST(Synth, DomainsHaveTheirAttackMixesAndDisjointSubjectSplits) {
       EXPECT_FALSE(subjects_of_split["test"].count(subject));
     }
   }
-  EXPECT_EQ(domain_kinds('S'), (std::vector<std::string>{"live", "print"}));
-  // flexible masks only in W: leaving W out tests an unseen attack
-  for (char domain : std::string("CPS")) {
-    const auto k = domain_kinds(domain);
-    EXPECT_EQ(std::find(k.begin(), k.end(), "flexible_mask"), k.end());
-  }
+  EXPECT_EQ(domain_kinds('S'), (std::vector<std::string>{"live", "print", "cutout_print"}));
+  // fake heads, paper masks and glasses only in W: leaving W out tests unseen attacks
+  for (char domain : std::string("CPS"))
+    for (const char* kind : {"fake_head", "paper_mask", "glasses"}) {
+      const auto k = domain_kinds(domain);
+      EXPECT_EQ(std::find(k.begin(), k.end(), kind), k.end()) << domain << " " << kind;
+    }
 }
 
-// The defaults give every target test set at least 30 live and 60 attack videos, every attack
-// kind of the domain among them.
-TEST(Synth, DefaultTestSplitsHoldThirtyLiveAndSixtyAttackVideos) {
+// The defaults give every target test set at least 100 live and 200 attack videos, at least 20
+// of every attack kind of the domain.
+TEST(Synth, DefaultTestSplitsHoldAHundredLiveAndTwoHundredAttackVideos) {
   const SynthOptions o;
   for (char domain : std::string("CPSW")) {
     std::map<std::string, int> test_videos;  // kind -> videos in the test split
@@ -88,9 +90,9 @@ TEST(Synth, DefaultTestSplitsHoldThirtyLiveAndSixtyAttackVideos) {
         for (const auto& kind : video_kinds(o, domain, subject)) ++test_videos[kind];
     int attacks = 0;
     for (const auto& [kind, n] : test_videos) attacks += kind == "live" ? 0 : n;
-    EXPECT_GE(test_videos["live"], 30) << domain;
-    EXPECT_GE(attacks, 60) << domain;
-    for (const auto& kind : domain_kinds(domain)) EXPECT_GT(test_videos[kind], 0) << domain << " " << kind;
+    EXPECT_GE(test_videos["live"], 100) << domain;
+    EXPECT_GE(attacks, 200) << domain;
+    for (const auto& kind : domain_kinds(domain)) EXPECT_GE(test_videos[kind], 20) << domain << " " << kind;
     EXPECT_EQ(test_videos.size(), domain_kinds(domain).size()) << domain;
   }
 }
@@ -127,6 +129,116 @@ TEST(Synth, AttackSignaturesPerModality) {
   EXPECT_LT(mean_of("rigid_mask", ir_centre), mean_of("live", ir_centre));
 }
 
+// The share of a face's pixels (the centre quarter) without a depth reading, and of saturated NIR.
+double dropout(const SynthSample& s) {
+  const int S = s.depth.rows;
+  const cv::Mat c = s.depth(cv::Rect(S / 4, S / 4, S / 2, S / 2));
+  return 1.0 - cv::countNonZero(c) / static_cast<double>(c.total());
+}
+double saturated(const SynthSample& s) {
+  const int S = s.ir.rows;
+  const cv::Mat c = s.ir(cv::Rect(S / 4, S / 4, S / 2, S / 2));
+  return cv::countNonZero(c >= 0.999f) / static_cast<double>(c.total());
+}
+
+// The sensor's failure modes, each where the domain's conditions put it: C's outdoor sessions
+// saturate NIR and drop depth on live faces while RGB keeps its brightness; P's long distance
+// drops more depth than W's and its depth is a sliver of the 16-bit range; S has no background.
+TEST(Synth, SensorFailureModesFollowTheConditions) {
+  auto o = small();
+  o.subjects = 12;
+  o.frames = 1;
+  const auto mean = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return v.empty() ? NAN : sum / static_cast<double>(v.size());
+  };
+  std::vector<double> drop_in, drop_out, sat_in, sat_out, rgb_in, rgb_out;
+  for (const auto& s : generate_domain(o, 'C')) {
+    if (s.kind != "live") continue;
+    (s.outdoor ? drop_out : drop_in).push_back(dropout(s));
+    (s.outdoor ? sat_out : sat_in).push_back(saturated(s));
+    (s.outdoor ? rgb_out : rgb_in).push_back(cv::mean(s.rgb)[1]);
+  }
+  ASSERT_FALSE(drop_out.empty());
+  ASSERT_FALSE(drop_in.empty());
+  EXPECT_GT(mean(drop_out), mean(drop_in) + 0.15);
+  EXPECT_GT(mean(sat_out), mean(sat_in) + 0.15);
+  EXPECT_LT(mean(sat_in), 0.02);
+  EXPECT_GT(mean(rgb_out), 0.8 * mean(rgb_in));  // RGB intact in daylight
+
+  std::vector<double> drop_p, drop_w;
+  for (const auto& s : generate_domain(o, 'P')) {
+    if (s.kind != "live") continue;
+    drop_p.push_back(dropout(s));
+    double lo, hi;
+    cv::minMaxLoc(s.depth, &lo, &hi);
+    EXPECT_LT(hi, 0.02);  // 75 cm at most, over 65535 mm
+  }
+  for (const auto& s : generate_domain(o, 'W'))
+    if (s.kind == "live") drop_w.push_back(dropout(s));
+  EXPECT_GT(mean(drop_p), mean(drop_w) + 0.05);
+
+  for (const auto& s : generate_domain(o, 'S')) {  // around a live face: nothing (a held sheet fills the crop)
+    if (s.kind != "live") continue;
+    const int S = s.rgb.rows;
+    EXPECT_EQ(cv::norm(s.rgb.at<cv::Vec3f>(0, 0)) + s.ir.at<float>(0, 0) + s.depth.at<float>(0, 0), 0.0) << s.kind;
+    EXPECT_EQ(s.ir.at<float>(S - 1, S - 1), 0.0f);
+    EXPECT_GT(s.ir.at<float>(S / 2, S / 2), 0.0f);
+  }
+}
+
+// planar_share: the share of the sources' prints held as sheets; test splits always hold sheets.
+TEST(Synth, PlanarShareSetsTheSourcesPrintPresentation) {
+  auto o = small();
+  o.subjects = 10;
+  o.frames = 1;
+  o.domains = "S";
+  const auto sheets = [&](double share, const std::string& split) {
+    o.planar_share = share;
+    int n = 0, k = 0;
+    for (const auto& s : generate_domain(o, 'S'))
+      if (s.label == 0 && (s.split == "test") == (split == "test")) ++n, k += s.sheet;
+    return std::make_pair(k, n);
+  };
+  auto [all, n1] = sheets(1.0, "train");
+  EXPECT_EQ(all, n1);
+  auto [none, n0] = sheets(0.0, "train");
+  EXPECT_EQ(none, 0);
+  EXPECT_GT(n0, 0);
+  auto [test_sheets, nt] = sheets(0.0, "test");
+  EXPECT_EQ(test_sheets, nt);
+  // a print conformed to the face reads as a head (depth only on it, curved); a sheet fills the
+  // crop with a plane or a gentle curve: the residual of a least-squares plane through its readings
+  o.planar_share = 0.0;
+  const auto coverage = [](const SynthSample& s) { return cv::countNonZero(s.depth) / static_cast<double>(s.depth.total()); };
+  const auto plane_residual = [](const SynthSample& s) {
+    std::vector<float> a, b;
+    for (int y = 0; y < s.depth.rows; ++y)
+      for (int x = 0; x < s.depth.cols; ++x)
+        if (const float d = s.depth.at<float>(y, x); d > 0) a.insert(a.end(), {float(x), float(y), 1.0f}), b.push_back(d);
+    const cv::Mat A(static_cast<int>(b.size()), 3, CV_32F, a.data()), B(static_cast<int>(b.size()), 1, CV_32F, b.data());
+    cv::Mat coef;
+    cv::solve(A, B, coef, cv::DECOMP_SVD);
+    return cv::norm(A * coef - B) / std::sqrt(static_cast<double>(b.size()));
+  };
+  std::map<bool, std::vector<double>> cover, residual;
+  for (const auto& s : generate_domain(o, 'S'))
+    if (s.kind == "print") cover[s.sheet].push_back(coverage(s)), residual[s.sheet].push_back(plane_residual(s));
+  ASSERT_FALSE(cover[true].empty());
+  ASSERT_FALSE(cover[false].empty());
+  const auto mean = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return sum / static_cast<double>(v.size());
+  };
+  EXPECT_GT(mean(cover[true]), 0.9);
+  EXPECT_LT(mean(cover[false]), 0.75);
+  EXPECT_GT(mean(residual[false]), 2 * mean(residual[true]));
+  o.planar_share = 1.5;
+  EXPECT_MMDG_ERROR(o.validate(), "option planar_share");
+}
+
 // Written to disk in the benchmark's formats and read back by the loaders.
 TEST(Synth, WrittenBenchmarkReadsBack) {
   test::TempDir dir;
@@ -156,6 +268,14 @@ TEST(Synth, WrittenBenchmarkReadsBack) {
     }
   }
   EXPECT_EQ(total, summary.samples);
+  // the manifest: options, counts, the files' hash, which any change of a file changes
+  const auto manifest = nlohmann::json::parse(io::read_file(dir.file("manifest.json")));
+  EXPECT_EQ(manifest["options"]["subjects"], 4);
+  EXPECT_EQ(manifest["files_hash"], summary.hash);
+  EXPECT_EQ(manifest_hash(dir.file("")), summary.hash);
+  EXPECT_GT(manifest["videos"]["W"]["test"]["live"].get<int>(), 0);
+  io::write_file_atomically(dir.file("W-test.txt"), [](std::ostream& f) { f << "changed"; });
+  EXPECT_NE(manifest_hash(dir.file("")), summary.hash);
 }
 
 TEST(Synth, BadOptionsAreNamed) {

@@ -41,4 +41,31 @@ DifferenceInterval paired_hter_difference_over_sets(const std::vector<std::vecto
                                                     const std::vector<std::vector<Scores>>& b, int resamples = 2000,
                                                     std::uint64_t seed = 0, double level = 0.95);
 
+// The resampling units of one test set, for intervals of any statistic of it: its videos when the
+// scores name them (all frames of a drawn video are taken), else its samples; live and spoof units
+// are drawn separately (stratified: each class keeps its number of units).
+class UnitBootstrap {
+ public:
+  explicit UnitBootstrap(const Scores& reference);
+  // `resamples` draws, each the sample rows of the drawn units; deterministic in `seed`.
+  std::vector<std::vector<std::size_t>> draws(int resamples, std::uint64_t seed) const;
+  const std::string& units() const { return units_; }  // "videos" or "samples"
+  std::size_t live_units() const { return live_.size(); }
+  std::size_t spoof_units() const { return spoof_.size(); }
+
+ private:
+  std::vector<std::vector<std::size_t>> rows_;  // the samples of each unit
+  std::vector<std::size_t> live_, spoof_;        // units by class (a video's: its first sample's)
+  std::string units_;
+};
+
+// The rows `rows` of a score set (scores, labels and, when present, videos and attacks).
+Scores pick_rows(const Scores& scores, const std::vector<std::size_t>& rows);
+
+struct Interval {
+  double value = 0, low = 0, high = 0;  // observed, and the replicates' central `level` percentile range
+};
+// `replicates`: the statistic on each resample (sorted here).
+Interval percentile_interval(double observed, std::vector<double> replicates, double level = 0.95);
+
 }  // namespace mmdg::eval

@@ -24,6 +24,7 @@
 #include "mmdg/train/run_dir.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/train/trainer.h"
+#include "mmdg/util/build_info.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/log.h"
@@ -160,7 +161,8 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
                                                       false, sub.missing);
   };
   const auto score = [&](const data::MultiDomainDataset& set) {
-    return eval::score_dataset(net, set, a.train.eval_batch_size, predictor.device(), static_cast<int>(a.train.workers));
+    return eval::score_dataset(net, set, a.train.eval_batch_size, predictor.device(), static_cast<int>(a.train.workers),
+                               nullptr, static_cast<std::uint64_t>(a.train.seed));
   };
   const auto test_set = dataset(sub.targets, "test");
   auto scores = score(*test_set);
@@ -183,6 +185,18 @@ nlohmann::json test_sub(const ProtocolArgs& a, const SubProtocol& sub, const std
 
 namespace {
 
+// The files_hash of <data_root>/manifest.json (the synthetic benchmark's), or null.
+nlohmann::json data_manifest_hash(const std::string& data_root) {
+  const fs::path manifest = fs::path(data_root) / "manifest.json";
+  if (data_root.empty() || !fs::exists(manifest)) return nullptr;
+  try {
+    const auto j = nlohmann::json::parse(io::read_file(manifest.string()));
+    return j.value("files_hash", std::string());
+  } catch (const std::exception& e) {
+    throw Error(manifest.string() + ": " + e.what());
+  }
+}
+
 // One seed's runs and results in <out>/<a.method_name>/ (method_name may end in /seed<k>).
 nlohmann::json run_protocol_once(const ProtocolArgs& a) {
   const auto subs = protocol_subs(a.protocol);
@@ -193,6 +207,16 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
                        {"network", a.model.network},
                        {"strategy", a.train.strategy},
                        {"seed", a.train.seed}};
+  // what produced the results: the build, every resolved option, the data (the synthetic
+  // benchmark's manifest hash; null for other data)
+  results["provenance"] = {{"mmdg", std::string(MMDG_VERSION_STRING) + " (" + MMDG_GIT_DESCRIBE + ")"},
+                           {"model_options", settings::to_json(a.model)},
+                           {"train_options", settings::to_json(a.train)},
+                           {"protocol", a.protocol},
+                           {"lists_dir", a.lists_dir},
+                           {"data_root", a.data_root},
+                           {"pretrained", a.pretrained},
+                           {"data_manifest_hash", data_manifest_hash(a.data_root)}};
   bool any = false;
   for (const auto& sub : subs) {
     if (!a.sub.empty() && a.sub != sub.name && a.sub != sub.model) continue;
@@ -402,46 +426,55 @@ std::string write_tables(const std::string& out, int protocol) {
                               "each target set's EER point, as in the paper's tables); several seeds: mean +- std over seeds.";
   std::ostringstream md, csv;
   nlohmann::json table = {{"protocol", protocol}, {"policy", "target-eer"}, {"caption", caption}, {"rows", nlohmann::json::object()}};
-  md << caption << "\n\n| method | seeds |";
-  csv << "method,seeds";
-  for (const auto& s : subs) {
-    md << " " << s.name << " HTER | " << s.name << " AUC |";
-    csv << "," << eval::csv_cell(s.name + " HTER") << "," << eval::csv_cell(s.name + " AUC");
-  }
-  md << " avg HTER | avg AUC |\n|---|---|";
-  csv << ",avg HTER,avg AUC\n";
-  for (std::size_t i = 0; i < subs.size() + 1; ++i) md << "---|---|";
-  md << "\n";
   std::map<std::string, std::pair<std::size_t, std::size_t>> counts;  // sub -> (live, spoof) of its test set
-  for (const auto& row : rows) {
-    md << "| " << row.title << " | " << row.seeds.size() << " |";
-    csv << eval::csv_cell(row.title) << "," << row.seeds.size();
-    std::vector<double> hter_avg(row.seeds.size(), 0), auc_avg(row.seeds.size(), 0);
-    bool complete = true;
+  // one table of HTER / AUC per row under a threshold policy (a row without it for some seed: "-")
+  const auto policy_table = [&](const std::string& policy, const std::string& key) {
+    md << "| method | seeds |";
+    csv << "policy,method,seeds";
     for (const auto& s : subs) {
-      std::vector<double> hters, aucs;
-      for (std::size_t k = 0; k < row.seeds.size(); ++k) {
-        if (!row.seeds[k].contains(s.name)) continue;
-        const auto& r = row.seeds[k][s.name];
-        hters.push_back(target_eer_hter_of(r));
-        aucs.push_back(r["auc"].get<double>());
-        hter_avg[k] += hters.back() / static_cast<double>(subs.size());
-        auc_avg[k] += aucs.back() / static_cast<double>(subs.size());
-        if (r.contains("live")) counts[s.name] = {r["live"].get<std::size_t>(), r["spoof"].get<std::size_t>()};
-      }
-      if (hters.size() != row.seeds.size()) {  // missing for some seed
-        complete = false;
-        md << " - | - |";
-        csv << ",,";
-        continue;
-      }
-      md << " " << mean_and_spread(hters) << " | " << mean_and_spread(aucs) << " |";
-      csv << "," << mean_and_spread(hters) << "," << mean_and_spread(aucs);
-      table["rows"][row.title][s.name] = {{"hter", hters}, {"auc", aucs}};
+      md << " " << s.name << " HTER | " << s.name << " AUC |";
+      csv << "," << eval::csv_cell(s.name + " HTER") << "," << eval::csv_cell(s.name + " AUC");
     }
-    md << " " << (complete ? mean_and_spread(hter_avg) : "-") << " | " << (complete ? mean_and_spread(auc_avg) : "-") << " |\n";
-    csv << "," << (complete ? mean_and_spread(hter_avg) : "") << "," << (complete ? mean_and_spread(auc_avg) : "") << "\n";
-  }
+    md << " avg HTER | avg AUC |\n|---|---|";
+    csv << ",avg HTER,avg AUC\n";
+    for (std::size_t i = 0; i < subs.size() + 1; ++i) md << "---|---|";
+    md << "\n";
+    for (const auto& row : rows) {
+      md << "| " << row.title << " | " << row.seeds.size() << " |";
+      csv << policy << "," << eval::csv_cell(row.title) << "," << row.seeds.size();
+      std::vector<double> hter_avg(row.seeds.size(), 0), auc_avg(row.seeds.size(), 0);
+      bool complete = true;
+      for (const auto& s : subs) {
+        std::vector<double> hters, aucs;
+        for (std::size_t k = 0; k < row.seeds.size(); ++k) {
+          if (!row.seeds[k].contains(s.name)) continue;
+          const auto& r = row.seeds[k][s.name];
+          if (!r.contains("policies") || !r["policies"].contains(policy)) continue;
+          hters.push_back(r["policies"][policy]["hter"].get<double>());
+          aucs.push_back(r["auc"].get<double>());
+          hter_avg[k] += hters.back() / static_cast<double>(subs.size());
+          auc_avg[k] += aucs.back() / static_cast<double>(subs.size());
+          if (r.contains("live")) counts[s.name] = {r["live"].get<std::size_t>(), r["spoof"].get<std::size_t>()};
+        }
+        if (hters.size() != row.seeds.size()) {  // missing for some seed
+          complete = false;
+          md << " - | - |";
+          csv << ",,";
+          continue;
+        }
+        md << " " << mean_and_spread(hters) << " | " << mean_and_spread(aucs) << " |";
+        csv << "," << mean_and_spread(hters) << "," << mean_and_spread(aucs);
+        table[key][row.title][s.name] = {{"hter", hters}, {"auc", aucs}};
+      }
+      md << " " << (complete ? mean_and_spread(hter_avg) : "-") << " | " << (complete ? mean_and_spread(auc_avg) : "-") << " |\n";
+      csv << "," << (complete ? mean_and_spread(hter_avg) : "") << "," << (complete ? mean_and_spread(auc_avg) : "") << "\n";
+    }
+  };
+  md << caption << "\n\n";
+  policy_table("target-eer", "rows");
+  md << "\nThe same runs at the threshold a deployed model would use (policy source-val: the EER threshold of the "
+        "sources' validation scores, applied to the target):\n\n";
+  policy_table("source-val", "rows_source_val");
   // test-set sizes
   if (!counts.empty()) {
     md << "\nTest sets:";

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
+#include "mmdg/eval/evaluate.h"
 #include "mmdg/experiment/tiny_protocol_test_util.h"
+#include "mmdg/infer/checkpoint.h"
+#include "mmdg/model/uncertainty.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/error.h"
@@ -76,6 +80,58 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   a.lists_dir = dir.file("nowhere");
   a.sub = "CW->PS";
   EXPECT_MMDG_ERROR(run_protocol(a), "list not found");
+}
+
+// Same seed, same data: the scores CSVs of two trainings are identical byte for byte, with the
+// random binomial estimator at inference; and a sample's score does not depend on the batch size
+// or the number of loading workers it is scored with.
+TEST(Protocol, ScoresRepeatBitForBit) {
+  test::TempDir dir;
+  ProtocolArgs a = tiny_protocol(dir);
+  a.model.estimator = model::Estimator::Binomial;
+  a.protocol = 3;
+  a.sub = "PS->CW";
+  a.train.steps_per_epoch = 2;
+  a.method_name = "first";
+  run_protocol(a);
+  a.method_name = "second";
+  run_protocol(a);
+  const auto csv = [&](const std::string& method) { return io::read_file(scores_csv_path(a.out, method, 3, "PS->CW")); };
+  ASSERT_FALSE(csv("first").empty());
+  EXPECT_EQ(csv("first"), csv("second"));
+  // the results record what produced them: the build, every option, the data's manifest hash
+  const auto results = nlohmann::json::parse(io::read_file(dir.file("out/first/results_p3.json")));
+  const auto manifest = nlohmann::json::parse(io::read_file(dir.file("data/manifest.json")));
+  EXPECT_EQ(results["provenance"]["data_manifest_hash"], manifest["files_hash"]);
+  EXPECT_EQ(results["provenance"]["train_options"]["steps_per_epoch"], 2);
+  EXPECT_EQ(results["provenance"]["model_options"]["estimator"], "binomial");
+  EXPECT_NE(results["provenance"]["mmdg"].get<std::string>().find('('), std::string::npos);
+
+  auto net = infer::load_checkpoint(dir.file("out/first/PS-CW/best.safetensors"));
+  const data::MultiDomainDataset test_set({dir.file("data/C-test.txt"), dir.file("data/W-test.txt")}, dir.file("data"),
+                                          net->options().backbone.image_size(), data::Normalization::ImageNet);
+  // the workers do not change a score; the batch size changes it only by float rounding (the
+  // products' blocking), never through the estimator's draws
+  const auto one = eval::score_dataset(*net, test_set, 1, torch::kCPU, 0, nullptr, 5);
+  const auto seven = eval::score_dataset(*net, test_set, 7, torch::kCPU, 0, nullptr, 5);
+  const auto seven_workers = eval::score_dataset(*net, test_set, 7, torch::kCPU, 2, nullptr, 5);
+  EXPECT_EQ(seven.live_probability, seven_workers.live_probability);
+  double batch_change = 0;
+  for (std::size_t i = 0; i < one.live_probability.size(); ++i)
+    batch_change = std::max(batch_change, std::abs(one.live_probability[i] - seven.live_probability[i]));
+  EXPECT_LT(batch_change, 1e-5);
+  // the seed picks the draw (after two steps the adapters barely pass the reliability on to the
+  // scores: compared on the reliability itself)
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const auto ex = test_set.get(0);
+  const auto x = [&](int m) { return ex.inputs[m].unsqueeze(0); };
+  const auto reliability = [&](std::uint64_t seed) {
+    const model::KeyedDraws draws(seed, {eval::sample_draw_key(test_set.entry(0))});
+    return net->forward(x(0), x(1), x(2), model::ForwardOptions()).reliability[1];
+  };
+  EXPECT_TRUE(torch::equal(reliability(5), reliability(5)));
+  EXPECT_FALSE(torch::equal(reliability(5), reliability(6)));
 }
 
 // --seeds: one run per seed in <method>/seed<k>/, the table's mean +- std over seeds, the test-set
@@ -166,7 +222,7 @@ TEST(Protocol, ComparisonNetworksThroughProtocols1And2) {
     for (int protocol : {1, 2}) {
       a.protocol = protocol;
       const auto results = run_protocol(a);
-      EXPECT_EQ(results.size(), (protocol == 1 ? 1u : 3u) + 1) << method << " " << protocol;
+      EXPECT_EQ(results.size(), (protocol == 1 ? 1u : 3u) + 2) << method << " " << protocol;  // + method, provenance
     }
   }
   const std::string md = io::read_file(dir.file("out/table_p2.md"));
@@ -187,7 +243,7 @@ TEST(Protocol, AllThreeProtocolsAtATinySize) {
   for (int protocol : {1, 2, 3}) {
     a.protocol = protocol;
     const auto results = run_protocol(a);
-    EXPECT_EQ(results.size(), protocol_subs(protocol).size() + 1) << protocol;  // + the "method" record
+    EXPECT_EQ(results.size(), protocol_subs(protocol).size() + 2) << protocol;  // + the "method" and "provenance" records
     EXPECT_EQ(results["method"]["strategy"], "regrad");
     const auto table = nlohmann::json::parse(io::read_file(dir.file("out/table_p" + std::to_string(protocol) + ".json")));
     EXPECT_EQ(table["rows"]["MMDG"].size(), protocol_subs(protocol).size());

@@ -24,6 +24,7 @@ struct InferOptions {
   std::int64_t batch_size = 32;
   std::int64_t workers = 2;
   std::string missing;    // e.g. "depth,ir"
+  std::int64_t seed = 0;
 
   template <class V>
   void visit(V&& v) {
@@ -37,6 +38,7 @@ struct InferOptions {
     v("batch_size", batch_size, "samples per forward");
     v("workers", workers, "data-loading threads");
     v("missing", missing, "modalities absent at test time, e.g. depth,ir (fed as zeros; Protocol 2)");
+    v("seed", seed, "seed of the uncertainty estimator's draws (drawn per sample: a score depends on the sample and this seed only)");
   }
   // Throws mmdg::Error naming the option.
   void validate() const;

@@ -7,11 +7,12 @@
 #endif
 
 #include "mmdg/infer/checkpoint.h"
+#include "mmdg/model/uncertainty.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::infer {
 
-Predictor::Predictor(const std::string& checkpoint, const PredictorOptions& o) : device_(o.device) {
+Predictor::Predictor(const std::string& checkpoint, const PredictorOptions& o) : device_(o.device), draw_seed_(o.draw_seed) {
   net_ = load_checkpoint(checkpoint, o.fallback);
   stored_ = read_deployment(checkpoint, net_->options().backbone.image_size());
   scoring_ = choose_scoring(stored_, o.normalization, o.threshold, notes_);
@@ -27,6 +28,10 @@ Prediction Predictor::predict(const torch::Tensor& rgb, const torch::Tensor& dep
   model::ForwardOptions fo;
   fo.missing = missing;
   fo.attention_maps = attention_maps;
+  std::vector<std::uint64_t> keys;
+  for (std::int64_t i = 0; i < rgb.size(0); ++i)
+    keys.push_back(model::draw_key(torch::stack({rgb[i], depth[i], ir[i]})));
+  const model::KeyedDraws draws(draw_seed_, keys);
   const auto out = net_->forward(rgb.to(device_), depth.to(device_), ir.to(device_), fo);
   Prediction p;
   p.live_probability = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU).contiguous();

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -39,6 +40,7 @@ struct PredictorOptions {
   model::Precision precision = model::Precision::Float32;
   std::optional<data::Normalization> normalization;  // overrides the checkpoint's (a warning says so)
   std::optional<double> threshold;                   // overrides the checkpoint's (a warning says so)
+  std::uint64_t draw_seed = 0;  // the uncertainty estimator's draws: per sample, keyed by its content
 };
 
 class Predictor {
@@ -46,7 +48,8 @@ class Predictor {
   explicit Predictor(const std::string& checkpoint, const PredictorOptions& options = {});
 
   // Normalized inputs (B, 3, S, S) as the data pipeline makes them; missing modalities are
-  // replaced by zeros.
+  // replaced by zeros. The estimator's draws for a sample are keyed by its content and the
+  // options' draw_seed: the same input always gets the same score, in any batch.
   Prediction predict(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
                      const std::array<bool, 3>& missing = {false, false, false}, bool attention_maps = false);
 
@@ -75,6 +78,7 @@ class Predictor {
  private:
   model::Network net_;
   torch::Device device_;
+  std::uint64_t draw_seed_;
   Deployment stored_;
   ScoringChoice scoring_;
   std::vector<std::string> notes_;

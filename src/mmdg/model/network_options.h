@@ -49,7 +49,7 @@ struct NetworkOptions {
   double adapter_dropout = 0.2;
   bool adapter_uncertainty = true;
   // --- uncertainty estimation module
-  Estimator estimator = Estimator::MC;
+  Estimator estimator = Estimator::Binomial;
   std::int64_t mc_samples = 20;
   double mc_drop_rate = 0.3;
   double reliability_rate = 2.25;

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -59,7 +60,77 @@ at::Tensor sampling_input(const at::Tensor& x) {
   return x.element_size() < 4 ? x.detach().to(torch::kFloat) : x.detach();
 }
 
+// The active KeyedDraws of this thread (innermost), or none.
+thread_local KeyedDraws* active_draws = nullptr;
+
+// A 32-bit integer hash (xor-shift-multiply rounds; multipliers below 2^31 so that products of
+// 32-bit values stay inside int64), on the host and element-wise on int64 tensors in [0, 2^32).
+constexpr std::uint64_t kMask32 = 0xffffffffULL;
+constexpr std::int64_t kMul1 = 0x7feb352d, kMul2 = 0x2c1b3c6d, kGolden = 0x9e3779b1;
+
+std::uint64_t mix32(std::uint64_t x) {
+  x &= kMask32;
+  x = ((x ^ (x >> 16)) * kMul1) & kMask32;
+  x = ((x ^ (x >> 15)) * kMul2) & kMask32;
+  return x ^ (x >> 16);
+}
+
+at::Tensor mix32(at::Tensor x) {
+  x = x.bitwise_xor(x.__rshift__(16)).mul_(kMul1).bitwise_and_(static_cast<std::int64_t>(kMask32));
+  x = x.bitwise_xor(x.__rshift__(15)).mul_(kMul2).bitwise_and_(static_cast<std::int64_t>(kMask32));
+  return x.bitwise_xor(x.__rshift__(16));
+}
+
+std::uint64_t fold32(std::uint64_t x) { return (x ^ (x >> 32)) & kMask32; }
+
+// The random estimators' draws: a (t, ...) sequence of uniforms or one, from the thread's
+// KeyedDraws when one is active, else LibTorch's generator.
+at::Tensor uniforms(const at::Tensor& x) {
+  return active_draws ? active_draws->uniform_like(x).to(x.scalar_type()) : torch::rand_like(x);
+}
+
 }  // namespace
+
+KeyedDraws::KeyedDraws(std::uint64_t seed, const std::vector<std::uint64_t>& keys)
+    : seed_(seed), keys_(keys), outer_(active_draws) {
+  if (keys_.empty()) throw Error("keyed draws: no sample keys");
+  active_draws = this;
+}
+
+KeyedDraws::~KeyedDraws() { active_draws = outer_; }
+
+at::Tensor KeyedDraws::uniform_like(const at::Tensor& x) {
+  const auto B = static_cast<std::int64_t>(keys_.size());
+  if (x.dim() == 0 || x.size(0) % B != 0)
+    throw Error("keyed draws: the input's first dimension (" + std::to_string(x.dim() ? x.size(0) : 0) +
+                ") is not a multiple of the " + std::to_string(B) + " sample keys");
+  const std::int64_t rows = x.size(0), per_row = x.numel() / std::max<std::int64_t>(rows, 1);
+  const std::uint64_t draw = mix32(fold32(draw_++) + 0x632be5abULL);
+  const std::uint64_t seed = mix32(fold32(seed_) ^ 0x85ebca6bULL);
+  std::vector<std::int64_t> base(static_cast<std::size_t>(rows));  // per row: seed, key, stream, draw
+  for (std::int64_t r = 0; r < rows; ++r)
+    base[static_cast<std::size_t>(r)] = static_cast<std::int64_t>(
+        mix32(mix32(mix32(seed ^ fold32(keys_[static_cast<std::size_t>(r % B)])) ^ mix32(static_cast<std::uint64_t>(r / B))) ^ draw));
+  const auto on = torch::TensorOptions().dtype(torch::kLong).device(x.device());
+  const at::Tensor row = torch::tensor(base, torch::kLong).to(x.device()).unsqueeze(1);          // (R, 1)
+  const at::Tensor element = torch::arange(per_row, on).mul_(kGolden).bitwise_and_(static_cast<std::int64_t>(kMask32));  // (P)
+  const at::Tensor h = mix32(mix32(element.unsqueeze(0).bitwise_xor(row)).bitwise_xor(row));     // (R, P) in [0, 2^32)
+  return h.to(torch::kDouble).add_(0.5).mul_(1.0 / 4294967296.0).view(x.sizes());
+}
+
+std::uint64_t draw_key(const std::string& id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+std::uint64_t draw_key(const at::Tensor& content) {
+  const at::Tensor bytes = content.detach().to(torch::kCPU).contiguous();
+  const auto* data = static_cast<const unsigned char*>(bytes.data_ptr());
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0, n = bytes.nbytes(); i < n; ++i) h = (h ^ data[i]) * 0x100000001b3ULL;
+  return h;
+}
 
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
   torch::NoGradGuard no_grad;
@@ -71,7 +142,8 @@ at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
       // tensors instead of a (t, ...) stack).
       at::Tensor mean = torch::zeros_like(x), m2 = torch::zeros_like(x);
       for (std::int64_t k = 1; k <= o.samples; ++k) {
-        const at::Tensor s = torch::dropout(x, p, /*train=*/true);
+        const at::Tensor s = active_draws ? x * active_draws->uniform_like(x).ge(p).to(x.scalar_type()) / (1.0 - p)
+                                          : torch::dropout(x, p, /*train=*/true);
         const at::Tensor delta = s - mean;
         mean.add_(delta / static_cast<double>(k));
         m2.addcmul_(delta, s - mean);
@@ -82,7 +154,7 @@ at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
       // k by inverse-CDF sampling of one uniform per element against the t + 1 cumulative
       // probabilities, then the closed-form std factor of k from a table.
       const auto [boundaries, table] = binomial_tables(o, x.options());
-      const at::Tensor u = torch::rand_like(x);
+      const at::Tensor u = uniforms(x);
       const at::Tensor k = torch::searchsorted(boundaries, u.reshape({-1}), /*out_int32=*/false, /*right=*/true);
       return x.abs() * table.index_select(0, k).view_as(x);
     }

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
@@ -102,6 +104,95 @@ TEST(Uncertainty, ReliabilityIsExpOfScaledStdAndHasNoGradient) {
   EXPECT_FALSE(u.requires_grad());
   EXPECT_TRUE(torch::allclose(u, torch::exp(-2.25 * x.detach().abs() * std::sqrt(0.3 / 0.7))));
   EXPECT_TRUE((u <= 1).all().item<bool>());
+}
+
+// Keyed draws: a sample's draws are a function of (seed, its key) only, not of the batch it is
+// in, its position there or the other samples; the three stacked modality rows of one sample draw
+// different streams.
+TEST(Uncertainty, KeyedDrawsDependOnTheSampleAndSeedOnly) {
+  torch::manual_seed(0);
+  const std::int64_t B = 4;
+  const auto x = torch::randn({3 * B, 5, 8});  // three modalities stacked, as the U-Adapter ViT calls it
+  const std::vector<std::uint64_t> keys = {draw_key("a"), draw_key("b"), draw_key("c"), draw_key("d")};
+  for (const auto e : {Estimator::MC, Estimator::Binomial}) {
+    const auto o = with(e);
+    at::Tensor full, again, sub, other_seed;
+    {
+      const KeyedDraws draws(7, keys);
+      full = dropout_std(x, o);
+      EXPECT_FALSE(torch::equal(full, dropout_std(x, o)));  // the next call draws anew
+    }
+    torch::manual_seed(123);  // LibTorch's generator plays no part
+    {
+      const KeyedDraws draws(7, keys);
+      again = dropout_std(x, o);
+    }
+    EXPECT_TRUE(torch::equal(full, again));
+    // samples c and a alone, in another order: their rows of the full batch exactly
+    const auto rows = torch::tensor(std::vector<std::int64_t>{2, 0, B + 2, B, 2 * B + 2, 2 * B});
+    {
+      const KeyedDraws draws(7, {keys[2], keys[0]});
+      sub = dropout_std(x.index_select(0, rows), o);
+    }
+    EXPECT_TRUE(torch::equal(sub, full.index_select(0, rows))) << enum_name(e);
+    {
+      const KeyedDraws draws(8, keys);
+      other_seed = dropout_std(x, o);
+    }
+    EXPECT_FALSE(torch::equal(full, other_seed));
+    // equal inputs in two modality rows of one sample still draw differently
+    const auto same = x.narrow(0, 0, 1).expand({3 * B, 5, 8}).contiguous();
+    const KeyedDraws draws(7, keys);
+    const auto s = dropout_std(same, o);
+    EXPECT_FALSE(torch::equal(s[0], s[B]));
+    EXPECT_FALSE(torch::equal(s[0], s[1]));
+  }
+  const KeyedDraws draws(7, keys);
+  EXPECT_MMDG_ERROR(dropout_std(torch::randn({5, 3}), with(Estimator::Binomial)), "not a multiple of the 4 sample keys");
+}
+
+// The keyed uniforms are uniform and uncorrelated: moments, a chi-square over 64 bins, and the
+// correlation of neighbouring elements, of neighbouring samples and of consecutive draws.
+TEST(Uncertainty, KeyedUniformsAreUniformAndIndependent) {
+  std::vector<std::uint64_t> keys;
+  for (int i = 0; i < 64; ++i) keys.push_back(draw_key("sample" + std::to_string(i)));
+  KeyedDraws draws(3, keys);
+  const auto shape = torch::zeros({64, 4096});
+  const auto u = draws.uniform_like(shape), v = draws.uniform_like(shape);
+  ASSERT_EQ(u.scalar_type(), torch::kDouble);
+  const double n = static_cast<double>(u.numel());
+  EXPECT_GT(u.min().item<double>(), 0.0);
+  EXPECT_LT(u.max().item<double>(), 1.0);
+  EXPECT_NEAR(u.mean().item<double>(), 0.5, 5 * std::sqrt(1.0 / 12 / n));
+  EXPECT_NEAR(u.var().item<double>(), 1.0 / 12, 5 * std::sqrt(1.0 / 180 / n));
+  const auto counts = torch::histc(u.to(torch::kFloat), 64, 0, 1).to(torch::kDouble);
+  const double expected = n / 64, chi2 = ((counts - expected).pow(2) / expected).sum().item<double>();
+  EXPECT_LT(chi2, 63 + 5 * std::sqrt(2.0 * 63)) << chi2;  // 63 degrees of freedom, about 5 sigma
+  const auto corr = [&](const at::Tensor& a, const at::Tensor& b) {
+    const auto ca = a - a.mean(), cb = b - b.mean();
+    return ((ca * cb).mean() / (ca.std() * cb.std())).item<double>();
+  };
+  const double tol = 5 / std::sqrt(n / 2);
+  EXPECT_NEAR(corr(u.narrow(1, 0, 4095), u.narrow(1, 1, 4095)), 0.0, tol);  // neighbouring elements
+  EXPECT_NEAR(corr(u.narrow(0, 0, 63), u.narrow(0, 1, 63)), 0.0, tol);      // neighbouring samples
+  EXPECT_NEAR(corr(u, v), 0.0, tol);                                         // consecutive draws
+}
+
+// Keyed mc and binomial draws have the closed-form mean of the std (the expected estimator's):
+// one element repeated over 4000 samples, each with its own key.
+TEST(Uncertainty, KeyedEstimatorsHaveTheClosedFormMean) {
+  const std::int64_t n = 4000;
+  std::vector<std::uint64_t> keys;
+  for (std::int64_t i = 0; i < n; ++i) keys.push_back(draw_key("s" + std::to_string(i)));
+  const auto x = torch::tensor({0.3, -1.2, 2.0}, torch::kDouble).expand({n, 3}).contiguous();
+  const auto expected_std = dropout_std(x[0], with(Estimator::Expected));
+  for (const auto e : {Estimator::MC, Estimator::Binomial}) {
+    const KeyedDraws draws(11, keys);
+    const auto s = dropout_std(x, with(e));
+    const auto tol = s.std(0) / std::sqrt(static_cast<double>(n)) * 5;
+    EXPECT_TRUE(((s.mean(0) - expected_std).abs() <= tol).all().item<bool>())
+        << enum_name(e) << ": " << s.mean(0) << " vs " << expected_std;
+  }
 }
 
 TEST(Uncertainty, UnknownEstimatorIsNamed) { EXPECT_MMDG_ERROR(parse_enum<Estimator>("gauss", "estimator"), "option estimator: unknown value 'gauss' (expected one of: mc, binomial, expected, large-t)"); }

@@ -37,16 +37,19 @@ void PretrainOptions::validate() const {
 
 namespace {
 
-// The proxy images as one normalized tensor (N, 3, S, S), as the backbone will see faces later,
-// and their labels (N).
+// The proxy images as one normalized tensor (N, 3, S, S), as the backbone will see faces later
+// (sample i in modality i mod 3: RGB, depth, NIR; one-channel images replicated to three), and
+// their labels (N).
 std::pair<torch::Tensor, torch::Tensor> proxy_tensors(std::int64_t count, std::int64_t S, std::int64_t seed) {
   const auto proxy = data::generate_proxy_task(count, S, seed);
   std::vector<torch::Tensor> images;
   std::vector<std::int64_t> labels;
-  for (const auto& [mat, label] : proxy) {
-    const auto t = torch::from_blob(mat.data, {S, S, 3}, torch::kFloat).permute({2, 0, 1}).clone();
+  for (std::size_t i = 0; i < proxy.size(); ++i) {
+    const cv::Mat& mat = proxy[i].images[i % 3];
+    const auto t = mat.channels() == 3 ? torch::from_blob(mat.data, {S, S, 3}, torch::kFloat).permute({2, 0, 1}).clone()
+                                       : torch::from_blob(mat.data, {1, S, S}, torch::kFloat).expand({3, S, S}).clone();
     images.push_back(data::normalize(t, data::Normalization::ImageNet));
-    labels.push_back(label);
+    labels.push_back(proxy[i].label);
   }
   return {torch::stack(images), torch::tensor(labels, torch::kLong)};
 }
@@ -132,7 +135,7 @@ PretrainResult pretrain_vit(const PretrainOptions& o, const std::string& out) {
   io::write_torch_checkpoint(out, model::module_state_dict(*vit));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json record = {{"weights", out},
-                           {"task", "synthetic proxy: head yaw (3 bins) x key-light quadrant (4) of live faces"},
+                           {"task", "synthetic proxy: head yaw (3 bins) x pitch (2 bins) of live faces, RGB, depth and NIR images in turn"},
                            {"classes", data::kProxyClasses},
                            {"chance", result.chance},
                            {"held_out_accuracy", result.held_out_accuracy},

@@ -1,6 +1,6 @@
 // `mmdg pretrain`: the embedded default's pretrained backbone. A small ViT is trained from scratch
-// on a synthetic proxy task (data::generate_proxy_task: head yaw x light quadrant of live faces,
-// 12 classes, chance 8.3 %) with AdamW, linear warmup and a cosine learning-rate decay, and
+// on a synthetic proxy task (data::generate_proxy_task: head yaw x pitch of live faces seen in
+// RGB, depth and NIR in turn, 6 classes, chance 16.7 %) with AdamW, linear warmup and a cosine learning-rate decay, and
 // written in torchvision's layout, so it loads exactly like ImageNet weights. Accuracy on a
 // held-out set (other synthetic identities) is measured after every epoch and written beside the
 // weights (<out>.json). Deterministic from the seed.

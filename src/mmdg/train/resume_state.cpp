@@ -24,6 +24,7 @@ void ResumeState::save(const std::string& path, const torch::optim::Optimizer& o
   optimizer.save(archive);
   archive.write("counters", torch::tensor({epoch, step_in_epoch, global_step, best_epoch}, torch::kLong));
   archive.write("floats", torch::tensor({best_hter, best_auc}, torch::kDouble));
+  archive.write("plateau", torch::tensor({best_val_loss, static_cast<double>(best_val_loss_epoch)}, torch::kDouble));
   for (auto& [name, gen] : generators_of(device)) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     archive.write(name, gen.get_state());
@@ -55,6 +56,10 @@ ResumeState ResumeState::load(const std::string& path, torch::optim::Optimizer& 
     s.best_epoch = counters[3].item<std::int64_t>();
     s.best_hter = floats[0].item<double>();
     s.best_auc = floats[1].item<double>();
+    if (torch::Tensor plateau; archive.try_read("plateau", plateau)) {  // absent in states of earlier versions
+      s.best_val_loss = plateau[0].item<double>();
+      s.best_val_loss_epoch = static_cast<std::int64_t>(plateau[1].item<double>());
+    }
     strategy.load(archive);
     for (auto& [name, gen] : generators_of(device)) {
       torch::Tensor state;

@@ -26,6 +26,8 @@ struct ResumeState {
   std::int64_t global_step = 0;
   std::int64_t best_epoch = -1;               // 1-based, -1 = none yet
   double best_hter = 2.0, best_auc = -1.0;
+  double best_val_loss = 1e300;             // --patience: the lowest validation loss so far
+  std::int64_t best_val_loss_epoch = 0;     // 1-based, 0 = none yet
 
   // `device`: the run's device, whose generator is saved beside the CPU's.
   void save(const std::string& path, const torch::optim::Optimizer& optimizer, const Strategy& strategy,

@@ -38,6 +38,7 @@ struct TrainOptions {
   bool deterministic = false;
   bool tf32 = true;
   std::int64_t steps_per_epoch = 0;
+  std::int64_t patience = 0;
   std::int64_t log_every = 10;
   std::int64_t eval_batch_size = 32;
   std::int64_t interrupt_after_steps = 0;
@@ -81,6 +82,9 @@ struct TrainOptions {
       "uninterrupted one bit for bit (slower; an operation without a deterministic version stops the run)");
     v("tf32", tf32, "CUDA: float32 matrix products and convolutions on TF32 tensor cores (Ampere and newer)");
     v("steps_per_epoch", steps_per_epoch, "cap on steps per epoch (0 = a full pass)");
+    v("patience", patience,
+      "stop when the sources' validation loss (cross-entropy of the scores) has not improved for this many epochs; "
+      "--epochs bounds the run (0 = train all --epochs)");
     v("log_every", log_every, "steps between step lines in the log");
     v("eval_batch_size", eval_batch_size, "samples per forward when evaluating");
     v("interrupt_after_steps", interrupt_after_steps,

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "mmdg/data/dataset.h"
@@ -47,6 +48,21 @@ void append_log(const std::string& path, const nlohmann::json& line) {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The Frobenius norm of every U-Adapter's up-projection, summed over blocks, per adapter family
+// (adapter_1_2_2: R <- D, ...): they start at zero, so they show how far the adapters moved.
+nlohmann::json adapter_up_norms(torch::nn::Module& net) {
+  std::map<std::string, double> squares;
+  for (const auto& p : net.named_parameters()) {
+    const std::string& name = p.key();
+    const auto up = name.find(".adapter_up.weight");
+    if (up == std::string::npos || name.rfind("adapter_", 0) != 0) continue;
+    squares[name.substr(0, name.find('.'))] += p.value().detach().pow(2).sum().item<double>();
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [family, sq] : squares) out[family] = std::sqrt(sq);
+  return out;
 }
 
 std::string at_step(std::int64_t epoch, std::int64_t step) {
@@ -346,6 +362,7 @@ bool Session::train_epoch(std::int64_t epoch) {
   nlohmann::json epoch_log = {{"type", "epoch"}, {"epoch", epoch + 1}, {"global_step", state_.global_step},
                               {"loss", loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0}};
   epoch_log.update(strategy_->end_epoch());
+  if (const auto norms = adapter_up_norms(*net_); !norms.empty()) epoch_log["adapter_up_norm"] = norms;
   epoch_log["seconds"] = seconds_since(epoch_start);  // training: the strategy's epoch start and the steps
   evaluate_and_select(epoch, epoch_log);
   if (is_main()) append_log(dir_.log(), epoch_log);
@@ -356,8 +373,15 @@ bool Session::train_epoch(std::int64_t epoch) {
 void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log) {
   bool is_best = !val_set_;
   if (val_set_) {
-    const auto summary =
-        eval::summarize(eval::score_dataset(*net_, *val_set_, o_.eval_batch_size, device_, static_cast<int>(o_.workers), group_));
+    const auto scores = eval::score_dataset(*net_, *val_set_, o_.eval_batch_size, device_, static_cast<int>(o_.workers),
+                                            group_, static_cast<std::uint64_t>(o_.seed));
+    const auto summary = eval::summarize(scores);
+    const double val_loss = eval::cross_entropy(scores);
+    epoch_log["val_loss"] = val_loss;
+    if (val_loss < state_.best_val_loss) {
+      state_.best_val_loss = val_loss;
+      state_.best_val_loss_epoch = epoch + 1;
+    }
     epoch_log["val_auc"] = summary.auc;
     epoch_log["val_hter"] = summary.hter;
     epoch_log["val_eer_threshold"] = summary.eer_threshold;
@@ -387,6 +411,20 @@ TrainResult Session::run() {
     result.last_loss = last_loss_;
     if (!finished) {
       result.epochs_done = epoch;
+      return result;
+    }
+    if (o_.patience > 0 && val_set_ && state_.best_val_loss_epoch > 0 && epoch + 1 - state_.best_val_loss_epoch >= o_.patience &&
+        epoch + 1 < o_.epochs) {
+      log::info("stopped after epoch " + std::to_string(epoch + 1) + ": the validation loss has not improved for " +
+                std::to_string(o_.patience) + " epochs (lowest at epoch " + std::to_string(state_.best_val_loss_epoch) + ")");
+      if (is_main()) append_log(dir_.log(), {{"type", "stopped"}, {"epoch", epoch + 1}, {"global_step", state_.global_step}, {"reason", "patience"},
+                                             {"best_val_loss_epoch", state_.best_val_loss_epoch}});
+      result.stopped_early = true;
+      result.completed = true;
+      result.epochs_done = epoch + 1;
+      result.best_epoch = state_.best_epoch;
+      result.best_hter = state_.best_hter;
+      result.best_auc = state_.best_auc;
       return result;
     }
     if (any_interrupted() && epoch + 1 < o_.epochs) {

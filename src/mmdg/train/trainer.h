@@ -37,6 +37,7 @@ struct TrainResult {
   double best_hter = 1.0, best_auc = 0.0;
   std::int64_t best_epoch = -1;
   double last_loss = 0.0;
+  bool stopped_early = false;  // --patience: the validation loss stopped improving before --epochs
 };
 
 // A JSON file of options (a config file, a run's config.json); errors name the file.

@@ -102,6 +102,40 @@ TEST_F(TrainerTest, ResumeAfterAnInterruptionIsExact) {
   }
 }
 
+// --patience stops at the first epoch whose validation loss is `patience` epochs past the lowest
+// (replayed from the logged losses); every epoch line carries the U-Adapters' up-projection norms,
+// which start at zero and move.
+TEST_F(TrainerTest, PatienceStopsOnAPlateauAndTheAdaptersMove) {
+  test::TempDir runs;
+  auto o = options();
+  o.epochs = 8;
+  o.patience = 1;
+  o.steps_per_epoch = 2;
+  const auto r = Trainer(model(), o, data(), runs.file("run")).run();
+  ASSERT_TRUE(r.completed);
+  std::vector<double> losses;
+  std::ifstream in(runs.file("run/log.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] != "epoch") continue;
+    losses.push_back(j["val_loss"].get<double>());
+    ASSERT_EQ(j["adapter_up_norm"].size(), 4u) << line;
+    for (const auto& [family, norm] : j["adapter_up_norm"].items()) EXPECT_GT(norm.get<double>(), 0.0) << family;
+  }
+  std::int64_t expected = o.epochs, best_epoch = 0;
+  double best = 1e300;
+  for (std::size_t e = 0; e < losses.size(); ++e) {
+    if (losses[e] < best) best = losses[e], best_epoch = static_cast<std::int64_t>(e) + 1;
+    if (static_cast<std::int64_t>(e) + 1 - best_epoch >= o.patience && static_cast<std::int64_t>(e) + 1 < o.epochs) {
+      expected = static_cast<std::int64_t>(e) + 1;
+      break;
+    }
+  }
+  EXPECT_EQ(r.epochs_done, expected);
+  EXPECT_EQ(static_cast<std::int64_t>(losses.size()), expected);
+  EXPECT_EQ(r.stopped_early, expected < o.epochs);
+}
+
 TEST_F(TrainerTest, EveryReGradVariantTrainsAndTheLossGoesDown) {
   for (const char* variant : {"full", "conflicted-only", "unconflicted-only", "none"}) {
     test::TempDir runs;

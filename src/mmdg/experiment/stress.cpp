@@ -1,0 +1,459 @@
+#include "mmdg/experiment/stress.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "mmdg/data/attack_type.h"
+#include "mmdg/data/corruption.h"
+#include "mmdg/data/dataset.h"
+#include "mmdg/eval/attack_metrics.h"
+#include "mmdg/eval/bootstrap.h"
+#include "mmdg/eval/evaluate.h"
+#include "mmdg/eval/metrics.h"
+#include "mmdg/eval/report.h"
+#include "mmdg/infer/infer_options.h"
+#include "mmdg/infer/predictor.h"
+#include "mmdg/io/file_util.h"
+#include "mmdg/model/uncertainty.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/json_text.h"
+#include "mmdg/util/log.h"
+#include "mmdg/util/progress.h"
+#include "mmdg/train/trainer.h"
+#include "mmdg/viz/plot.h"
+
+namespace mmdg::experiment {
+namespace fs = std::filesystem;
+
+std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(const StressArgs& a) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> models;
+  const auto add = [&](const std::string& name, const std::string& path) {
+    if (!fs::exists(path)) throw UsageError("option --checkpoint: " + path + " not found");
+    for (auto& [title, paths] : models)
+      if (title == name) return paths.push_back(path);
+    models.push_back({name, {path}});
+  };
+  if (!a.protocol_dir.empty() && !a.checkpoints.empty())
+    throw UsageError("options --checkpoint and --protocol-dir: give one of them");
+  for (const auto& item : a.checkpoints) {
+    const auto eq = item.find('=');
+    if (eq != std::string::npos && eq > 0 && item.find('/') > eq) add(item.substr(0, eq), item.substr(eq + 1));
+    else add(item, item);
+  }
+  if (!a.protocol_dir.empty()) {
+    if (a.sub.empty()) throw UsageError("option --sub: give the sub-protocol folder with --protocol-dir, e.g. CPS-W");
+    if (!fs::is_directory(a.protocol_dir)) throw UsageError("option --protocol-dir: " + a.protocol_dir + " is not a folder");
+    std::vector<fs::path> methods;
+    for (const auto& e : fs::directory_iterator(a.protocol_dir))
+      if (e.is_directory()) methods.push_back(e.path());
+    std::sort(methods.begin(), methods.end());
+    for (const auto& method : methods) {
+      const std::string name = method.filename().string();
+      if (fs::exists(method / a.sub / "best.safetensors")) add(name, (method / a.sub / "best.safetensors").string());
+      std::vector<std::pair<long long, fs::path>> seeds;
+      for (const auto& e : fs::directory_iterator(method)) {
+        const std::string f = e.path().filename().string();
+        if (e.is_directory() && f.rfind("seed", 0) == 0 && f.size() > 4 && f.size() < 15 &&
+            f.find_first_not_of("0123456789", 4) == std::string::npos && fs::exists(e.path() / a.sub / "best.safetensors"))
+          seeds.emplace_back(std::stoll(f.substr(4)), e.path() / a.sub / "best.safetensors");
+      }
+      std::sort(seeds.begin(), seeds.end());
+      for (const auto& [seed, path] : seeds) add(name, path.string());
+    }
+  }
+  if (models.empty()) throw UsageError("option --checkpoint / --protocol-dir: no model found");
+  return models;
+}
+
+namespace {
+
+std::string severity_text(double s) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.2f", s);
+  return text;
+}
+
+// One corruption at one severity for every checkpoint: the live probabilities (checkpoint-major),
+// and for uncertainty networks with a local corruption the AUROC of 1 - U (value, low, high).
+struct PointScores {
+  std::vector<std::vector<double>> probability;  // [checkpoint][sample]
+  std::vector<nlohmann::json> auroc;             // [checkpoint]: null, or {value, low, high}
+};
+
+nlohmann::json to_json(const PointScores& p) { return {{"probability", p.probability}, {"auroc", p.auroc}}; }
+PointScores from_json(const nlohmann::json& j) {
+  PointScores p;
+  p.probability = j.at("probability").get<std::vector<std::vector<double>>>();
+  for (const auto& a : j.at("auroc")) p.auroc.push_back(a);
+  return p;
+}
+
+// 1 - U of the corrupted modality's patches, labelled corrupted (1) or clean face (0), per sample.
+struct PatchValues {
+  std::vector<std::vector<double>> values;
+  std::vector<std::vector<int>> corrupted;
+};
+
+nlohmann::json auroc_with_interval(const PatchValues& pv, const std::vector<int>& labels, std::int64_t resamples, std::uint64_t seed) {
+  const auto gather = [&](const std::vector<std::size_t>& rows) {
+    std::vector<double> v;
+    std::vector<int> l;
+    for (auto r : rows) {
+      v.insert(v.end(), pv.values[r].begin(), pv.values[r].end());
+      l.insert(l.end(), pv.corrupted[r].begin(), pv.corrupted[r].end());
+    }
+    return std::make_pair(v, l);
+  };
+  std::vector<std::size_t> all(labels.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto [v, l] = gather(all);
+  const auto positives = std::count(l.begin(), l.end(), 1);
+  if (positives == 0 || positives == static_cast<std::ptrdiff_t>(l.size())) return nullptr;
+  eval::Scores ref;
+  ref.labels = labels;
+  ref.live_probability.assign(labels.size(), 0.5);
+  std::vector<double> reps;
+  for (const auto& rows : eval::UnitBootstrap(ref).draws(static_cast<int>(std::max<std::int64_t>(1, resamples / 5)), seed)) {
+    const auto [rv, rl] = gather(rows);
+    const auto p = std::count(rl.begin(), rl.end(), 1);
+    if (p > 0 && p < static_cast<std::ptrdiff_t>(rl.size())) reps.push_back(eval::auc(rv, rl));
+  }
+  const auto interval = eval::percentile_interval(eval::auc(v, l), reps);
+  return {{"value", interval.value}, {"low", interval.low}, {"high", interval.high}, {"patches", l.size()},
+          {"corrupted_patches", positives}};
+}
+
+}  // namespace
+
+nlohmann::json run_stress(const StressArgs& a) {
+  if (a.list.empty()) throw UsageError("option --list: give the test list");
+  if (a.out.empty()) throw UsageError("option --out: give an output folder");
+  if (a.corruptions.empty()) throw UsageError("option --corruption: give at least one (see mmdg stress --list-corruptions)");
+  if (a.severities.size() < 2) throw UsageError("option --severities: give at least two");
+  for (double s : a.severities)
+    if (!(s >= 0 && s <= 1)) throw UsageError("option --severities: " + std::to_string(s) + " is not in [0, 1]");
+  if (!std::is_sorted(a.severities.begin(), a.severities.end()) ||
+      std::adjacent_find(a.severities.begin(), a.severities.end()) != a.severities.end())
+    throw UsageError("option --severities: give increasing values");
+  if (a.resamples < 10) throw UsageError("option --resamples: at least 10");
+  for (const auto& c : a.corruptions) data::corruption(c);
+  const auto models = stress_models(a);
+  fs::create_directories(a.out);
+
+  // every checkpoint, loaded once
+  infer::PredictorOptions po;
+  po.device = infer::parse_device(a.device);
+  po.draw_seed = static_cast<std::uint64_t>(a.seed);
+  std::vector<std::unique_ptr<infer::Predictor>> predictors;
+  std::vector<std::size_t> model_of;  // checkpoint -> model
+  std::vector<std::string> paths;
+  for (std::size_t m = 0; m < models.size(); ++m)
+    for (const auto& path : models[m].second) {
+      predictors.push_back(std::make_unique<infer::Predictor>(path, po));
+      model_of.push_back(m);
+      paths.push_back(path);
+    }
+  const auto S = predictors[0]->network().options().backbone.image_size();
+  const auto normalization = predictors[0]->scoring().normalization;
+  for (std::size_t k = 1; k < predictors.size(); ++k)
+    if (predictors[k]->network().options().backbone.image_size() != S || predictors[k]->scoring().normalization != normalization)
+      throw UsageError("option --checkpoint: " + paths[k] + " takes another input size or normalization than " + paths[0] +
+                       "; stress compares models on the same inputs");
+  const data::MultiDomainDataset dataset({a.list}, a.data_root, S, normalization);
+  const auto N = dataset.size();
+  eval::Scores reference;  // labels, videos and attack types of the test samples
+  for (std::size_t i = 0; i < N; ++i) {
+    reference.labels.push_back(dataset.label(i));
+    reference.live_probability.push_back(0.5);
+    reference.videos.push_back(eval::video_key(dataset.entry(i).rgb));
+    reference.attacks.push_back(data::attack_type(dataset.entry(i)));
+  }
+  std::vector<std::uint64_t> keys(N);
+  for (std::size_t i = 0; i < N; ++i) keys[i] = eval::sample_draw_key(dataset.entry(i));
+
+  // 1. scores: per corruption and severity, resumable
+  std::map<std::string, std::vector<PointScores>> points;  // corruption -> per severity
+  const auto total = static_cast<std::int64_t>(a.corruptions.size() * a.severities.size() * N);
+  Progress progress("stress", total);
+  std::int64_t done = 0;
+  for (const auto& name : a.corruptions) {
+    const auto& info = data::corruption(name);
+    for (std::size_t si = 0; si < a.severities.size(); ++si) {
+      const double s = a.severities[si];
+      const fs::path file = fs::path(a.out) / "scores" / name / ("s" + severity_text(s) + ".json");
+      if (fs::exists(file)) {
+        const auto j = nlohmann::json::parse(io::read_file(file.string()));
+        if (j.value("checkpoints", std::vector<std::string>{}) == paths && j.value("list", std::string()) == a.list &&
+            j.value("seed", std::int64_t{-1}) == a.seed) {
+          points[name].push_back(from_json(j));
+          progress.update(done += static_cast<std::int64_t>(N));
+          continue;
+        }
+        log::info(file.string() + ": scored for other checkpoints, list or seed; scoring again");
+      }
+      PointScores p;
+      p.probability.assign(predictors.size(), std::vector<double>(N));
+      std::vector<PatchValues> patches(predictors.size(), PatchValues{std::vector<std::vector<double>>(N), std::vector<std::vector<int>>(N)});
+      std::vector<bool> has_uncertainty(predictors.size());
+      for (std::size_t k = 0; k < predictors.size(); ++k)
+        has_uncertainty[k] = info.local && predictors[k]->network().capabilities().uncertainty;
+      torch::NoGradGuard no_grad;
+      for (std::size_t start = 0; start < N; start += static_cast<std::size_t>(a.batch_size)) {
+        if (train::interrupt_requested()) throw Error("stress: interrupted; the finished corruption levels are kept in " + a.out);
+        const std::size_t end = std::min(N, start + static_cast<std::size_t>(a.batch_size));
+        std::array<std::vector<torch::Tensor>, 3> inputs;
+        std::vector<torch::Tensor> masks, valid;
+        std::vector<std::uint64_t> batch_keys;
+        for (std::size_t i = start; i < end; ++i) {
+          auto ex = dataset.get(i);
+          const int m = info.modality;
+          // the corruption's own draw: the sample, the corruption and the severity (the same for every model)
+          const std::uint64_t seed = model::draw_key(std::to_string(keys[i]) + "/" + name + "/" + severity_text(s) + "/" +
+                                                     std::to_string(a.seed));
+          const auto raw = info.normalized ? ex.inputs[m] : data::denormalize(ex.inputs[m], normalization);
+          data::Corrupted c;
+          if (s > 0) {  // s = 0: the clean input itself (no round trip through the normalization)
+            c = data::corrupt(name, raw, s, seed);
+            ex.inputs[m] = info.normalized ? c.image : data::normalize(c.image, normalization);
+          }
+          for (int q = 0; q < 3; ++q) inputs[q].push_back(ex.inputs[q]);
+          masks.push_back(c.mask.defined() ? c.mask.to(torch::kFloat) : torch::zeros({S, S}));
+          valid.push_back(m == 1 ? (raw[0] > 0.5 / 255).to(torch::kFloat) : torch::ones({S, S}));
+          batch_keys.push_back(keys[i]);
+        }
+        const auto rgb = torch::stack(inputs[0]).to(po.device), depth = torch::stack(inputs[1]).to(po.device),
+                   ir = torch::stack(inputs[2]).to(po.device);
+        for (std::size_t k = 0; k < predictors.size(); ++k) {
+          const model::KeyedDraws draws(static_cast<std::uint64_t>(a.seed), batch_keys);
+          auto& net = predictors[k]->network();
+          const auto out = net.forward(rgb, depth, ir, model::ForwardOptions());
+          const auto prob = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU, torch::kDouble).contiguous();
+          for (std::size_t i = start; i < end; ++i) p.probability[k][i] = prob[static_cast<std::int64_t>(i - start)].item<double>();
+          if (!has_uncertainty[k] || !out.reliability[info.modality].defined()) continue;
+          const auto u = out.reliability[info.modality].to(torch::kCPU, torch::kDouble);  // (B, 1 + g*g)
+          const auto g = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(u.size(1) - 1))));
+          const auto pool = [&](const std::vector<torch::Tensor>& maps) {  // (B, g*g): the share of each patch
+            return torch::adaptive_avg_pool2d(torch::stack(maps).unsqueeze(1), {g, g}).view({-1, g * g}).to(torch::kDouble);
+          };
+          const auto corrupted_share = pool(masks), valid_share = pool(valid);
+          for (std::size_t i = start; i < end; ++i) {
+            const auto b = static_cast<std::int64_t>(i - start);
+            for (std::int64_t t = 0; t < g * g; ++t) {
+              const double share = corrupted_share[b][t].item<double>();
+              const bool corrupted = share > 0.5, clean = share < 0.1 && valid_share[b][t].item<double>() >= 0.5;
+              if (!corrupted && !clean) continue;
+              patches[k].values[i].push_back(1 - u[b][1 + t].item<double>());
+              patches[k].corrupted[i].push_back(corrupted ? 1 : 0);
+            }
+          }
+        }
+        progress.update(done += static_cast<std::int64_t>(end - start));
+      }
+      for (std::size_t k = 0; k < predictors.size(); ++k)
+        p.auroc.push_back(has_uncertainty[k] && s > 0
+                              ? auroc_with_interval(patches[k], reference.labels, a.resamples, static_cast<std::uint64_t>(a.seed))
+                              : nlohmann::json(nullptr));
+      nlohmann::json j = to_json(p);
+      j["checkpoints"] = paths;
+      j["list"] = a.list;
+      j["seed"] = a.seed;
+      fs::create_directories(file.parent_path());
+      io::write_file_atomically(file.string(), [&](std::ostream& o) { o << j.dump() << "\n"; });
+      points[name].push_back(std::move(p));
+    }
+  }
+  progress.finish();
+
+  // 2. metrics with bootstrap intervals: the same video draws for every model, severity and corruption
+  const eval::UnitBootstrap bootstrap(reference);
+  const auto draws = bootstrap.draws(static_cast<int>(a.resamples), static_cast<std::uint64_t>(a.seed));
+  std::vector<std::size_t> all(N);
+  for (std::size_t i = 0; i < N; ++i) all[i] = i;
+  const auto scores_of = [&](const std::vector<double>& prob, const std::vector<std::size_t>& rows) {
+    eval::Scores s;
+    for (auto r : rows) {
+      s.live_probability.push_back(prob[r]);
+      s.labels.push_back(reference.labels[r]);
+      s.attacks.push_back(reference.attacks[r]);
+    }
+    return s;
+  };
+  enum Metric { kDeployed, kEer, kAuc, kMetrics };
+  const char* metric_names[kMetrics] = {"hter_deployed", "hter_target_eer", "auc"};
+  // stat[model][severity][metric] for one row set: the mean over the model's checkpoints
+  const auto statistics = [&](const std::vector<PointScores>& curve, const std::vector<std::size_t>& rows) {
+    std::vector<std::vector<std::array<double, kMetrics>>> out(models.size(),
+                                                               std::vector<std::array<double, kMetrics>>(a.severities.size()));
+    std::vector<int> count(models.size(), 0);
+    for (std::size_t k = 0; k < predictors.size(); ++k) ++count[model_of[k]];
+    for (std::size_t si = 0; si < curve.size(); ++si)
+      for (std::size_t k = 0; k < predictors.size(); ++k) {
+        const auto s = scores_of(curve[si].probability[k], rows);
+        auto& cell = out[model_of[k]][si];
+        const double n = count[model_of[k]];
+        cell[kDeployed] += eval::at_threshold(s.live_probability, s.labels, predictors[k]->scoring().threshold).hter / n;
+        cell[kEer] += eval::target_eer_hter(s) / n;
+        cell[kAuc] += eval::auc(s.live_probability, s.labels) / n;
+      }
+    return out;
+  };
+  const auto area = [&](const std::vector<std::array<double, kMetrics>>& curve, int metric) {
+    double sum = 0;
+    for (std::size_t si = 1; si < curve.size(); ++si)
+      sum += (a.severities[si] - a.severities[si - 1]) * (curve[si][metric] + curve[si - 1][metric]) / 2;
+    return sum / (a.severities.back() - a.severities.front());
+  };
+  nlohmann::json result = {{"list", a.list},
+                           {"data_root", a.data_root},
+                           {"test_samples", N},
+                           {"live_units", bootstrap.live_units()},
+                           {"spoof_units", bootstrap.spoof_units()},
+                           {"units", bootstrap.units()},
+                           {"resamples", a.resamples},
+                           {"seed", a.seed},
+                           {"severities", a.severities},
+                           {"models", nlohmann::json::array()},
+                           {"corruptions", nlohmann::json::object()}};
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    nlohmann::json thresholds = nlohmann::json::array();
+    for (std::size_t k = 0; k < predictors.size(); ++k)
+      if (model_of[k] == m)
+        thresholds.push_back({{"checkpoint", paths[k]}, {"threshold", predictors[k]->scoring().threshold},
+                              {"threshold_source", predictors[k]->scoring().threshold_source}});
+    result["models"].push_back({{"name", models[m].first}, {"checkpoints", thresholds}});
+  }
+  std::ostringstream md, csv;
+  md << "# Stress test\n\nTest list `" << a.list << "`: " << N << " samples (" << bootstrap.live_units() << " live and "
+     << bootstrap.spoof_units() << " attack " << bootstrap.units()
+     << "). Each model's numbers are the mean over its checkpoints (seeds); [95 % CI]: percentile bootstrap over the test "
+     << bootstrap.units() << " (" << a.resamples
+     << " draws, stratified by class, the same draws for every model and severity). HTER at each model's deployed "
+        "threshold (the one its checkpoint records); area: the mean of that HTER over the severities (trapezoids).\n";
+  csv << "corruption,severity,model,metric,value,low,high\n";
+  for (const auto& name : a.corruptions) {
+    const auto& info = data::corruption(name);
+    const auto& curve = points[name];
+    const auto observed = statistics(curve, all);
+    std::vector<std::vector<std::vector<std::array<double, kMetrics>>>> reps;
+    reps.reserve(draws.size());
+    for (const auto& rows : draws) reps.push_back(statistics(curve, rows));
+    nlohmann::json cj = {{"modality", model::modality_name(info.modality)}, {"severity", info.severity}, {"local", info.local},
+                         {"models", nlohmann::json::object()}};
+    md << "\n## " << name << " (" << model::modality_name(info.modality) << ")\n\ns: " << info.severity << ".\n\n| model |";
+    for (double s : a.severities) md << " s = " << severity_text(s) << " |";
+    md << " area |\n|---|";
+    for (std::size_t i = 0; i <= a.severities.size(); ++i) md << "---|";
+    md << "\n";
+    std::vector<viz::Series> series;
+    for (std::size_t m = 0; m < models.size(); ++m) {
+      nlohmann::json mj = nlohmann::json::object();
+      viz::Series line(models[m].first, a.severities, {});
+      line.markers = true;
+      md << "| " << models[m].first << " |";
+      for (int metric = 0; metric < kMetrics; ++metric) {
+        nlohmann::json values = nlohmann::json::array();
+        for (std::size_t si = 0; si < a.severities.size(); ++si) {
+          std::vector<double> r;
+          for (const auto& rep : reps) r.push_back(rep[m][si][metric]);
+          const auto iv = eval::percentile_interval(observed[m][si][metric], r);
+          values.push_back({{"value", iv.value}, {"low", iv.low}, {"high", iv.high}});
+          csv << name << "," << severity_text(a.severities[si]) << "," << eval::csv_cell(models[m].first) << ","
+              << metric_names[metric] << "," << iv.value << "," << iv.low << "," << iv.high << "\n";
+          if (metric == kDeployed) {
+            line.y.push_back(100 * iv.value);
+            line.y_low.push_back(100 * iv.low);
+            line.y_high.push_back(100 * iv.high);
+            md << " " << eval::percent_text(iv.value) << " [" << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high) << "] |";
+          }
+        }
+        mj[metric_names[metric]] = values;
+        if (metric != kAuc) {
+          std::vector<double> r;
+          for (const auto& rep : reps) r.push_back(area(rep[m], metric));
+          const auto iv = eval::percentile_interval(area(observed[m], metric), r);
+          mj[std::string("area_") + metric_names[metric]] = {{"value", iv.value}, {"low", iv.low}, {"high", iv.high}};
+          csv << name << ",area," << eval::csv_cell(models[m].first) << "," << metric_names[metric] << "," << iv.value << ","
+              << iv.low << "," << iv.high << "\n";
+          if (metric == kDeployed)
+            md << " " << eval::percent_text(iv.value) << " [" << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high) << "] |\n";
+        }
+      }
+      // per-attack APCER at the deployed threshold (observed; mean over the checkpoints)
+      nlohmann::json apcer = nlohmann::json::array();
+      for (std::size_t si = 0; si < a.severities.size(); ++si) {
+        std::map<std::string, double> species;
+        int n = 0;
+        for (std::size_t k = 0; k < predictors.size(); ++k) {
+          if (model_of[k] != m) continue;
+          ++n;
+          const auto s = scores_of(curve[si].probability[k], all);
+          for (const auto& e : eval::attack_metrics(s.live_probability, s.labels, s.attacks, predictors[k]->scoring().threshold).species)
+            species[e.species] += e.apcer;
+        }
+        nlohmann::json row = nlohmann::json::object();
+        for (const auto& [sp, sum] : species) row[sp] = sum / n;
+        apcer.push_back(row);
+      }
+      mj["apcer_deployed"] = apcer;
+      // the uncertainty's view of the corruption
+      nlohmann::json au = nlohmann::json::array();
+      for (std::size_t si = 0; si < a.severities.size(); ++si) {
+        nlohmann::json per = nlohmann::json::array();
+        for (std::size_t k = 0; k < predictors.size(); ++k)
+          if (model_of[k] == m) per.push_back(curve[si].auroc[k]);
+        au.push_back(per);
+      }
+      mj["uncertainty_auroc"] = au;
+      cj["models"][models[m].first] = mj;
+      series.push_back(std::move(line));
+    }
+    // every pair: the difference of the areas (deployed-threshold HTER)
+    nlohmann::json pairs = nlohmann::json::array();
+    if (models.size() > 1) md << "\nArea differences (percentage points; negative: the first degrades less):\n\n";
+    for (std::size_t x = 0; x < models.size(); ++x)
+      for (std::size_t y = x + 1; y < models.size(); ++y) {
+        std::vector<double> r;
+        for (const auto& rep : reps) r.push_back(area(rep[x], kDeployed) - area(rep[y], kDeployed));
+        const auto iv = eval::percentile_interval(area(observed[x], kDeployed) - area(observed[y], kDeployed), r);
+        pairs.push_back({{"a", models[x].first}, {"b", models[y].first}, {"value", iv.value}, {"low", iv.low}, {"high", iv.high}});
+        md << "- " << models[x].first << " - " << models[y].first << ": " << eval::percent_text(iv.value) << " ["
+           << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high) << "]" << (iv.low <= 0 && iv.high >= 0 ? " (inside the noise)" : "")
+           << "\n";
+        csv << name << ",area_difference," << eval::csv_cell(models[x].first + " - " + models[y].first) << ",hter_deployed,"
+            << iv.value << "," << iv.low << "," << iv.high << "\n";
+      }
+    cj["area_differences"] = pairs;
+    if (info.local) {
+      md << "\nAUROC of 1 - U ranking the corrupted " << model::modality_name(info.modality)
+         << " patches above its clean face patches (per checkpoint; [95 % CI] over samples):\n\n";
+      for (std::size_t m = 0; m < models.size(); ++m)
+        for (std::size_t si = 0; si < a.severities.size(); ++si)
+          for (const auto& v : cj["models"][models[m].first]["uncertainty_auroc"][si])
+            if (!v.is_null())
+              md << "- " << models[m].first << ", s = " << severity_text(a.severities[si]) << ": " << eval::percent_text(v["value"].get<double>())
+                 << " [" << eval::percent_text(v["low"].get<double>()) << ", " << eval::percent_text(v["high"].get<double>()) << "]\n";
+    }
+    result["corruptions"][name] = cj;
+    viz::LinePanel panel;
+    panel.title = name + " (" + model::modality_name(info.modality) + ")";
+    panel.x_label = "severity";
+    panel.y_label = "HTER (%) at the deployed threshold";
+    panel.series = std::move(series);
+    panel.legend = viz::LegendAt::top_left;
+    viz::write_figure((fs::path(a.out) / ("stress_" + name + ".png")).string(), viz::Figure({panel}));
+  }
+  io::write_file_atomically((fs::path(a.out) / "stress.json").string(), [&](std::ostream& o) { o << result.dump(1) << "\n"; });
+  io::write_file_atomically((fs::path(a.out) / "stress.csv").string(), [&](std::ostream& o) { o << csv.str(); });
+  io::write_file_atomically((fs::path(a.out) / "stress.md").string(), [&](std::ostream& o) { o << md.str(); });
+  return result;
+}
+
+}  // namespace mmdg::experiment
