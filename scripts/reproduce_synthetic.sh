@@ -11,9 +11,12 @@
 #     pretrain    the synthetic backbone (vit_mini_synthetic.pth)
 #     cpsw        P1, P2 (CPS->W): MMDG, ViT (concatenated), three-branch ViT (CE), ViT + U-Adapter
 #                 (CE), MMDG without uncertainty
+#     stress-cpsw P5 (CPS->W): mmdg stress of every method above (local corruptions: depth dropout,
+#                 depth noise, NIR saturation; global: NIR gain, depth misregistration)
 #     shortcut    P3, P4 (CPS->W): MMDG (ReGrad) and ViT + U-Adapter (CE) at --planar-share 0 and
 #                 0.5; OGM-GE and PMR at 1
 #     protocol1   P1, P2 on the other three targets
+#     stress      P5 on the other three targets
 #     pretrained  MMDG from a random initialization (is the pretrained backbone a help?)
 #   SEEDS=0,1,2 (default) and MMDG=build/mmdg (default) from the environment.
 set -euo pipefail
@@ -21,12 +24,17 @@ cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
 shift $(( $# > 0 ? 1 : 0 ))
 stages=("$@")
-((${#stages[@]})) || stages=(data pretrain cpsw shortcut protocol1 pretrained)
+((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw shortcut protocol1 stress pretrained)
 mmdg=${MMDG:-build/mmdg}
 seeds=${SEEDS:-0,1,2}
 config=configs/synthetic_benchmark.json
 weights="$out/vit_mini_synthetic.pth"
 methods=mmdg,vit,vit+ce,vit-uadapter+ce
+corruptions=depth_dropout,depth_noise,ir_saturation,ir_gain,depth_shift
+stress() {  # stress SUB TARGET: every method's seeds of one sub-protocol on its target's test list
+  "$mmdg" stress --protocol-dir "$out/protocol" --sub "$1" --list "$out/data/$2-test.txt" --data-root "$out/data" \
+    --corruption "$corruptions" --severities 0,0.25,0.5,0.75,1 --out "$out/stress/$1"
+}
 run() {  # run DATA OUT mmdg-command [options]: the command on a data folder, into an output folder
   local data=$1 to=$2
   shift 2
@@ -50,11 +58,17 @@ for stage in "${stages[@]}"; do
         run "$out/data_share$share" "$out/shortcut$share" protocol --protocol 1 --sub CPS-W --method mmdg,vit-uadapter+ce
       done
       run "$out/data" "$out/protocol" ablate --table 4 --rows vit-uadapter+ogm-ge,vit-uadapter+pmr --sub CPS-W ;;
+    stress-cpsw)
+      stress CPS-W W ;;
     protocol1)
       run "$out/data" "$out/protocol" protocol --protocol 1 --method "$methods"
       run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty ;;
+    stress)
+      stress CPW-S S
+      stress CSW-P P
+      stress PSW-C C ;;
     pretrained)
       run "$out/data" "$out/protocol" ablate --table pretrain ;;
-    *) echo "unknown stage '$stage' (data pretrain cpsw shortcut protocol1 pretrained)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw shortcut protocol1 stress pretrained)" >&2; exit 2 ;;
   esac
 done
