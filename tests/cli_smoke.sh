@@ -118,7 +118,8 @@ if "$mmdg" --help | grep -q synth; then
   check "eval reports per-attack APCER and APCER_PAIS" 0 "APCER_PAIS \(max\)" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --per-video
   check "eval has the checkpoint's threshold policy" 0 '"checkpoint"' -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --json
   check "stress lists its corruptions" 0 "depth_dropout \(depth, local\): fraction" -- "$mmdg" stress --list-corruptions
-  check "stress two models under depth dropout" 0 "mmdg - vit: " -- "$mmdg" stress --checkpoint mmdg="$tmp/run/best.safetensors" --checkpoint vit="$tmp/vit/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --corruption depth_dropout --severities 0,1 --resamples 20 --out "$tmp/stress"
+  check "stress two models under depth dropout" 0 "degradation, mmdg - vit: " -- "$mmdg" stress --checkpoint mmdg="$tmp/run/best.safetensors" --checkpoint vit="$tmp/vit/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --corruption depth_dropout --severities 0,1 --resamples 20 --out "$tmp/stress"
+  check "predict --corrupt shows a corrupted input's maps" 0 "depth_reliability.png" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "${live[0]}" --depth "${live[1]}" --ir "${live[2]}" --corrupt depth_dropout --severity 0.6 --maps "$tmp/corrupt_maps"
   check "stress names an unknown corruption" 2 "unknown corruption 'fog'" -- "$mmdg" stress --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --corruption fog --out "$tmp/stress2"
   photo="$(dirname "$0")/.photos/astronaut.png"
   if [[ -f "$photo" ]] && "$mmdg" predict --help | grep -q detect-face; then

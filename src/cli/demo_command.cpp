@@ -18,6 +18,8 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--epochs", options->epochs, "training epochs per method and seed")->capture_default_str();
   cmd->add_option("--steps-per-epoch", options->steps_per_epoch, "training steps per epoch (batch 16)")->capture_default_str();
   cmd->add_option("--seeds", options->seeds, "training seeds (comma-separated)")->delimiter(',')->capture_default_str();
+  cmd->add_option("--subjects", options->subjects, "synthetic subjects per domain (the benchmark's default: 100)")
+      ->capture_default_str();
   cmd->callback([=] {
     train::install_interrupt_handlers();
     const auto r = experiment::run_demo(*options);
@@ -30,7 +32,8 @@ void add_demo_command(CLI::App& app) {
               << " steps of 16 samples; scripts/reproduce_synthetic.sh trains to convergence). A difference whose 95 % "
                  "interval contains 0 is one this test set cannot tell from noise.\nTable: "
               << r.table
-              << "\nFigures: " << r.roc_figure << ", " << r.balance_figure << " (each also .svg, .pdf and its data as .csv)"
+              << "\n\nStress (depth dropout, seed " << options->seeds.front() << " of each method):\n"
+              << io::read_file(r.stress_table) << "\nFigures: " << r.roc_figure << ", " << r.balance_figure << ", " << r.stress_figure << " (each also .svg, .pdf and its data as .csv)"
               << "\nRuns: " << r.runs << "\nTotal " << r.minutes << " min\n";
   });
 }

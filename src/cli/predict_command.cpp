@@ -17,11 +17,13 @@
 #include "cli/settings_cli.h"
 #include "mmdg/data/face_crop.h"  // FaceCropper is built only with OpenCV's objdetect
 #include "mmdg/data/frame_source.h"
+#include "mmdg/data/corruption.h"
 #include "mmdg/data/image.h"
 #include "mmdg/data/sample.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/infer/infer_options.h"
 #include "mmdg/infer/predictor.h"
+#include "mmdg/model/uncertainty.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/progress.h"
 #include "mmdg/viz/overlay.h"
@@ -37,6 +39,8 @@ struct PredictArgs {
   bool detect_face = false;
   data::FaceCropOptions face;
   std::int64_t stride = 1;
+  std::string corrupt;  // a stress corruption applied before scoring (one sample)
+  double severity = 0.5;
 };
 
 // Face detection (--detect-face), when asked for: built once.
@@ -100,6 +104,13 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
   for (int m = 0; m < 3; ++m)
     inputs[m] = missing[m] ? torch::zeros({1, 3, size, size})
                            : predictor.prepare(data::image_from_mat(&frames[m], sources[m]->path())).unsqueeze(0);
+  if (!a.corrupt.empty()) {  // what mmdg stress feeds, for a look at the maps of a corrupted input
+    const auto& info = data::corruption(a.corrupt);
+    auto& x = inputs[info.modality];
+    const auto c = data::corrupt(a.corrupt, info.normalized ? x[0] : data::denormalize(x[0], norm), a.severity,
+                                 model::draw_key(a.corrupt));
+    x = (info.normalized ? c.image : data::normalize(c.image, norm)).unsqueeze(0);
+  }
   const bool attention_maps = !a.maps.empty() && predictor.network().capabilities().adapters;
   const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing, attention_maps);
   const double live = p.live_probability[0].item<double>();
@@ -287,6 +298,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--stride", a->stride, "with frame folders or videos: score every n-th frame")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}))
       ->capture_default_str();
+  cmd->add_option("--corrupt", a->corrupt,
+                  "one sample: apply a stress corruption first (mmdg stress --list-corruptions), e.g. to see its reliability maps");
+  cmd->add_option("--severity", a->severity, "with --corrupt: its severity in [0, 1]")->capture_default_str();
   auto infer = std::make_shared<SettingsOptions<infer::InferOptions>>(cmd, "Scoring");
   cmd->callback([a, infer] {
     infer::InferOptions o;
@@ -295,6 +309,7 @@ void add_predict_command(CLI::App& app) {
     o.validate();
     infer::Predictor predictor(o.checkpoint, predictor_options(o, a->threshold));  // logs its notes
     if (!a->list.empty()) {
+      if (!a->corrupt.empty()) throw UsageError("option --corrupt: one sample only (mmdg stress corrupts lists)");
       predict_list(predictor, *a, o);
       return;
     }
@@ -309,6 +324,7 @@ void add_predict_command(CLI::App& app) {
       sources[m].emplace(*paths[m]);
       single = single && sources[m]->kind() == data::FrameSource::Kind::Image;
     }
+    if (!a->corrupt.empty() && !single) throw UsageError("option --corrupt: one sample only (not with frame folders or videos)");
     if (single) {
       predict_one(predictor, *a, o, sources);
     } else {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "mmdg/data/synth.h"
+#include "mmdg/experiment/stress.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/experiment/protocol.h"
 #include "mmdg/train/pretrain.h"
@@ -24,14 +25,16 @@ DemoResult run_demo(const DemoOptions& options) {
   const std::string data_dir = (root / "data").string();
   // 1. the synthetic benchmark
   if (!fs::exists(fs::path(data_dir) / "W-test.txt")) {
-    log::info("== 1/4 synthetic benchmark -> " + data_dir);
-    const auto summary = data::write_synthetic_benchmark(data::SynthOptions(), data_dir);
+    log::info("== 1/5 synthetic benchmark -> " + data_dir);
+    data::SynthOptions synth;
+    synth.subjects = options.subjects;
+    const auto summary = data::write_synthetic_benchmark(synth, data_dir);
     log::info(std::to_string(summary.samples) + " samples");
   }
   // 2. a small pretrained backbone
   const std::string weights = (root / "vit_mini_synthetic.pth").string();
   if (!fs::exists(weights)) {
-    log::info("== 2/4 pretraining vit_mini on the synthetic proxy task -> " + weights);
+    log::info("== 2/5 pretraining vit_mini on the synthetic proxy task -> " + weights);
     const auto pretrained = train::pretrain_vit(train::PretrainOptions(), weights);
     result.pretrain_held_out_accuracy = pretrained.held_out_accuracy;
     result.pretrain_chance = pretrained.chance;
@@ -59,7 +62,7 @@ DemoResult run_demo(const DemoOptions& options) {
   args.train.augment.gamma = 0.2;
   const std::pair<const char*, const char*> methods[] = {{train::kPaperMethod, "MMDG"}, {train::kViTBaselineMethod, "ViT"}};
   for (const auto& [method, label] : methods) {
-    log::info(std::string("== 3/4 training and testing ") + label + " on CPS->W");
+    log::info(std::string("== 3/5 training and testing ") + label + " on CPS->W");
     const auto preset = train::resolve_method(method);
     args.model.network = preset.network;
     args.train.strategy = preset.strategy;
@@ -67,7 +70,7 @@ DemoResult run_demo(const DemoOptions& options) {
     run_protocol(args);
   }
   // 4. figures
-  log::info("== 4/4 figures");
+  log::info("== 4/5 figures");
   std::vector<std::pair<std::string, eval::Scores>> curves;
   const std::string first_seed = "seed" + std::to_string(options.seeds.front());
   for (const auto& [method, label] : methods)  // the first seed's curves
@@ -79,6 +82,20 @@ DemoResult run_demo(const DemoOptions& options) {
   viz::write_figure(result.roc_figure, viz::roc_figure("CPS -> W (synthetic data, " + first_seed + ")", curves));
   viz::write_figure(result.balance_figure,
                  viz::balance_figure(train::RunDir((fs::path(args.out) / train::kPaperMethod / first_seed / "CPS-W").string()).log()));
+  // 5. one stress curve: depth dropping out, the first seed of each method
+  log::info("== 5/5 stress: depth dropout on the W test set");
+  StressArgs stress;
+  for (const auto& [method, label] : methods)
+    stress.checkpoints.push_back(std::string(label) + "=" +
+                                 (fs::path(args.out) / method / first_seed / "CPS-W" / "best.safetensors").string());
+  stress.list = (fs::path(data_dir) / "W-test.txt").string();
+  stress.data_root = data_dir;
+  stress.out = (root / "stress").string();
+  stress.corruptions = {"depth_dropout"};
+  stress.severities = {0, 0.5, 1};
+  run_stress(stress);
+  result.stress_table = (root / "stress" / "stress.md").string();
+  result.stress_figure = (root / "stress" / "stress_depth_dropout.png").string();
   result.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   return result;
 }

@@ -311,6 +311,10 @@ nlohmann::json run_stress(const StressArgs& a) {
       sum += (a.severities[si] - a.severities[si - 1]) * (curve[si][metric] + curve[si - 1][metric]) / 2;
     return sum / (a.severities.back() - a.severities.front());
   };
+  // the degradation: the area of the curve's rise over its first (least severe) point
+  const auto degradation = [&](const std::vector<std::array<double, kMetrics>>& curve, int metric) {
+    return area(curve, metric) - curve.front()[metric];
+  };
   nlohmann::json result = {{"list", a.list},
                            {"data_root", a.data_root},
                            {"test_samples", N},
@@ -336,7 +340,8 @@ nlohmann::json run_stress(const StressArgs& a) {
      << "). Each model's numbers are the mean over its checkpoints (seeds); [95 % CI]: percentile bootstrap over the test "
      << bootstrap.units() << " (" << a.resamples
      << " draws, stratified by class, the same draws for every model and severity). HTER at each model's deployed "
-        "threshold (the one its checkpoint records); area: the mean of that HTER over the severities (trapezoids).\n";
+        "threshold (the one its checkpoint records); area: the mean of that HTER over the severities (trapezoids); "
+        "degradation: the area minus the HTER at the least severity (how much the corruption adds).\n";
   csv << "corruption,severity,model,metric,value,low,high\n";
   for (const auto& name : a.corruptions) {
     const auto& info = data::corruption(name);
@@ -349,8 +354,8 @@ nlohmann::json run_stress(const StressArgs& a) {
                          {"models", nlohmann::json::object()}};
     md << "\n## " << name << " (" << model::modality_name(info.modality) << ")\n\ns: " << info.severity << ".\n\n| model |";
     for (double s : a.severities) md << " s = " << severity_text(s) << " |";
-    md << " area |\n|---|";
-    for (std::size_t i = 0; i <= a.severities.size(); ++i) md << "---|";
+    md << " area | degradation |\n|---|";
+    for (std::size_t i = 0; i <= a.severities.size() + 1; ++i) md << "---|";
     md << "\n";
     std::vector<viz::Series> series;
     for (std::size_t m = 0; m < models.size(); ++m) {
@@ -382,8 +387,16 @@ nlohmann::json run_stress(const StressArgs& a) {
           mj[std::string("area_") + metric_names[metric]] = {{"value", iv.value}, {"low", iv.low}, {"high", iv.high}};
           csv << name << ",area," << eval::csv_cell(models[m].first) << "," << metric_names[metric] << "," << iv.value << ","
               << iv.low << "," << iv.high << "\n";
+          std::vector<double> rd;
+          for (const auto& rep : reps) rd.push_back(degradation(rep[m], metric));
+          const auto dv = eval::percentile_interval(degradation(observed[m], metric), rd);
+          mj[std::string("degradation_") + metric_names[metric]] = {{"value", dv.value}, {"low", dv.low}, {"high", dv.high}};
+          csv << name << ",degradation," << eval::csv_cell(models[m].first) << "," << metric_names[metric] << "," << dv.value
+              << "," << dv.low << "," << dv.high << "\n";
           if (metric == kDeployed)
-            md << " " << eval::percent_text(iv.value) << " [" << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high) << "] |\n";
+            md << " " << eval::percent_text(iv.value) << " [" << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high)
+               << "] | " << eval::percent_text(dv.value) << " [" << eval::percent_text(dv.low) << ", "
+               << eval::percent_text(dv.high) << "] |\n";
         }
       }
       // per-attack APCER at the deployed threshold (observed; mean over the checkpoints)
@@ -415,22 +428,30 @@ nlohmann::json run_stress(const StressArgs& a) {
       cj["models"][models[m].first] = mj;
       series.push_back(std::move(line));
     }
-    // every pair: the difference of the areas (deployed-threshold HTER)
+    // every pair: the differences of the areas and of the degradations (deployed-threshold HTER)
     nlohmann::json pairs = nlohmann::json::array();
-    if (models.size() > 1) md << "\nArea differences (percentage points; negative: the first degrades less):\n\n";
+    if (models.size() > 1)
+      md << "\nDifferences between models (percentage points, deployed-threshold HTER; negative: the first is lower):\n\n";
     for (std::size_t x = 0; x < models.size(); ++x)
       for (std::size_t y = x + 1; y < models.size(); ++y) {
-        std::vector<double> r;
-        for (const auto& rep : reps) r.push_back(area(rep[x], kDeployed) - area(rep[y], kDeployed));
-        const auto iv = eval::percentile_interval(area(observed[x], kDeployed) - area(observed[y], kDeployed), r);
-        pairs.push_back({{"a", models[x].first}, {"b", models[y].first}, {"value", iv.value}, {"low", iv.low}, {"high", iv.high}});
-        md << "- " << models[x].first << " - " << models[y].first << ": " << eval::percent_text(iv.value) << " ["
-           << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high) << "]" << (iv.low <= 0 && iv.high >= 0 ? " (inside the noise)" : "")
-           << "\n";
-        csv << name << ",area_difference," << eval::csv_cell(models[x].first + " - " + models[y].first) << ",hter_deployed,"
-            << iv.value << "," << iv.low << "," << iv.high << "\n";
+        nlohmann::json pair = {{"a", models[x].first}, {"b", models[y].first}};
+        for (const char* what : {"area", "degradation"}) {
+          const auto stat = [&](const std::vector<std::array<double, kMetrics>>& curve) {
+            return std::string(what) == "area" ? area(curve, kDeployed) : degradation(curve, kDeployed);
+          };
+          std::vector<double> r;
+          for (const auto& rep : reps) r.push_back(stat(rep[x]) - stat(rep[y]));
+          const auto iv = eval::percentile_interval(stat(observed[x]) - stat(observed[y]), r);
+          pair[what] = {{"value", iv.value}, {"low", iv.low}, {"high", iv.high}};
+          md << "- " << what << ", " << models[x].first << " - " << models[y].first << ": " << eval::percent_text(iv.value)
+             << " [" << eval::percent_text(iv.low) << ", " << eval::percent_text(iv.high) << "]"
+             << (iv.low <= 0 && iv.high >= 0 ? " (inside the noise)" : "") << "\n";
+          csv << name << "," << what << "_difference," << eval::csv_cell(models[x].first + " - " + models[y].first)
+              << ",hter_deployed," << iv.value << "," << iv.low << "," << iv.high << "\n";
+        }
+        pairs.push_back(pair);
       }
-    cj["area_differences"] = pairs;
+    cj["differences"] = pairs;
     if (info.local) {
       md << "\nAUROC of 1 - U ranking the corrupted " << model::modality_name(info.modality)
          << " patches above its clean face patches (per checkpoint; [95 % CI] over samples):\n\n";

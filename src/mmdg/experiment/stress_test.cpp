@@ -69,12 +69,19 @@ TEST(Stress, CurvesAreasDifferencesAndResume) {
   // the area: the trapezoid mean of the curve
   const auto v = [&](int i) { return curve["hter_deployed"][i]["value"].get<double>(); };
   EXPECT_NEAR(curve["area_hter_deployed"]["value"].get<double>(), 0.25 * (v(0) + v(1)) / 2 + 0.75 * (v(1) + v(2)) / 2, 1e-12);
-  const auto& pairs = r["corruptions"]["depth_dropout"]["area_differences"];
+  EXPECT_NEAR(curve["degradation_hter_deployed"]["value"].get<double>(),
+              curve["area_hter_deployed"]["value"].get<double>() - v(0), 1e-12);
+  const auto& pairs = r["corruptions"]["depth_dropout"]["differences"];
   ASSERT_EQ(pairs.size(), 1u);
-  EXPECT_NEAR(pairs[0]["value"].get<double>(),
-              curve["area_hter_deployed"]["value"].get<double>() -
-                  r["corruptions"]["depth_dropout"]["models"]["vit"]["area_hter_deployed"]["value"].get<double>(),
-              1e-12);
+  const auto& vit = r["corruptions"]["depth_dropout"]["models"]["vit"];
+  for (const char* what : {"area", "degradation"}) {
+    EXPECT_NEAR(pairs[0][what]["value"].get<double>(),
+                curve[std::string(what) + "_hter_deployed"]["value"].get<double>() -
+                    vit[std::string(what) + "_hter_deployed"]["value"].get<double>(),
+                1e-12)
+        << what;
+    EXPECT_LE(pairs[0][what]["low"].get<double>(), pairs[0][what]["value"].get<double>() + 1e-12);
+  }
   // the uncertainty's AUROC: MMDG on a local corruption, not the ViT, not at s = 0, not for a global one
   const auto& au = curve["uncertainty_auroc"];
   EXPECT_TRUE(au[0][0].is_null());
@@ -94,6 +101,16 @@ TEST(Stress, CurvesAreasDifferencesAndResume) {
   const auto again = run_stress(a);
   EXPECT_DOUBLE_EQ(again["corruptions"]["ir_gain"]["models"]["mmdg"]["hter_deployed"][2]["value"].get<double>(), 0.5);
   EXPECT_EQ(again["corruptions"]["depth_dropout"], r["corruptions"]["depth_dropout"]);
+
+  // PADISI-format samples (.npz, the attack type in the list's field)
+  a.list = dir.file("data/P-test.txt");
+  a.corruptions = {"ir_saturation"};
+  a.severities = {0, 1};
+  a.out = dir.file("stress_p");
+  const auto p_result = run_stress(a);
+  const auto& apcer = p_result["corruptions"]["ir_saturation"]["models"]["mmdg"]["apcer_deployed"][1];
+  EXPECT_FALSE(apcer.empty());
+  for (const auto& [species, value] : apcer.items()) EXPECT_NE(species, "unknown");
 
   a.severities = {0.5, 0};
   EXPECT_MMDG_ERROR(run_stress(a), "option --severities: give increasing values");
