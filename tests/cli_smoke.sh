@@ -141,7 +141,7 @@ if "$mmdg" --help | grep -q synth; then
   check "plot the modality balance" 0 "wrote" -- "$mmdg" plot balance --run "$tmp/run" --out "$tmp/fig6.png"
   check "plot ROC curves" 0 "wrote" -- "$mmdg" plot roc --scores "MMDG=$tmp/w.csv" --out "$tmp/roc.png" --title test
   check "plot names a missing log" 1 "log.jsonl: file not found" -- "$mmdg" plot balance --run "$tmp/nothing" --out "$tmp/x.png"
-  check "ablate lists Table 4's rows (dry run)" 0 "table 4 row 11/11: MMDG -> .*/mmdg" -- "$mmdg" ablate --table 4 --dry-run --lists "$tmp/synth" --out "$tmp/ablate" --config mmdg_tiny
+  check "ablate lists Table 4's rows (dry run)" 0 "table 4 row 12/12: MMDG -> .*/mmdg" -- "$mmdg" ablate --table 4 --dry-run --lists "$tmp/synth" --out "$tmp/ablate" --config mmdg_tiny
   check "ablate writes the table in the paper's layout" 0 "\| ViT \+ U-Adapter \| ReGrad \(Conflicted-only\) \| 0 \| - \| - \| - \| 21.91 \| 85.65 \|" -- cat "$tmp/ablate/ablation_4.md"
   check "ablate names an unknown table" 2 "unknown table '6' \(expected one of: 4, 5, fig5, pretrain\)" -- "$mmdg" ablate --table 6 --lists "$tmp/synth" --out "$tmp/ablate"
   check "ablate names an unknown row" 2 "table 5 has no row 'vit'" -- "$mmdg" ablate --table 5 --rows vit --lists "$tmp/synth" --out "$tmp/ablate"

@@ -18,7 +18,7 @@ namespace {
 TEST(Ablation, TablesHoldThePapersRows) {
   EXPECT_EQ(ablation_table_names(), (std::vector<std::string>{"4", "5", "fig5", "pretrain"}));
   const auto& t4 = ablation_table("4");
-  ASSERT_EQ(t4.rows.size(), 11u);
+  ASSERT_EQ(t4.rows.size(), 12u);  // the paper's 11 and "ReGrad as released"
   EXPECT_EQ(t4.rows.front().cells, (std::vector<std::string>{"ViT", "-"}));
   EXPECT_EQ(t4.rows.back().folder, "mmdg");
   EXPECT_DOUBLE_EQ(t4.rows.back().paper_hter, 19.48);
@@ -28,7 +28,8 @@ TEST(Ablation, TablesHoldThePapersRows) {
   EXPECT_MMDG_ERROR(ablation_table("6"), "unknown table '6'");
   ProtocolArgs base;
   base.model = model::NetworkOptions::preset("mmdg_tiny");
-  base.train.regrad = train::ReGradVariant::None;  // a base value the rows must not inherit
+  base.train.regrad = train::ReGradVariant::None;  // base values the rows must not inherit
+  base.train.regrad_scope = train::ReGradScope::AsReleased;
   base.pretrained = "w.pth";
   std::set<std::string> titles;
   for (const auto& name : ablation_table_names())
@@ -43,6 +44,9 @@ TEST(Ablation, TablesHoldThePapersRows) {
                            : row.folder == "mmdg-regrad-unconflicted-only" ? train::ReGradVariant::UnconflictedOnly
                                                                             : train::ReGradVariant::Full;
       EXPECT_EQ(a.train.regrad, variant) << row.folder;
+      EXPECT_EQ(a.train.regrad_scope, row.folder == "mmdg-regrad-as-released" ? train::ReGradScope::AsReleased
+                                                                                : train::ReGradScope::All)
+          << row.folder;
       EXPECT_EQ(a.model.adapter_uncertainty, row.folder != "mmdg-no-uncertainty" && row.folder != "mmdg-no-adapter-uncertainty");
       EXPECT_EQ(a.train.regrad_uncertainty, row.folder != "mmdg-no-uncertainty" && row.folder != "mmdg-no-regrad-uncertainty");
       EXPECT_EQ(a.pretrained, row.folder == "mmdg-random-init" ? "" : "w.pth");

@@ -176,6 +176,11 @@ ReGradStats combine_regrad(std::vector<torch::Tensor>& parameters, const FlatGra
   for (std::size_t p = 0; p < P; ++p) {
     const int i = branches[p];
     const auto row = static_cast<std::int64_t>(p);
+    if (i == kCEOnly) {  // past the released loop's stall: no SSP gradient
+      for (int j = 0; j < 3; ++j) coef[row][j] = 0.0;
+      ++stats.ce_only;
+      continue;
+    }
     if (i < 0) {
       ++stats.shared;
       continue;

@@ -35,6 +35,17 @@ namespace mmdg::train {
 
 enum class ReGradVariant { Full, ConflictedOnly, UnconflictedOnly, None };
 
+// Which tensors ReGrad modulates: all the branches' (the paper), or only those the released
+// regrad.py reaches. Its loop skips a tensor without advancing its index when no SSP loss has a
+// gradient for it, so the index stalls at the first such tensor (the first frozen patch
+// embedding): only the tensors before it (the class tokens and position embeddings) are
+// modulated, and every later one keeps the cross-entropy gradient alone (the SSP losses' never
+// reach the adapters).
+enum class ReGradScope { All, AsReleased };
+
+// The branch value of a tensor that gets the cross-entropy gradient only (past the stall).
+constexpr int kCEOnly = -2;
+
 struct ReGradOptions {
   ReGradVariant variant = ReGradVariant::Full;
   bool uncertainty = true;
@@ -58,6 +69,7 @@ struct ReGradStats {
   double backward_seconds = 0;  // the backward passes (regrad_backward)
   double combine_seconds = 0;   // Eq. 5's combination (apply_regrad)
   std::int64_t modulated = 0;  // branch tensors that went through Eq. 5
+  std::int64_t ce_only = 0;    // tensors given the cross-entropy gradient only (scope as-released)
   std::int64_t shared = 0;     // tensors given the plain sum
   double conflict_fraction = 0;  // of the modulated tensors
 };
@@ -131,5 +143,10 @@ struct EnumNames<train::ReGradVariant> {
       {train::ReGradVariant::ConflictedOnly, "conflicted-only"},
       {train::ReGradVariant::UnconflictedOnly, "unconflicted-only"},
       {train::ReGradVariant::None, "none"}};
+};
+template <>
+struct EnumNames<train::ReGradScope> {
+  static constexpr std::pair<train::ReGradScope, const char*> values[] = {{train::ReGradScope::All, "all"},
+                                                                          {train::ReGradScope::AsReleased, "as-released"}};
 };
 }  // namespace mmdg

@@ -1,5 +1,7 @@
 #include "mmdg/train/regrad_strategy.h"
 
+#include <set>
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -36,6 +38,27 @@ ReGradStrategy::ReGradStrategy(const TrainOptions& o, model::NetworkImpl& net, c
   auto trainable = trainable_tensors_by_branch(net);
   trainable_ = std::move(trainable.tensors);
   branches_ = std::move(trainable.branches);
+  if (o.regrad_scope == ReGradScope::AsReleased) {
+    const auto reached = released_regrad_reach(net);
+    std::size_t t = 0;
+    for (const auto& p : net.named_parameters()) {
+      if (!p.value().requires_grad()) continue;
+      if (!reached.count(p.key())) branches_[t] = kCEOnly;
+      ++t;
+    }
+  }
+}
+
+std::set<std::string> released_regrad_reach(model::NetworkImpl& net) {
+  // the released loop over named_parameters: its index advances only past a tensor some SSP loss
+  // has a gradient for (trainable, and not a classification head "fc..."); the first other one
+  // stalls it for good
+  std::set<std::string> reached;
+  for (const auto& p : net.named_parameters()) {
+    if (!p.value().requires_grad() || p.key().rfind("fc", 0) == 0) break;
+    reached.insert(p.key());
+  }
+  return reached;
 }
 
 void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) {
@@ -103,6 +126,7 @@ StepResult ReGradStrategy::step(model::NetworkImpl& net, const TrainBatch& batch
                 {"fast", fast < 0 ? "none" : model::modality_name(fast)},
                 {"conflict_fraction", stats.conflict_fraction},
                 {"modulated_tensors", stats.modulated},
+                {"ce_only_tensors", stats.ce_only},
                 {"reliability", reliability},
                 // host times: on a GPU the forward and backward are only queued, and the read waits
                 {"seconds_forward", seconds(start, forward_end)},

@@ -5,12 +5,18 @@
 // Needs a network with modality branches; without an uncertainty module the reliabilities are 1.
 #pragma once
 #include <array>
+#include <set>
+#include <string>
 
 #include "mmdg/train/regrad.h"
 #include "mmdg/train/ssp_loss.h"
 #include "mmdg/train/strategy.h"
 
 namespace mmdg::train {
+
+// The parameter names the released regrad.py's loop modulates (ReGradScope::AsReleased): the
+// leading run of named_parameters that some SSP loss reaches, up to the first that none does.
+std::set<std::string> released_regrad_reach(model::NetworkImpl& net);
 
 class ReGradStrategy : public Strategy {
  public:

@@ -1,11 +1,15 @@
 #include "mmdg/train/regrad.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 #include <torch/torch.h>
 
 #include <limits>
 
 #include "mmdg/model/uadapter_vit.h"
+#include "mmdg/train/regrad_strategy.h"
 #include "mmdg/train/ssp_loss.h"
 #include "mmdg/util/error.h"
 #include "mmdg/util/test_util.h"
@@ -243,6 +247,62 @@ TEST(ReGrad, EveryTrainableTensorIsModulatedOrShared) {
   none.variant = ReGradVariant::None;
   t.backward(0, none);
   EXPECT_TRUE(torch::allclose(s.net->fc_all->weight.grad(), t.net->fc_all->weight.grad(), 1e-5, 1e-7));
+}
+
+// "ReGrad as released": the tensors the released loop reaches, derived by brute force (which
+// tensors each SSP loss has a gradient for, then the released loop replayed over every named
+// parameter), are the class tokens and position embeddings; they get exactly full ReGrad's
+// gradient, and every other trainable tensor the cross-entropy gradient alone.
+TEST(ReGrad, AsReleasedModulatesWhatTheReleasedLoopReaches) {
+  TinyStep s;
+  const auto l = s.losses();
+  std::map<std::string, bool> has_ssp;  // over every named parameter, frozen ones included
+  {
+    std::vector<std::string> names;
+    std::vector<torch::Tensor> trainable;
+    for (auto& p : s.net->named_parameters())
+      if (p.value().requires_grad()) names.push_back(p.key()), trainable.push_back(p.value());
+    for (int m = 0; m < 3; ++m) {
+      const auto g = torch::autograd::grad({l.weighted_ssp[m]}, trainable, {}, true, false, true);
+      for (std::size_t k = 0; k < g.size(); ++k) has_ssp[names[k]] = has_ssp[names[k]] || (g[k].defined() && g[k].abs().sum().item<double>() > 0);
+    }
+  }
+  std::vector<std::string> all;
+  for (auto& p : s.net->named_parameters()) all.push_back(p.key());
+  std::set<std::string> replayed;  // regrad.py: i advances only past an entry some SSP gradient fills
+  std::size_t i = 0;
+  for (std::size_t p = 0; p < all.size(); ++p) {
+    if (!has_ssp[all[i]]) continue;
+    replayed.insert(all[i]);
+    ++i;
+  }
+  EXPECT_EQ(released_regrad_reach(*s.net), replayed);
+  EXPECT_EQ(replayed, (std::set<std::string>{"class_token1", "class_token2", "class_token3", "pos_embedding1",
+                                               "pos_embedding2", "pos_embedding3"}));
+  // the gradients
+  std::vector<int> as_released = s.branches;
+  std::size_t t = 0;
+  for (auto& p : s.net->named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    if (!replayed.count(p.key())) as_released[t] = kCEOnly;
+    ++t;
+  }
+  s.backward(1, ReGradOptions());
+  const auto full = s.grads();
+  const auto l2 = s.losses();
+  const auto stats = regrad_backward(s.params, as_released, l2.weighted_ssp, l2.ce, 1, l2.reliability, ReGradOptions());
+  const auto released = s.grads();
+  const auto ce = torch::autograd::grad({s.losses().ce}, s.params, {}, false, false, true);
+  EXPECT_EQ(stats.modulated, 6);
+  EXPECT_EQ(stats.ce_only, static_cast<std::int64_t>(s.params.size()) - 6);
+  for (std::size_t k = 0; k < s.params.size(); ++k) {
+    if (as_released[k] == kCEOnly) {
+      EXPECT_TRUE(torch::allclose(released[k], ce[k].defined() ? ce[k] : torch::zeros_like(released[k]), 1e-5, 1e-7)) << k;
+    } else {
+      EXPECT_TRUE(torch::allclose(released[k], full[k], 1e-5, 1e-7)) << k;
+      EXPECT_FALSE(torch::allclose(released[k], ce[k], 1e-5, 1e-9)) << k;  // the SSP gradients are there
+    }
+  }
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ struct TrainOptions {
   double ssp_weight = 0.3;
   ReGradVariant regrad = ReGradVariant::Full;
   bool regrad_uncertainty = true;
+  ReGradScope regrad_scope = ReGradScope::All;
   double loss_momentum = 0.5;
   PrototypeUpdate prototype_update = PrototypeUpdate::Epoch;
   double prototype_momentum = 0.9;
@@ -67,6 +68,10 @@ struct TrainOptions {
     v("ssp_weight", ssp_weight, "lambda: weight of each modality's SSP loss");
     v("regrad", regrad, "gradient modulation of the regrad strategy (Table 4)");
     v("regrad_uncertainty", regrad_uncertainty, "scale ReGrad's kept parts by the modality reliability (Table 5)");
+    v("regrad_scope", regrad_scope,
+      "tensors ReGrad modulates: all (the paper), or as-released (the released regrad.py's stalled index: the tensors "
+      "before the first one no SSP loss reaches, i.e. the class tokens and position embeddings; the later ones get the "
+      "cross-entropy gradient only)");
     v("loss_momentum", loss_momentum, "momentum of the running SSP loss that picks the fast modality");
     v("prototype_update", prototype_update, "SSP prototypes: recomputed from the training set each epoch, or ema per batch");
     v("prototype_momentum", prototype_momentum, "momentum of the ema prototype update");

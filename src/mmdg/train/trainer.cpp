@@ -466,6 +466,9 @@ void TrainOptions::validate() const {
   require(prototype_momentum >= 0 && prototype_momentum < 1, "prototype_momentum", "must be in [0, 1)");
   require(workers >= 0 && workers <= 64, "workers", "must be in [0, 64]");
   require(steps_per_epoch >= 0, "steps_per_epoch", "must be >= 0");
+  require(patience >= 0, "patience", "must be >= 0");
+  require(regrad_scope == ReGradScope::All || regrad != ReGradVariant::None, "regrad_scope",
+          "as-released needs a ReGrad variant other than none (none sums the gradients of every tensor)");
   require(log_every > 0, "log_every", "must be positive");
   require(eval_batch_size > 0 && eval_batch_size <= 65536, "eval_batch_size", "must be in [1, 65536]");
   require(dist_timeout > 0 && dist_timeout <= 86400, "dist_timeout", "must be in (0, 86400] seconds");
