@@ -17,6 +17,8 @@
 #                 0.5; OGM-GE and PMR at 1
 #     protocol1   P1, P2 on the other three targets
 #     stress      P5 on the other three targets
+#     as-released ReGrad as released (issue 31: the released regrad.py's reach) beside full ReGrad,
+#                 all four targets
 #     pretrained  MMDG from a random initialization (is the pretrained backbone a help?)
 #   SEEDS=0,1,2 (default) and MMDG=build/mmdg (default) from the environment.
 set -euo pipefail
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
 shift $(( $# > 0 ? 1 : 0 ))
 stages=("$@")
-((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw shortcut protocol1 stress pretrained)
+((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained)
 mmdg=${MMDG:-build/mmdg}
 seeds=${SEEDS:-0,1,2}
 config=configs/synthetic_benchmark.json
@@ -67,8 +69,10 @@ for stage in "${stages[@]}"; do
       stress CPW-S S
       stress CSW-P P
       stress PSW-C C ;;
+    as-released)
+      run "$out/data" "$out/protocol" ablate --table 4 --rows mmdg-regrad-as-released ;;
     pretrained)
       run "$out/data" "$out/protocol" ablate --table pretrain ;;
-    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw shortcut protocol1 stress pretrained)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained)" >&2; exit 2 ;;
   esac
 done
