@@ -83,7 +83,7 @@ at::Tensor mix32(at::Tensor x) {
 
 std::uint64_t fold32(std::uint64_t x) { return (x ^ (x >> 32)) & kMask32; }
 
-// The random estimators' draws: a (t, ...) sequence of uniforms or one, from the thread's
+// Uniforms in (0, 1) shaped like x for the binomial sampler: from the thread's
 // KeyedDraws when one is active, else LibTorch's generator.
 at::Tensor uniforms(const at::Tensor& x) {
   return active_draws ? active_draws->uniform_like(x).to(x.scalar_type()) : torch::rand_like(x);
