@@ -19,6 +19,7 @@
 #include "mmdg/io/file_util.h"
 #include "mmdg/data/attack_type.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/hash.h"
 #include <nlohmann/json.hpp>
 
 namespace mmdg::data {
@@ -439,12 +440,10 @@ struct Presentation {
   bool sheet = true;
 };
 
-Scene render_scene(const SynthOptions& o, const Identity& id, const Presentation& pr, const Session& session, Rng& rng,
-                   double* light_level) {
+Scene render_scene(const SynthOptions& o, const Identity& id, const Presentation& pr, const Session& session, Rng& rng) {
   const int S = static_cast<int>(o.image_size);
   const Frame fr = make_frame(rng, session.light_spread);
   Scene sc = empty_scene(session, S, rng);
-  *light_level = session.rgb_level;
   const double crop_cm = 0.9 * session.distance * 0.6;  // the crop's width at the face, cm (a 60 degree field)
   const std::string& kind = pr.kind;
   const auto sheet_lit = [&](const cv::Mat& z) {  // Lambert shading of a sheet under the key light
@@ -601,7 +600,8 @@ struct Captured {
   cv::Mat person;   // CV_8U: near valid depth (background removal)
 };
 
-Captured capture(const Scene& sc, const DomainSpec& d, const Session& session, double light_level, Rng& rng) {
+Captured capture(const Scene& sc, const DomainSpec& d, const Session& session, Rng& rng) {
+  const double light_level = session.rgb_level;
   const int S = sc.rgb.rows;
   Captured c;
   // RGB: scene brightness and white balance, blur, noise (JPEG at write time)
@@ -693,9 +693,8 @@ SynthSample make_sample(const SynthOptions& o, char domain, const Identity& id, 
                         Rng& rng) {
   const DomainSpec& d = spec_of(domain);
   const std::string& kind = pr.kind;
-  double level = 1;
-  const Scene sc = render_scene(o, id, pr, session, rng, &level);
-  SynthSample s = export_sample(capture(sc, d, session, level, rng), d);
+  const Scene sc = render_scene(o, id, pr, session, rng);
+  SynthSample s = export_sample(capture(sc, d, session, rng), d);
   s.domain = domain;
   s.kind = kind;
   s.label = kind == "live" ? 1 : 0;
@@ -774,16 +773,6 @@ std::vector<SynthSample> generate_domain(const SynthOptions& o, char domain) {
   return samples;
 }
 
-namespace {
-
-// FNV-1a, 64 bits, continued from `h`.
-std::uint64_t fnv1a(std::uint64_t h, const std::string& bytes) {
-  for (const unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
-
-}  // namespace
-
 std::string manifest_hash(const std::string& root) {
   namespace fs = std::filesystem;
   std::vector<std::string> files;
@@ -791,8 +780,8 @@ std::string manifest_hash(const std::string& root) {
     if (e.is_regular_file() && e.path().filename() != "manifest.json")
       files.push_back(fs::relative(e.path(), root).generic_string());
   std::sort(files.begin(), files.end());
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const auto& f : files) h = fnv1a(fnv1a(h, f + '\0'), io::read_file((fs::path(root) / f).string()));
+  std::uint64_t h = kFnv1aOffset;
+  for (const auto& f : files) h = fnv1a(io::read_file((fs::path(root) / f).string()), fnv1a(f + '\0', h));
   char text[24];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;
@@ -901,7 +890,7 @@ std::vector<ProxySample> generate_proxy_task(std::int64_t count, std::int64_t im
     const Render r = render_head(id, fr, Material(), static_cast<int>(image_size), rng);
     Scene sc = empty_scene(session, static_cast<int>(image_size), rng);
     place_head(sc, r, session.distance);
-    SynthSample s = export_sample(capture(sc, spec, session, session.rgb_level, rng), spec);
+    SynthSample s = export_sample(capture(sc, spec, session, rng), spec);
     out.push_back({{s.rgb, s.depth, s.ir}, yaw_bin * 2 + pitch_bin});
   }
   return out;

@@ -285,6 +285,13 @@ std::string mean_and_spread(const std::vector<double>& v) {
   return percent_text(mean) + " +- " + percent_text(std::sqrt(var));
 }
 
+std::optional<std::int64_t> seed_of_folder(const std::string& name) {
+  if (name.size() <= 4 || name.size() >= 15 || name.rfind("seed", 0) != 0 ||
+      name.find_first_not_of("0123456789", 4) != std::string::npos)
+    return std::nullopt;
+  return std::stoll(name.substr(4));
+}
+
 std::vector<MethodResults> read_method_results(const std::string& out, const std::string& folder, int protocol) {
   const std::string file = "results_p" + std::to_string(protocol) + ".json";
   const auto title_of = [&](const nlohmann::json& r) {
@@ -300,11 +307,9 @@ std::vector<MethodResults> read_method_results(const std::string& out, const std
   }
   std::vector<std::pair<std::int64_t, nlohmann::json>> seeds;
   for (const auto& seed_dir : fs::directory_iterator(dir)) {
-    const std::string name = seed_dir.path().filename().string();
-    const bool seed_folder = name.size() > 4 && name.size() < 15 && name.rfind("seed", 0) == 0 &&
-                             name.find_first_not_of("0123456789", 4) == std::string::npos;
-    if (seed_dir.is_directory() && seed_folder && fs::exists(seed_dir.path() / file))
-      seeds.emplace_back(std::stoll(name.substr(4)), read_results_json(seed_dir.path() / file));
+    const auto seed = seed_of_folder(seed_dir.path().filename().string());
+    if (seed_dir.is_directory() && seed && fs::exists(seed_dir.path() / file))
+      seeds.emplace_back(*seed, read_results_json(seed_dir.path() / file));
   }
   if (seeds.empty()) return found;
   std::sort(seeds.begin(), seeds.end(), [](const auto& x, const auto& y) { return x.first < y.first; });

@@ -13,6 +13,7 @@
 #pragma once
 #include <array>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ std::string scores_csv_path(const std::string& out, const std::string& method, i
 
 // Runs (or resumes) the protocol (every seed); returns the results JSON (per seed with seeds).
 nlohmann::json run_protocol(const ProtocolArgs& args);
+
+// The k of a per-seed run folder's name "seed<k>" (what --seeds writes), or nothing for other names.
+std::optional<std::int64_t> seed_of_folder(const std::string& name);
 
 // One method's results under <out>/<folder>: a single run (results_p<N>.json) or several seeds
 // (seed<k>/results_p<N>.json, ordered by seed). Empty when it has none yet.

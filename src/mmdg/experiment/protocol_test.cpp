@@ -40,10 +40,7 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   a.sub = "PS->CW";
   const train::TrainOptions defaults = a.train;
   for (const char* method : {"mmdg", "vit", "vit-uadapter+ssdg"}) {
-    const auto preset = train::resolve_method(method);
-    a.model.network = preset.network;
-    a.train.strategy = preset.strategy;
-    a.method_name = method;
+    use_method(a, method);
     const auto results = run_protocol(a);
     EXPECT_TRUE(results.contains("PS->CW"));
   }
@@ -142,10 +139,7 @@ TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {
   a.protocol = 3;  // both sub-protocols: the average column of the CI table
   a.seeds = {0, 1};
   for (const char* method : {"mmdg", "vit"}) {
-    const auto preset = train::resolve_method(method);
-    a.model.network = preset.network;
-    a.train.strategy = preset.strategy;
-    a.method_name = method;
+    use_method(a, method);
     const auto results = run_protocol(a);
     EXPECT_EQ(results["1"]["method"]["seed"], 1);
   }
@@ -214,11 +208,8 @@ TEST(Protocol, ComparisonNetworksThroughProtocols1And2) {
   a.sub = "CPS-W";
   const auto model = a.model;
   for (const char* method : {"vp-fas", "mm-cdcn", "vit-ama", "vitaf"}) {  // not in table order
-    const auto preset = train::resolve_method(method);
     a.model = model;
-    a.model.network = preset.network;
-    a.train.strategy = preset.strategy;
-    a.method_name = method;
+    use_method(a, method);
     for (int protocol : {1, 2}) {
       a.protocol = protocol;
       const auto results = run_protocol(a);

@@ -19,6 +19,7 @@
 #include "mmdg/eval/evaluate.h"
 #include "mmdg/eval/metrics.h"
 #include "mmdg/eval/report.h"
+#include "mmdg/experiment/protocol.h"
 #include "mmdg/infer/infer_options.h"
 #include "mmdg/infer/predictor.h"
 #include "mmdg/io/file_util.h"
@@ -58,12 +59,11 @@ std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(cons
     for (const auto& method : methods) {
       const std::string name = method.filename().string();
       if (fs::exists(method / a.sub / "best.safetensors")) add(name, (method / a.sub / "best.safetensors").string());
-      std::vector<std::pair<long long, fs::path>> seeds;
+      std::vector<std::pair<std::int64_t, fs::path>> seeds;
       for (const auto& e : fs::directory_iterator(method)) {
-        const std::string f = e.path().filename().string();
-        if (e.is_directory() && f.rfind("seed", 0) == 0 && f.size() > 4 && f.size() < 15 &&
-            f.find_first_not_of("0123456789", 4) == std::string::npos && fs::exists(e.path() / a.sub / "best.safetensors"))
-          seeds.emplace_back(std::stoll(f.substr(4)), e.path() / a.sub / "best.safetensors");
+        const auto seed = seed_of_folder(e.path().filename().string());
+        if (e.is_directory() && seed && fs::exists(e.path() / a.sub / "best.safetensors"))
+          seeds.emplace_back(*seed, e.path() / a.sub / "best.safetensors");
       }
       std::sort(seeds.begin(), seeds.end());
       for (const auto& [seed, path] : seeds) add(name, path.string());
@@ -236,21 +236,23 @@ nlohmann::json run_stress(const StressArgs& a) {
           auto& net = predictors[k]->network();
           const auto out = net.forward(rgb, depth, ir, model::ForwardOptions());
           const auto prob = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU, torch::kDouble).contiguous();
-          for (std::size_t i = start; i < end; ++i) p.probability[k][i] = prob[static_cast<std::int64_t>(i - start)].item<double>();
+          std::copy_n(prob.data_ptr<double>(), end - start, p.probability[k].begin() + static_cast<std::ptrdiff_t>(start));
           if (!has_uncertainty[k] || !out.reliability[info.modality].defined()) continue;
-          const auto u = out.reliability[info.modality].to(torch::kCPU, torch::kDouble);  // (B, 1 + g*g)
-          const auto g = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(u.size(1) - 1))));
+          const auto u_tensor = out.reliability[info.modality].to(torch::kCPU, torch::kDouble);  // (B, 1 + g*g)
+          const auto g = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(u_tensor.size(1) - 1))));
           const auto pool = [&](const std::vector<torch::Tensor>& maps) {  // (B, g*g): the share of each patch
             return torch::adaptive_avg_pool2d(torch::stack(maps).unsqueeze(1), {g, g}).view({-1, g * g}).to(torch::kDouble);
           };
-          const auto corrupted_share = pool(masks), valid_share = pool(valid);
+          const auto corrupted_tensor = pool(masks), valid_tensor = pool(valid);
+          const auto u = u_tensor.accessor<double, 2>();
+          const auto corrupted_share = corrupted_tensor.accessor<double, 2>(), valid_share = valid_tensor.accessor<double, 2>();
           for (std::size_t i = start; i < end; ++i) {
             const auto b = static_cast<std::int64_t>(i - start);
             for (std::int64_t t = 0; t < g * g; ++t) {
-              const double share = corrupted_share[b][t].item<double>();
-              const bool corrupted = share > 0.5, clean = share < 0.1 && valid_share[b][t].item<double>() >= 0.5;
+              const double share = corrupted_share[b][t];
+              const bool corrupted = share > 0.5, clean = share < 0.1 && valid_share[b][t] >= 0.5;
               if (!corrupted && !clean) continue;
-              patches[k].values[i].push_back(1 - u[b][1 + t].item<double>());
+              patches[k].values[i].push_back(1 - u[b][1 + t]);
               patches[k].corrupted[i].push_back(corrupted ? 1 : 0);
             }
           }
@@ -275,28 +277,28 @@ nlohmann::json run_stress(const StressArgs& a) {
   // 2. metrics with bootstrap intervals: the same video draws for every model, severity and corruption
   const eval::UnitBootstrap bootstrap(reference);
   const auto draws = bootstrap.draws(static_cast<int>(a.resamples), static_cast<std::uint64_t>(a.seed));
-  std::vector<std::size_t> all(N);
-  for (std::size_t i = 0; i < N; ++i) all[i] = i;
-  const auto scores_of = [&](const std::vector<double>& prob, const std::vector<std::size_t>& rows) {
-    eval::Scores s;
-    for (auto r : rows) {
-      s.live_probability.push_back(prob[r]);
-      s.labels.push_back(reference.labels[r]);
-      s.attacks.push_back(reference.attacks[r]);
-    }
-    return s;
+  // one curve's scores: [severity][checkpoint], the reference's labels, videos and attack types
+  const auto scores_of = [&](const std::vector<PointScores>& curve) {
+    std::vector<std::vector<eval::Scores>> scored(curve.size());
+    for (std::size_t si = 0; si < curve.size(); ++si)
+      for (const auto& probability : curve[si].probability) {
+        scored[si].push_back(reference);
+        scored[si].back().live_probability = probability;
+      }
+    return scored;
   };
   enum Metric { kDeployed, kEer, kAuc, kMetrics };
   const char* metric_names[kMetrics] = {"hter_deployed", "hter_target_eer", "auc"};
-  // stat[model][severity][metric] for one row set: the mean over the model's checkpoints
-  const auto statistics = [&](const std::vector<PointScores>& curve, const std::vector<std::size_t>& rows) {
+  // stat[model][severity][metric] on the rows of one draw (nullptr: every sample), the mean over
+  // each model's checkpoints
+  const auto statistics = [&](const std::vector<std::vector<eval::Scores>>& scored, const std::vector<std::size_t>* rows) {
     std::vector<std::vector<std::array<double, kMetrics>>> out(models.size(),
                                                                std::vector<std::array<double, kMetrics>>(a.severities.size()));
     std::vector<int> count(models.size(), 0);
     for (std::size_t k = 0; k < predictors.size(); ++k) ++count[model_of[k]];
-    for (std::size_t si = 0; si < curve.size(); ++si)
+    for (std::size_t si = 0; si < scored.size(); ++si)
       for (std::size_t k = 0; k < predictors.size(); ++k) {
-        const auto s = scores_of(curve[si].probability[k], rows);
+        const auto s = rows ? eval::pick_rows(scored[si][k], *rows) : scored[si][k];
         auto& cell = out[model_of[k]][si];
         const double n = count[model_of[k]];
         cell[kDeployed] += eval::at_threshold(s.live_probability, s.labels, predictors[k]->scoring().threshold).hter / n;
@@ -346,10 +348,11 @@ nlohmann::json run_stress(const StressArgs& a) {
   for (const auto& name : a.corruptions) {
     const auto& info = data::corruption(name);
     const auto& curve = points[name];
-    const auto observed = statistics(curve, all);
+    const auto scored = scores_of(curve);
+    const auto observed = statistics(scored, nullptr);
     std::vector<std::vector<std::vector<std::array<double, kMetrics>>>> reps;
     reps.reserve(draws.size());
-    for (const auto& rows : draws) reps.push_back(statistics(curve, rows));
+    for (const auto& rows : draws) reps.push_back(statistics(scored, &rows));
     nlohmann::json cj = {{"modality", model::modality_name(info.modality)}, {"severity", info.severity}, {"local", info.local},
                          {"models", nlohmann::json::object()}};
     md << "\n## " << name << " (" << model::modality_name(info.modality) << ")\n\ns: " << info.severity << ".\n\n| model |";
@@ -407,7 +410,7 @@ nlohmann::json run_stress(const StressArgs& a) {
         for (std::size_t k = 0; k < predictors.size(); ++k) {
           if (model_of[k] != m) continue;
           ++n;
-          const auto s = scores_of(curve[si].probability[k], all);
+          const auto& s = scored[si][k];
           for (const auto& e : eval::attack_metrics(s.live_probability, s.labels, s.attacks, predictors[k]->scoring().threshold).species)
             species[e.species] += e.apcer;
         }

@@ -28,10 +28,7 @@ TEST(Stress, CurvesAreasDifferencesAndResume) {
   p.sub = "PS->CW";
   p.train.steps_per_epoch = 2;
   for (const char* method : {"mmdg", "vit"}) {
-    const auto preset = train::resolve_method(method);
-    p.model.network = preset.network;
-    p.train.strategy = preset.strategy;
-    p.method_name = method;
+    use_method(p, method);
     run_protocol(p);
   }
   StressArgs a;

@@ -2,6 +2,7 @@
 #pragma once
 #include "mmdg/data/synth.h"
 #include "mmdg/experiment/protocol.h"
+#include "mmdg/train/strategy.h"
 #include "mmdg/util/test_util.h"
 
 namespace mmdg::experiment {
@@ -24,6 +25,14 @@ inline ProtocolArgs tiny_protocol(const test::TempDir& dir) {
   a.train.steps_per_epoch = 1;
   a.train.workers = 1;
   return a;
+}
+
+// Sets the network, strategy and output folder of a --method preset (e.g. "mmdg", "vit").
+inline void use_method(ProtocolArgs& a, const std::string& method) {
+  const auto preset = train::resolve_method(method);
+  a.model.network = preset.network;
+  a.train.strategy = preset.strategy;
+  a.method_name = method;
 }
 
 }  // namespace mmdg::experiment

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mmdg/util/error.h"
+#include "mmdg/util/hash.h"
 
 namespace mmdg::model {
 namespace {
@@ -118,18 +119,11 @@ at::Tensor KeyedDraws::uniform_like(const at::Tensor& x) {
   return h.to(torch::kDouble).add_(0.5).mul_(1.0 / 4294967296.0).view(x.sizes());
 }
 
-std::uint64_t draw_key(const std::string& id) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
+std::uint64_t draw_key(const std::string& id) { return fnv1a(id); }
 
 std::uint64_t draw_key(const at::Tensor& content) {
   const at::Tensor bytes = content.detach().to(torch::kCPU).contiguous();
-  const auto* data = static_cast<const unsigned char*>(bytes.data_ptr());
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (std::size_t i = 0, n = bytes.nbytes(); i < n; ++i) h = (h ^ data[i]) * 0x100000001b3ULL;
-  return h;
+  return fnv1a(bytes.data_ptr(), bytes.nbytes());
 }
 
 at::Tensor dropout_std(const at::Tensor& x_in, const UncertaintyOptions& o) {
