@@ -406,25 +406,22 @@ void Session::evaluate_and_select(std::int64_t epoch, nlohmann::json& epoch_log)
 
 TrainResult Session::run() {
   TrainResult result;
-  for (std::int64_t epoch = state_.epoch; epoch < o_.epochs; ++epoch) {
+  std::int64_t epoch = state_.epoch;
+  for (; epoch < o_.epochs; ++epoch) {
+    // --patience: checked before each epoch, so a resumed run that had stopped stays stopped
+    if (o_.patience > 0 && val_set_ && state_.best_val_loss_epoch > 0 && epoch - state_.best_val_loss_epoch >= o_.patience) {
+      log::info("stopped after epoch " + std::to_string(epoch) + ": the validation loss has not improved for " +
+                std::to_string(o_.patience) + " epochs (lowest at epoch " + std::to_string(state_.best_val_loss_epoch) + ")");
+      if (is_main())
+        append_log(dir_.log(), {{"type", "stopped"}, {"epoch", epoch}, {"global_step", state_.global_step}, {"reason", "patience"},
+                                {"best_val_loss_epoch", state_.best_val_loss_epoch}});
+      result.stopped_early = true;
+      break;
+    }
     const bool finished = train_epoch(epoch);
     result.last_loss = last_loss_;
     if (!finished) {
       result.epochs_done = epoch;
-      return result;
-    }
-    if (o_.patience > 0 && val_set_ && state_.best_val_loss_epoch > 0 && epoch + 1 - state_.best_val_loss_epoch >= o_.patience &&
-        epoch + 1 < o_.epochs) {
-      log::info("stopped after epoch " + std::to_string(epoch + 1) + ": the validation loss has not improved for " +
-                std::to_string(o_.patience) + " epochs (lowest at epoch " + std::to_string(state_.best_val_loss_epoch) + ")");
-      if (is_main()) append_log(dir_.log(), {{"type", "stopped"}, {"epoch", epoch + 1}, {"global_step", state_.global_step}, {"reason", "patience"},
-                                             {"best_val_loss_epoch", state_.best_val_loss_epoch}});
-      result.stopped_early = true;
-      result.completed = true;
-      result.epochs_done = epoch + 1;
-      result.best_epoch = state_.best_epoch;
-      result.best_hter = state_.best_hter;
-      result.best_auc = state_.best_auc;
       return result;
     }
     if (any_interrupted() && epoch + 1 < o_.epochs) {
@@ -435,7 +432,7 @@ TrainResult Session::run() {
     }
   }
   result.completed = true;
-  result.epochs_done = o_.epochs;
+  result.epochs_done = epoch;
   result.best_epoch = state_.best_epoch;
   result.best_hter = state_.best_hter;
   result.best_auc = state_.best_auc;

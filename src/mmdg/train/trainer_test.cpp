@@ -134,6 +134,11 @@ TEST_F(TrainerTest, PatienceStopsOnAPlateauAndTheAdaptersMove) {
   EXPECT_EQ(r.epochs_done, expected);
   EXPECT_EQ(static_cast<std::int64_t>(losses.size()), expected);
   EXPECT_EQ(r.stopped_early, expected < o.epochs);
+  if (r.stopped_early) {  // resuming a stopped run trains nothing more
+    const auto again = Trainer::resume(runs.file("run")).run();
+    EXPECT_TRUE(again.stopped_early);
+    EXPECT_EQ(again.epochs_done, expected);
+  }
 }
 
 TEST_F(TrainerTest, EveryReGradVariantTrainsAndTheLossGoesDown) {
