@@ -385,6 +385,41 @@ TEST(NetworkHead, SharesSumToTheLogitsAndTheNormalizedHeadIsSSDGs) {
   }
 }
 
+// In training the normalized head follows SSDG's source: the weight's columns are renormalized in
+// place before use and the gradient bypasses the normalization, so dL/dW is the plain linear layer's
+// upstream^T e (closed form), not its projection onto the unit sphere's tangent.
+TEST(NetworkHead, NormalizedHeadTrainsAsSSDGsSourceDoes) {
+  torch::manual_seed(7);
+  auto o = tiny("vit");
+  o.normalized_head = true;
+  auto net = std::dynamic_pointer_cast<MultiBranchViTImpl>(make_network(o));
+  net->train();
+  {
+    torch::NoGradGuard no_grad;
+    net->fc_all->weight.mul_(3.0);  // columns far from unit norm
+  }
+  const auto x = torch::randn({4, 3, 32, 32});
+  const auto out = net->forward(x, x.flip(3), x.flip(2));
+  const auto& w = net->fc_all->weight;  // (K, D)
+  EXPECT_TRUE(torch::allclose(w.norm(2, 0), torch::ones({w.size(1)}), 1e-5, 1e-5));  // renormalized in place
+  const auto upstream = torch::randn_like(out.logits);
+  (out.logits * upstream).sum().backward();
+  const auto expected = torch::mm(upstream.t(), out.embedding.detach());  // (K, D)
+  EXPECT_TRUE(torch::allclose(w.grad(), expected, 1e-5, 1e-6)) << (w.grad() - expected).abs().max();
+  // evaluation normalizes by value and writes nothing
+  {
+    torch::NoGradGuard no_grad;
+    net->fc_all->weight.mul_(2.0);
+  }
+  net->eval();
+  const auto before = net->fc_all->weight.clone();
+  torch::NoGradGuard no_grad;
+  const auto eval_out = net->forward(x, x.flip(3), x.flip(2));
+  EXPECT_TRUE(torch::equal(net->fc_all->weight, before));
+  EXPECT_TRUE(torch::allclose(eval_out.logits, torch::mm(eval_out.embedding, (before / before.norm(2, 0, true)).t()) + net->fc_all->bias,
+                              1e-5, 1e-6));
+}
+
 // The strategies' hook sees every block's tokens ((3B, L, C) for branch networks, (B, L, C)
 // otherwise); returning them unchanged changes nothing, changing them changes the output.
 TEST(NetworkHook, AfterBlockSeesEveryBlockAndCanReplaceTheTokens) {

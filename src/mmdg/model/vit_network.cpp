@@ -44,9 +44,19 @@ ViTNetworkImpl::HeadOutput ViTNetworkImpl::classify(const torch::nn::Linear& fc,
   auto e = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);  // (B, D)
   auto w = fc->weight;                                             // (K, D)
   if (options_.normalized_head) {
-    // SSDG's embedder and classifier with norm_flag: e / (|e|^0.5 * 2^0.5), weight / its column norms
+    // SSDG's embedder and classifier with norm_flag: e / (|e|^0.5 * 2^0.5) in the graph; the weight's
+    // columns set to unit norm as the source does it (`weight.data = l2_norm(weight)`): in training
+    // the weight itself is renormalized in place outside the graph, so the gradient reaches it as
+    // if there were no normalization; evaluation uses the unit columns without writing (straight
+    // through, so the value is the same and a const model can be shared by threads).
     e = e / (e.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12).sqrt() * std::sqrt(2.0));
-    w = w / w.norm(2, 0, /*keepdim=*/true).clamp_min(1e-12);
+    torch::Tensor unit;
+    {
+      torch::NoGradGuard no_grad;
+      unit = w / w.norm(2, 0, /*keepdim=*/true).clamp_min(1e-12);
+      if (is_training()) w.variable_data().copy_(unit);  // .data: no version bump, as in the source
+    }
+    w = w + (unit - w).detach();  // value: the unit columns; gradient: straight to the weight
   }
   out.embedding = e;
   out.logits = torch::nn::functional::linear(e, w, fc->bias);  // (B, K)

@@ -27,12 +27,21 @@ torch::Tensor reverse_gradient(const torch::Tensor& x, double coefficient) {
 
 double reversal_coefficient(double progress) { return 2.0 / (1.0 + std::exp(-10.0 * progress)) - 1.0; }
 
+DomainDiscriminatorOptions ssdg_discriminator(std::int64_t in, std::int64_t domains) {
+  return DomainDiscriminatorOptions(in, domains);
+}
+
+DomainDiscriminatorOptions ssan_discriminator(std::int64_t in, std::int64_t domains) {
+  return DomainDiscriminatorOptions(in, domains).hidden(256).normal_init(false);
+}
+
 DomainDiscriminatorImpl::DomainDiscriminatorImpl(DomainDiscriminatorOptions o) : options(std::move(o)) { reset(); }
 
 void DomainDiscriminatorImpl::reset() {
   fc1 = register_module("fc1", torch::nn::Linear(options.in(), options.hidden()));
   dropout = register_module("dropout", torch::nn::Dropout(options.dropout()));
   fc2 = register_module("fc2", torch::nn::Linear(options.hidden(), options.domains()));
+  if (!options.normal_init()) return;
   torch::NoGradGuard no_grad;
   fc1->weight.normal_(0.0, options.init_std_hidden());
   fc1->bias.zero_();

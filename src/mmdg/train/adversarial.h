@@ -24,9 +24,16 @@ struct DomainDiscriminatorOptions {
   TORCH_ARG(std::int64_t, domains);
   TORCH_ARG(std::int64_t, hidden) = 512;
   TORCH_ARG(double, dropout) = 0.5;
-  TORCH_ARG(double, init_std_hidden) = 0.01;  // SSDG: fc1 ~ N(0, 0.01), fc2 ~ N(0, 0.3), biases 0
+  // SSDG: fc1 ~ N(0, 0.01), fc2 ~ N(0, 0.3), biases 0; false keeps PyTorch's default Linear init (SSAN)
+  TORCH_ARG(bool, normal_init) = true;
+  TORCH_ARG(double, init_std_hidden) = 0.01;
   TORCH_ARG(double, init_std_out) = 0.3;
 };
+
+// SSDG's discriminator (DGFAS.py): 512 wide, the normal init above.
+DomainDiscriminatorOptions ssdg_discriminator(std::int64_t in, std::int64_t domains);
+// SSAN's (networks/SSAN_R.py): 256 wide, PyTorch's default init.
+DomainDiscriminatorOptions ssan_discriminator(std::int64_t in, std::int64_t domains);
 
 // Linear(D, hidden) - ReLU - Dropout - Linear(hidden, N): (B, D) -> domain logits (B, N).
 class DomainDiscriminatorImpl : public torch::nn::Cloneable<DomainDiscriminatorImpl> {

@@ -9,11 +9,15 @@
 
 namespace mmdg::train {
 
-torch::Tensor token_covariance(const torch::Tensor& h, double eps) {
+torch::Tensor token_covariance(const torch::Tensor& h, IADGCovariance kind, double eps) {
   const auto patches = h.narrow(1, 1, h.size(1) - 1);  // (B, N, C)
-  const auto N = patches.size(1);
-  const auto x = (patches - patches.mean(1, true)) / (patches.var(1, false, true) + eps).sqrt();  // standardized
-  return torch::bmm(x.transpose(1, 2), x) / static_cast<double>(std::max<std::int64_t>(N - 1, 1));  // (B, C, C)
+  const auto N = patches.size(1), C = patches.size(2);
+  const auto scale = 1.0 / static_cast<double>(std::max<std::int64_t>(N - 1, 1));
+  if (kind == IADGCovariance::Standardized) {
+    const auto x = (patches - patches.mean(1, true)) / (patches.var(1, false, true) + eps).sqrt();
+    return torch::bmm(x.transpose(1, 2), x) * scale;  // (B, C, C)
+  }
+  return torch::bmm(patches.transpose(1, 2), patches) * scale + eps * torch::eye(C, patches.options());  // (B, C, C)
 }
 
 torch::Tensor whitening_loss(const torch::Tensor& covariance, const torch::Tensor& mask) {
@@ -119,7 +123,7 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
   std::vector<torch::Tensor> covariances;  // per stream (B or 2B, C, C)
   ClassRows covariance_rows = class_rows;   // their rows of each class
   {
-    const auto cov = token_covariance(tokens).split(B, 0);
+    const auto cov = token_covariance(tokens, options_.covariance).split(B, 0);
     covariances.assign(cov.begin(), cov.end());
   }
   if (warm && (bank_size_ > 0).all().item<bool>()) {
@@ -152,7 +156,7 @@ StepResult IADGStrategy::step(model::NetworkImpl& net, const TrainBatch& batch) 
     };
     const auto out_augmented = net.forward(batch.rgb, batch.depth, batch.ir, augmented);
     const auto ce_augmented = torch::nn::functional::cross_entropy(out_augmented.logits, batch.labels);
-    const auto augmented_cov = token_covariance(augmented_tokens).split(B, 0);
+    const auto augmented_cov = token_covariance(augmented_tokens, options_.covariance).split(B, 0);
     torch::Tensor whitening = torch::zeros({}, ce.options());
     for (std::int64_t s = 0; s < streams_; ++s) {
       const auto& cov_original = covariances[static_cast<std::size_t>(s)];

@@ -5,8 +5,10 @@
 //   are re-styled (AdaIN, own statistics detached) with a style mixed from base styles of the
 //   sample's own class (live or spoof): weights ~ Dirichlet(1/N) over the N styles of that class;
 // - asymmetric instance adaptive whitening (AIAW) on the last block's patch tokens of both
-//   forwards: each sample's channel covariance of its standardized tokens, Sigma = X^T X / (N - 1)
-//   (C x C; the tokens standing for the reference's spatial positions), and the loss = mean |Sigma|
+//   forwards: each sample's channel covariance of its tokens, Sigma = X^T X / (N - 1) + eps I
+//   (C x C; the tokens standing for the reference's spatial positions; neither centred nor
+//   standardized, as the reference's get_covariance_matrix; iadg_covariance = standardized makes it
+//   a correlation matrix instead), and the loss = mean |Sigma|
 //   over the selected entries of its class, averaged over the samples of a class, then over the
 //   classes present. Selected entries: the top iadg_live_selection (live) / iadg_spoof_selection
 //   (spoof) fraction of the upper-triangle entries by their variance across the class's samples
@@ -27,8 +29,9 @@
 
 namespace mmdg::train {
 
-// Per sample, the channel covariance of its standardized patch tokens: h (B, L, C) -> (B, C, C).
-torch::Tensor token_covariance(const torch::Tensor& h, double eps = 1e-5);
+// Per sample, the channel covariance of its patch tokens (the class token left out), h (B, L, C) ->
+// (B, C, C): raw X^T X / (N - 1) + eps I, or that of the standardized tokens (eps inside the sqrt).
+torch::Tensor token_covariance(const torch::Tensor& h, IADGCovariance kind, double eps = 1e-5);
 
 // Mean over samples of the mean |Sigma_i| over the entries `mask` (C, C) bool selects: (B, C, C) -> scalar.
 torch::Tensor whitening_loss(const torch::Tensor& covariance, const torch::Tensor& mask);

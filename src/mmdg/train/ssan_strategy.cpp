@@ -25,7 +25,7 @@ torch::Tensor shuffled_contrastive_loss(const torch::Tensor& anchor, const torch
 
 SSANStrategy::SSANStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c)
     : options_(o.ssan), block_(assembly_block(o.ssan.block, net.options().backbone.num_layers(), "ssan_block")) {
-  discriminator_ = DomainDiscriminator(DomainDiscriminatorOptions(net.embedding_dim(), std::max<std::int64_t>(c.num_sources, 2)));
+  discriminator_ = DomainDiscriminator(ssan_discriminator(net.embedding_dim(), std::max<std::int64_t>(c.num_sources, 2)));
   discriminator_->to(c.device);
   own(discriminator_.ptr());
   trainable_ = trainable_tensors(net, parameters());

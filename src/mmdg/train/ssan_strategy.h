@@ -10,7 +10,11 @@
 //   streams; L_con = mean_i -y_i cos(sg(e_ii), e_i,pi(i)), y_i = +1 when the live/spoof labels of i
 //   and pi(i) agree and -1 otherwise, e the head's input embedding (the reference's contrastive loss);
 // - adversarial learning on content: the class tokens after block k (all streams concatenated)
-//   through a gradient reversal layer (SSDG's ramp) into a domain discriminator (D -> 512 -> sources);
+//   through a gradient reversal layer (SSDG's ramp) into a domain discriminator sized and
+//   initialized as SSAN_R.py's (D -> 256 -> sources, PyTorch's default Linear init). The reversal
+//   is a true one, as the paper describes: the released GRL is an nn.Module whose backward()
+//   autograd never calls, so the released code trains the backbone to *minimize* the domain loss
+//   (SSAN issue 18); we follow the paper;
 // - L = CE(self) + w_con L_con + w_adv L_adv (weights 1, 1 as in the reference solver).
 // Simplified from the reference: its style path is a learned multi-level CNN producing gamma, beta,
 // and its content a separate conv; here both come from the ViT's own tokens (a learned style path

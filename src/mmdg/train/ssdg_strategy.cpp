@@ -28,7 +28,7 @@ torch::Tensor single_side_classes(const torch::Tensor& labels, const torch::Tens
 SSDGStrategy::SSDGStrategy(const TrainOptions& o, model::NetworkImpl& net, const StrategyContext& c) : options_(o.ssdg) {
   if (!net.options().normalized_head)
     throw Error("strategy ssdg: the network must have normalized_head = true (SSDG's normalized classifier)");
-  discriminator_ = DomainDiscriminator(DomainDiscriminatorOptions(net.embedding_dim(), std::max<std::int64_t>(c.num_sources, 2)));
+  discriminator_ = DomainDiscriminator(ssdg_discriminator(net.embedding_dim(), std::max<std::int64_t>(c.num_sources, 2)));
   discriminator_->to(c.device);
   own(discriminator_.ptr());
   trainable_ = trainable_tensors(net, parameters());

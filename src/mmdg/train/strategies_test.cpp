@@ -98,16 +98,20 @@ TEST(TokenStyle, AdaINGivesThePatchTokensTheStyleAndLeavesTheClassToken) {
 TEST(IADG, CovarianceWhiteningLossAndDirichletWeights) {
   torch::manual_seed(3);
   const auto h = torch::randn({2, 9, 4});  // 8 patch tokens
-  const auto cov = token_covariance(h, 0.0);
-  for (std::int64_t b = 0; b < 2; ++b) {  // brute force: standardize each channel, then sum over tokens
+  const auto standardized = token_covariance(h, IADGCovariance::Standardized, 0.0);
+  const auto cov = token_covariance(h, IADGCovariance::Raw, 0.5);
+  for (std::int64_t b = 0; b < 2; ++b) {  // brute force over the 8 patch tokens
     const auto p = h[b].narrow(0, 1, 8);
     const auto mean = p.mean(0), std = p.var(0, false).sqrt();
     for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j) {
-        double s = 0;
-        for (int t = 0; t < 8; ++t)
+        double s = 0, raw = 0;
+        for (int t = 0; t < 8; ++t) {
           s += ((p[t][i] - mean[i]) / std[i]).item<double>() * ((p[t][j] - mean[j]) / std[j]).item<double>();
-        EXPECT_NEAR(cov[b][i][j].item<double>(), s / 7, 1e-5);
+          raw += (p[t][i] * p[t][j]).item<double>();  // the reference: neither centred nor scaled
+        }
+        EXPECT_NEAR(standardized[b][i][j].item<double>(), s / 7, 1e-5);
+        EXPECT_NEAR(cov[b][i][j].item<double>(), raw / 7 + (i == j ? 0.5 : 0.0), 1e-5);
       }
   }
   auto mask = torch::zeros({4, 4}, torch::kBool);
