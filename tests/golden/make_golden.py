@@ -5,7 +5,7 @@ Needs Debian's python3-torch, python3-torchvision and python3-numpy (scripts/set
 --with-python). Run from anywhere:  /usr/bin/python3 tests/golden/make_golden.py
 The files are committed; regenerate them with this script, never edit them by hand.
 Outputs of forward passes change in their last bits with the machine's BLAS, so to regenerate
-only the training step:  /usr/bin/python3 tests/golden/make_golden.py --train-step-only
+only the training step and trajectory:  /usr/bin/python3 tests/golden/make_golden.py --train-only
 
 Files:
   vit_tiny_torchvision.pth   torch.save(VisionTransformer(...).state_dict()) of a tiny
@@ -253,14 +253,15 @@ class Decisions:
     """ReGrad's case decisions (g . ref > 0), to check none is near a tie."""
 
     def __init__(self):
-        self.cosines = []
+        self.cosines, self.made = [], []
 
     def agree(self, a, ref):
         dot = (a * ref).sum()
         norms = a.norm() * ref.norm()
         if norms > 0:
             self.cosines.append((dot / norms).item())
-        return bool(dot > 0)
+        self.made.append(bool(dot > 0))
+        return self.made[-1]
 
 
 def regrad_combine(g, ce, branch, fast, w, eps, decisions):
@@ -346,15 +347,16 @@ def reference_train_step(state, dtype):
     opt.step()
     for name, p in params:
         out["updated/" + name] = p.detach().clone()
-    return {k: v.detach() for k, v in out.items()}, decisions.cosines
+    return {k: v.detach() for k, v in out.items()}, decisions
 
 
 def write_train_step_golden():
     with torch.random.fork_rng():  # leaves the global generator as it was
         state = torch.load(os.path.join(OUT, "mmdg_tiny_released.pth"))
-        exact, cosines = reference_train_step(state, torch.float64)
+        exact, decisions = reference_train_step(state, torch.float64)
         single, _ = reference_train_step(state, torch.float32)
     worst = max((exact[k].to(torch.float32) - single[k]).abs().max().item() for k in exact if k != "domains")
+    cosines = decisions.cosines
     near_tie = min(abs(c) for c in cosines)
     print(f"train step: float32 vs float64 max abs difference {worst:.3g}; "
           f"{len(cosines)} ReGrad decisions, smallest |cos| {near_tie:.3g}")
@@ -377,15 +379,156 @@ def write_train_step_golden():
     write_safetensors(os.path.join(OUT, TRAIN_STEP_FILE), tensors, metadata)
 
 
+# ---- a golden training trajectory: 20 steps of MMDG training over 2 epochs on the tiny network,
+# with everything that carries state from one step to the next: the prototypes (recomputed from a
+# pass over the training set at each epoch's start: prototype_update = epoch, the default), the
+# running SSP losses that pick the fast modality (loss_momentum), Adam's moments (one optimizer for
+# the whole run, constant lr). Written from the method's description like the one-step reference
+# above (same RefMMDG, regrad_combine, torch.optim.Adam), not from the C++ code; deterministic for
+# the same reasons. The training set is 8 samples of 2 sources (per source 2 live, 2 spoof) as
+# 8-bit images, which the C++ test writes as PNG files and reads through its dataset, normalized
+# with "half"; the 20 batches are fixed index lists. Checked like the step: float32 must follow the
+# float64 trajectory well inside the C++ tolerance, no ReGrad decision near a tie, and the fast
+# modality's running loss clear of the second (a near tie there would flip the choice).
+TRAJECTORY = dict(seed=21, samples_per_source=4, sources=2, batch=4, epochs=2, steps_per_epoch=10,
+                  ssp_weight=0.3, lr=1e-3, weight_decay=1e-3, adam_eps=1e-8, regrad_eps=1e-8,
+                  loss_momentum=0.5)
+TRAJECTORY_FILE = "mmdg_tiny_trajectory.safetensors"
+
+
+def trajectory_data():
+    t, S = TRAJECTORY, TINY["image_size"]
+    gen = torch.Generator().manual_seed(t["seed"])
+    n = t["samples_per_source"] * t["sources"]
+    rgb = torch.randint(0, 256, (n, S, S, 3), generator=gen, dtype=torch.uint8)  # (n, H, W, RGB)
+    depth = torch.randint(0, 256, (n, S, S), generator=gen, dtype=torch.uint8)   # one channel
+    ir = torch.randint(0, 256, (n, S, S), generator=gen, dtype=torch.uint8)
+    labels = torch.tensor([1, 1, 0, 0] * t["sources"])
+    sources = torch.arange(t["sources"]).repeat_interleave(t["samples_per_source"])
+    steps = t["epochs"] * t["steps_per_epoch"]
+    batches = torch.stack([torch.randperm(n, generator=gen)[:t["batch"]] for _ in range(steps)])
+    return rgb, depth, ir, labels, sources, batches
+
+
+def half_normalized(u8):
+    """An 8-bit image (n, 3, S, S) as the data pipeline gives it: / 255, then (x * 255 - 127.5) / 128."""
+    return (u8.to(torch.float32) / 255 * 255 - 127.5) / 128
+
+
+def trajectory_inputs():
+    rgb, depth, ir, labels, sources, batches = trajectory_data()
+    gray = lambda x: x[:, None].expand(-1, 3, -1, -1)  # a one-channel image replicated to three
+    inputs = [half_normalized(rgb.permute(0, 3, 1, 2)), half_normalized(gray(depth)), half_normalized(gray(ir))]
+    return inputs, labels, sources, batches
+
+
+def reference_trajectory(state, dtype):
+    """The whole run from the weights `state`: name -> tensor of what to compare, the ReGrad
+    decision cosines and the fast modality's relative margins."""
+    t = TRAJECTORY
+    inputs, labels, sources, batches = trajectory_inputs()
+    inputs = [x.to(dtype) for x in inputs]
+    domains = torch.where(labels == 1, torch.zeros_like(sources), 1 + sources)
+    ref = RefMMDG()
+    ref.load_state_dict(state)
+    ref = ref.to(dtype)
+    for name, p in ref.named_parameters():
+        p.requires_grad_(step_trainable(name))
+    params = [(n, p) for n, p in ref.named_parameters() if p.requires_grad]
+    opt = torch.optim.Adam([p for _, p in params], lr=t["lr"], weight_decay=t["weight_decay"], eps=t["adam_eps"])
+    decisions, margins, running, out, step = Decisions(), [], None, {}, 0
+
+    def grads(loss, retain):
+        got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
+
+    for epoch in range(t["epochs"]):
+        with torch.no_grad():  # each SSP domain's mean class token over the training set
+            ref.eval()
+            _, feats, _ = ref(inputs)
+            prototypes = [torch.stack([feats[m][domains == d].mean(0) for d in range(3)]) for m in range(3)]
+        ref.train()
+        for m, mod in enumerate(MODALITIES):
+            out[f"epoch{epoch}/prototypes_{mod}"] = prototypes[m]
+        for _ in range(t["steps_per_epoch"]):
+            idx = batches[step]
+            step += 1
+            logits, feats, rel = ref([x[idx] for x in inputs])
+            ce = torch.nn.functional.cross_entropy(logits, labels[idx])
+            ssp = []
+            for m in range(3):
+                dist = torch.linalg.vector_norm(feats[m][:, None, :] - prototypes[m][None], dim=-1)
+                ssp.append(torch.nn.functional.cross_entropy(-dist, domains[idx]))
+            w = [rel[m][:, 0].mean().item() for m in range(3)]
+            values = [s.item() for s in ssp]
+            mom = t["loss_momentum"]
+            running = values if running is None else [mom * r + (1 - mom) * v for r, v in zip(running, values)]
+            order = sorted(range(3), key=lambda m: running[m])
+            fast = order[0]  # the smallest running SSP loss
+            margins.append((running[order[1]] - running[fast]) / abs(running[fast]))
+            g_ssp = [grads(t["ssp_weight"] * ssp[m], True) for m in range(3)]
+            g_ce = grads(ce, False)
+            for k, (name, p) in enumerate(params):
+                g = [g_ssp[m][k] for m in range(3)]
+                p.grad = regrad_combine(g, g_ce[k], step_branch(name), fast, w, t["regrad_eps"], decisions)
+            opt.step()
+            key = f"step{step:02d}/"
+            out[key + "loss_ce"] = ce.detach()
+            out[key + "loss_ssp"] = torch.tensor(values, dtype=dtype)
+            out[key + "running_ssp"] = torch.tensor(running, dtype=dtype)
+            out[key + "reliability"] = torch.tensor(w, dtype=dtype)
+            out[key + "fast"] = torch.tensor(fast)
+            for name, p in params:
+                out[key + name] = p.detach().clone()
+    return {k: v.detach() for k, v in out.items()}, decisions, margins
+
+
+def write_trajectory_golden():
+    with torch.random.fork_rng():
+        state = torch.load(os.path.join(OUT, "mmdg_tiny_released.pth"))
+        exact, decisions, margins = reference_trajectory(state, torch.float64)
+        single, single_decisions, single_margins = reference_trajectory(state, torch.float32)
+    fasts = [k for k in exact if k.endswith("/fast")]
+    assert all(torch.equal(exact[k], single[k]) for k in fasts), "float32 picks another fast modality"
+    assert decisions.made == single_decisions.made, "float32 makes another ReGrad decision"
+    # the C++ test's tolerance on 20 steps: |got - want| <= 1e-4 + 1e-4 |want|; float32 must use
+    # at most a quarter of it
+    share = max(((exact[k] - single[k].to(torch.float64)).abs() / (1e-4 + 1e-4 * exact[k].abs())).max().item()
+                for k in exact if k not in fasts)
+    near_tie, thin = min(abs(c) for c in decisions.cosines), min(margins + single_margins)
+    print(f"trajectory: float32 vs float64 at most {share:.3g} of the tolerance; {len(decisions.made)} ReGrad "
+          f"decisions, smallest |cos| {near_tie:.3g}; smallest relative margin of the fast modality {thin:.3g}; "
+          f"fast modalities {[int(exact[k]) for k in sorted(fasts)]}")
+    # a decision or a fast modality could flip where the C++ run's rounding differs: keep them clear
+    assert share < 0.25 and near_tie > 3e-4 and thin > 1e-2, "the golden trajectory is ill-conditioned: change its seed"
+    rgb, depth, ir, labels, sources, batches = trajectory_data()
+    inputs, _, _, _ = trajectory_inputs()
+    tensors = {k: (v if k in fasts else v.to(torch.float32)) for k, v in exact.items()}
+    tensors.update({"data/rgb_u8": rgb, "data/depth_u8": depth, "data/ir_u8": ir, "data/labels": labels,
+                    "data/sources": sources, "data/batches": batches})
+    for m, mod in enumerate(MODALITIES):
+        tensors["data/input_" + mod] = inputs[m]
+    t = TRAJECTORY
+    metadata = {"weights": "mmdg_tiny_released.pth", "preset": "mmdg_tiny", "estimator": "large-t",
+                "adapter_dropout": "0", "freeze": "last-block", "head": "concat", "normalization": "half",
+                "regrad": "full", "regrad_uncertainty": "true", "prototype_update": "epoch",
+                "epochs": str(t["epochs"]), "steps_per_epoch": str(t["steps_per_epoch"]),
+                "ssp_weight": repr(t["ssp_weight"]), "loss_momentum": repr(t["loss_momentum"]),
+                "optimizer": "adam", "lr": repr(t["lr"]), "weight_decay": repr(t["weight_decay"]),
+                "adam_eps": repr(t["adam_eps"])}
+    write_safetensors(os.path.join(OUT, TRAJECTORY_FILE), tensors, metadata)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    if sys.argv[1:] == ["--train-step-only"]:
+    if sys.argv[1:] == ["--train-only"]:
         # the other files depend on float rounding of this machine's BLAS: leave them as they are
         write_train_step_golden()
-        print("wrote", TRAIN_STEP_FILE)
+        write_trajectory_golden()
+        print("wrote", TRAIN_STEP_FILE, TRAJECTORY_FILE)
         return
     if sys.argv[1:]:
-        sys.exit("usage: make_golden.py [--train-step-only]")
+        sys.exit("usage: make_golden.py [--train-only]")
     torch.manual_seed(1234)
     expected = {}
 
@@ -494,6 +637,7 @@ def main():
                        "feat_rgb": feats[0], "feat_depth": feats[1], "feat_ir": feats[2],
                        "rel_rgb": rel[0], "rel_depth": rel[1], "rel_ir": rel[2]})
     write_train_step_golden()
+    write_trajectory_golden()
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,
                    "vit_tiny": dict(TINY, num_classes=NUM_CLASSES),
