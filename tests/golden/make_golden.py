@@ -38,6 +38,7 @@ Files:
 """
 import collections
 import json
+import math
 import os
 import struct
 import sys
@@ -379,21 +380,28 @@ def write_train_step_golden():
     write_safetensors(os.path.join(OUT, TRAIN_STEP_FILE), tensors, metadata)
 
 
-# ---- a golden training trajectory: 20 steps of MMDG training over 2 epochs on the tiny network,
-# with everything that carries state from one step to the next: the prototypes (recomputed from a
-# pass over the training set at each epoch's start: prototype_update = epoch, the default), the
-# running SSP losses that pick the fast modality (loss_momentum), Adam's moments (one optimizer for
-# the whole run, constant lr). Written from the method's description like the one-step reference
-# above (same RefMMDG, regrad_combine, torch.optim.Adam), not from the C++ code; deterministic for
-# the same reasons. The training set is 8 samples of 2 sources (per source 2 live, 2 spoof) as
-# 8-bit images, which the C++ test writes as PNG files and reads through its dataset, normalized
-# with "half"; the 20 batches are fixed index lists. Checked like the step: float32 must follow the
-# float64 trajectory well inside the C++ tolerance, no ReGrad decision near a tie, and the fast
+# ---- golden training trajectories: 20 steps over 2 epochs on the tiny network, with everything
+# that carries state from one step to the next, for two strategies:
+#   - mmdg (regrad): the prototypes recomputed from a pass over the training set at each epoch's
+#     start (prototype_update = epoch, the default), the running SSP losses that pick the fast
+#     modality (loss_momentum), Adam's moments (one optimizer for the run, constant lr);
+#   - pmr: its class prototypes recomputed at each epoch's start from the training set (subset 1:
+#     every batch, so no sampling) and blended with the previous ones (momentum 0.2), the
+#     rebalancing weights from each step's prototype scores, the entropy term in the first epoch
+#     only (entropy_until 0.5 of 2 epochs), Adam's moments.
+# Written from the methods' descriptions like the one-step reference above (same RefMMDG,
+# regrad_combine, torch.optim.Adam; PMR from the paper's Eq. 7-13 as pmr_strategy.h states them
+# for three modalities), not from the C++ code; deterministic for the same reasons. The training
+# set is 8 samples of 2 sources (per source 2 live, 2 spoof) as 8-bit images, which the C++ test
+# writes as PNG files and reads through its dataset, normalized with "half"; the 20 batches are
+# fixed index lists. Checked like the step: the float32 run must follow the float64 one well
+# inside the C++ tolerance, with the same ReGrad decisions, none near a tie, and the fast
 # modality's running loss clear of the second (a near tie there would flip the choice).
 TRAJECTORY = dict(seed=21, samples_per_source=4, sources=2, batch=4, epochs=2, steps_per_epoch=10,
                   ssp_weight=0.3, lr=1e-3, weight_decay=1e-3, adam_eps=1e-8, regrad_eps=1e-8,
-                  loss_momentum=0.5)
-TRAJECTORY_FILE = "mmdg_tiny_trajectory.safetensors"
+                  loss_momentum=0.5, pmr_pce_weight=2.0, pmr_entropy_weight=0.01, pmr_until=1.0,
+                  pmr_entropy_until=0.5, pmr_subset=1.0, pmr_prototype_momentum=0.2)
+TRAJECTORY_FILES = {"mmdg": "mmdg_tiny_trajectory.safetensors", "pmr": "mmdg_tiny_pmr_trajectory.safetensors"}
 
 
 def trajectory_data():
@@ -422,13 +430,110 @@ def trajectory_inputs():
     return inputs, labels, sources, batches
 
 
-def reference_trajectory(state, dtype):
-    """The whole run from the weights `state`: name -> tensor of what to compare, the ReGrad
-    decision cosines and the fast modality's relative margins."""
+def in_first_fraction(epoch, fraction, epochs):
+    """A term active in the first `fraction` of the epochs (at least the first epoch)."""
+    return fraction > 0 and epoch < max(1, math.ceil(fraction * epochs))
+
+
+class MMDGSteps:
+    """regrad: CE + lambda sum_m SSP_m, the SSP gradients combined by ReGrad (Eq. 5-8)."""
+
+    def __init__(self, ref, params, dtype):
+        self.ref, self.params, self.dtype = ref, params, dtype
+        self.decisions, self.margins, self.running = Decisions(), [], None
+
+    def begin_epoch(self, inputs, labels, sources):
+        """Each SSP domain's mean class token over the training set (0 live, 1 + s spoof of source s)."""
+        domains = torch.where(labels == 1, torch.zeros_like(sources), 1 + sources)
+        _, feats, _ = self.ref(inputs)
+        self.prototypes = [torch.stack([feats[m][domains == d].mean(0) for d in range(3)]) for m in range(3)]
+        return self.prototypes
+
+    def step(self, x, labels, sources, epoch):
+        t, params = TRAJECTORY, self.params
+        logits, feats, rel = self.ref(x)
+        ce = torch.nn.functional.cross_entropy(logits, labels)
+        domains = torch.where(labels == 1, torch.zeros_like(sources), 1 + sources)
+        ssp = []
+        for m in range(3):
+            dist = torch.linalg.vector_norm(feats[m][:, None, :] - self.prototypes[m][None], dim=-1)
+            ssp.append(torch.nn.functional.cross_entropy(-dist, domains))
+        w = [rel[m][:, 0].mean().item() for m in range(3)]
+        values = [v.item() for v in ssp]
+        mom = t["loss_momentum"]
+        self.running = values if self.running is None else [mom * r + (1 - mom) * v for r, v in zip(self.running, values)]
+        order = sorted(range(3), key=lambda m: self.running[m])
+        fast = order[0]  # the smallest running SSP loss
+        self.margins.append((self.running[order[1]] - self.running[fast]) / abs(self.running[fast]))
+
+        def grads(loss, retain):
+            got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
+            return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
+
+        g_ssp = [grads(t["ssp_weight"] * ssp[m], True) for m in range(3)]
+        g_ce = grads(ce, False)
+        for k, (name, p) in enumerate(params):
+            g = [g_ssp[m][k] for m in range(3)]
+            p.grad = regrad_combine(g, g_ce[k], step_branch(name), fast, w, t["regrad_eps"], self.decisions)
+        d = self.dtype
+        return {"loss_ce": ce.detach(), "loss_ssp": torch.tensor(values, dtype=d),
+                "running_ssp": torch.tensor(self.running, dtype=d), "reliability": torch.tensor(w, dtype=d),
+                "fast": torch.tensor(fast)}
+
+
+class PMRSteps:
+    """pmr, three modalities: prototypes c_m (spoof, live); p_m = softmax(-|f_m - c_m|) (Eq. 7);
+    PCE_m = CE(-|f_m - c_m|, y) (Eq. 9); scores s_m = sum_i p_m,i[y_i]; against r_m, the mean of
+    the other two scores, beta_m = clip(r_m / s_m - 1, 0, 1) and gamma_m = clip(s_m / r_m - 1, 0, 1);
+    L = CE + alpha sum_m beta_m PCE_m - mu sum_m gamma_m H(p_m) (Eq. 13)."""
+
+    def __init__(self, ref, params, dtype):
+        self.ref, self.params, self.dtype, self.prototypes = ref, params, dtype, None
+
+    def begin_epoch(self, inputs, labels, sources):
+        _, feats, _ = self.ref(inputs)
+        fresh = [torch.stack([feats[m][labels == k].mean(0) for k in range(2)]) for m in range(3)]
+        eps = TRAJECTORY["pmr_prototype_momentum"]
+        self.prototypes = fresh if self.prototypes is None else [
+            eps * old + (1 - eps) * new for old, new in zip(self.prototypes, fresh)]
+        return self.prototypes
+
+    def step(self, x, labels, sources, epoch):
+        t = TRAJECTORY
+        logits, feats, _ = self.ref(x)
+        ce = torch.nn.functional.cross_entropy(logits, labels)
+        rebalance = in_first_fraction(epoch, t["pmr_until"], t["epochs"])
+        regularize = rebalance and in_first_fraction(epoch, t["pmr_entropy_until"], t["epochs"])
+        pce, entropy, score = [], [], []
+        for m in range(3):
+            log_p = torch.log_softmax(-torch.linalg.vector_norm(feats[m][:, None, :] - self.prototypes[m][None], dim=-1), 1)
+            pce.append(torch.nn.functional.nll_loss(log_p, labels))
+            entropy.append(-(log_p.exp() * log_p).sum(1).mean())
+            score.append(log_p.gather(1, labels[:, None]).exp().sum().item())
+        beta, gamma = [], []
+        for m in range(3):
+            others = sum(score[j] for j in range(3) if j != m) / 2
+            beta.append(min(max(others / score[m] - 1, 0.0), 1.0))
+            gamma.append(min(max(score[m] / others - 1, 0.0), 1.0))
+        total = ce
+        for m in range(3):
+            if rebalance and beta[m] > 0:
+                total = total + t["pmr_pce_weight"] * beta[m] * pce[m]
+            if regularize and gamma[m] > 0:
+                total = total - t["pmr_entropy_weight"] * gamma[m] * entropy[m]
+        total.backward()
+        d = self.dtype
+        return {"loss_ce": ce.detach(), "loss_pce": torch.tensor([v.item() for v in pce], dtype=d),
+                "prototype_scores": torch.tensor(score, dtype=d), "beta": torch.tensor(beta, dtype=d),
+                "gamma": torch.tensor(gamma, dtype=d)}
+
+
+def reference_trajectory(state, dtype, method):
+    """The whole run from the weights `state`: name -> tensor of what to compare (epochE/prototypes_M,
+    stepNN/log/FIELD as the strategy logs it, stepNN/weights/NAME), and the run's steps object."""
     t = TRAJECTORY
     inputs, labels, sources, batches = trajectory_inputs()
     inputs = [x.to(dtype) for x in inputs]
-    domains = torch.where(labels == 1, torch.zeros_like(sources), 1 + sources)
     ref = RefMMDG()
     ref.load_state_dict(state)
     ref = ref.to(dtype)
@@ -436,71 +541,53 @@ def reference_trajectory(state, dtype):
         p.requires_grad_(step_trainable(name))
     params = [(n, p) for n, p in ref.named_parameters() if p.requires_grad]
     opt = torch.optim.Adam([p for _, p in params], lr=t["lr"], weight_decay=t["weight_decay"], eps=t["adam_eps"])
-    decisions, margins, running, out, step = Decisions(), [], None, {}, 0
-
-    def grads(loss, retain):
-        got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
-
+    steps = {"mmdg": MMDGSteps, "pmr": PMRSteps}[method](ref, params, dtype)
+    out, step = {}, 0
     for epoch in range(t["epochs"]):
-        with torch.no_grad():  # each SSP domain's mean class token over the training set
-            ref.eval()
-            _, feats, _ = ref(inputs)
-            prototypes = [torch.stack([feats[m][domains == d].mean(0) for d in range(3)]) for m in range(3)]
+        ref.eval()
+        with torch.no_grad():
+            prototypes = steps.begin_epoch(inputs, labels, sources)
         ref.train()
         for m, mod in enumerate(MODALITIES):
             out[f"epoch{epoch}/prototypes_{mod}"] = prototypes[m]
         for _ in range(t["steps_per_epoch"]):
             idx = batches[step]
             step += 1
-            logits, feats, rel = ref([x[idx] for x in inputs])
-            ce = torch.nn.functional.cross_entropy(logits, labels[idx])
-            ssp = []
-            for m in range(3):
-                dist = torch.linalg.vector_norm(feats[m][:, None, :] - prototypes[m][None], dim=-1)
-                ssp.append(torch.nn.functional.cross_entropy(-dist, domains[idx]))
-            w = [rel[m][:, 0].mean().item() for m in range(3)]
-            values = [s.item() for s in ssp]
-            mom = t["loss_momentum"]
-            running = values if running is None else [mom * r + (1 - mom) * v for r, v in zip(running, values)]
-            order = sorted(range(3), key=lambda m: running[m])
-            fast = order[0]  # the smallest running SSP loss
-            margins.append((running[order[1]] - running[fast]) / abs(running[fast]))
-            g_ssp = [grads(t["ssp_weight"] * ssp[m], True) for m in range(3)]
-            g_ce = grads(ce, False)
-            for k, (name, p) in enumerate(params):
-                g = [g_ssp[m][k] for m in range(3)]
-                p.grad = regrad_combine(g, g_ce[k], step_branch(name), fast, w, t["regrad_eps"], decisions)
+            opt.zero_grad()
+            log = steps.step([x[idx] for x in inputs], labels[idx], sources[idx], epoch)
             opt.step()
             key = f"step{step:02d}/"
-            out[key + "loss_ce"] = ce.detach()
-            out[key + "loss_ssp"] = torch.tensor(values, dtype=dtype)
-            out[key + "running_ssp"] = torch.tensor(running, dtype=dtype)
-            out[key + "reliability"] = torch.tensor(w, dtype=dtype)
-            out[key + "fast"] = torch.tensor(fast)
+            out.update({key + "log/" + k: v for k, v in log.items()})
             for name, p in params:
-                out[key + name] = p.detach().clone()
-    return {k: v.detach() for k, v in out.items()}, decisions, margins
+                out[key + "weights/" + name] = p.detach().clone()
+    return {k: v.detach() for k, v in out.items()}, steps
 
 
-def write_trajectory_golden():
+def write_trajectory_golden(method):
     with torch.random.fork_rng():
         state = torch.load(os.path.join(OUT, "mmdg_tiny_released.pth"))
-        exact, decisions, margins = reference_trajectory(state, torch.float64)
-        single, single_decisions, single_margins = reference_trajectory(state, torch.float32)
+        exact, steps = reference_trajectory(state, torch.float64, method)
+        single, single_steps = reference_trajectory(state, torch.float32, method)
     fasts = [k for k in exact if k.endswith("/fast")]
     assert all(torch.equal(exact[k], single[k]) for k in fasts), "float32 picks another fast modality"
-    assert decisions.made == single_decisions.made, "float32 makes another ReGrad decision"
     # the C++ test's tolerance on 20 steps: |got - want| <= 1e-4 + 1e-4 |want|; float32 must use
     # at most a quarter of it
     share = max(((exact[k] - single[k].to(torch.float64)).abs() / (1e-4 + 1e-4 * exact[k].abs())).max().item()
                 for k in exact if k not in fasts)
-    near_tie, thin = min(abs(c) for c in decisions.cosines), min(margins + single_margins)
-    print(f"trajectory: float32 vs float64 at most {share:.3g} of the tolerance; {len(decisions.made)} ReGrad "
-          f"decisions, smallest |cos| {near_tie:.3g}; smallest relative margin of the fast modality {thin:.3g}; "
-          f"fast modalities {[int(exact[k]) for k in sorted(fasts)]}")
-    # a decision or a fast modality could flip where the C++ run's rounding differs: keep them clear
-    assert share < 0.25 and near_tie > 3e-4 and thin > 1e-2, "the golden trajectory is ill-conditioned: change its seed"
+    report = f"{method} trajectory: float32 vs float64 at most {share:.3g} of the tolerance"
+    ok = share < 0.25
+    if method == "mmdg":  # a decision or a fast modality could flip where the C++ run's rounding differs
+        assert steps.decisions.made == single_steps.decisions.made, "float32 makes another ReGrad decision"
+        near_tie, thin = min(abs(c) for c in steps.decisions.cosines), min(steps.margins + single_steps.margins)
+        report += (f"; {len(steps.decisions.made)} ReGrad decisions, smallest |cos| {near_tie:.3g}; smallest "
+                   f"relative margin of the fast modality {thin:.3g}; fast modalities "
+                   f"{[int(exact[k]) for k in sorted(fasts)]}")
+        ok = ok and near_tie > 3e-4 and thin > 1e-2
+    else:
+        report += "; beta per step " + " ".join(
+            "/".join(f"{b:.2f}" for b in exact[f"step{s:02d}/log/beta"].tolist()) for s in (1, 10, 11, 20))
+    print(report)
+    assert ok, "the golden trajectory is ill-conditioned: change its seed"
     rgb, depth, ir, labels, sources, batches = trajectory_data()
     inputs, _, _, _ = trajectory_inputs()
     tensors = {k: (v if k in fasts else v.to(torch.float32)) for k, v in exact.items()}
@@ -511,12 +598,17 @@ def write_trajectory_golden():
     t = TRAJECTORY
     metadata = {"weights": "mmdg_tiny_released.pth", "preset": "mmdg_tiny", "estimator": "large-t",
                 "adapter_dropout": "0", "freeze": "last-block", "head": "concat", "normalization": "half",
-                "regrad": "full", "regrad_uncertainty": "true", "prototype_update": "epoch",
                 "epochs": str(t["epochs"]), "steps_per_epoch": str(t["steps_per_epoch"]),
-                "ssp_weight": repr(t["ssp_weight"]), "loss_momentum": repr(t["loss_momentum"]),
                 "optimizer": "adam", "lr": repr(t["lr"]), "weight_decay": repr(t["weight_decay"]),
                 "adam_eps": repr(t["adam_eps"])}
-    write_safetensors(os.path.join(OUT, TRAJECTORY_FILE), tensors, metadata)
+    if method == "mmdg":  # options by their mmdg names
+        metadata.update({"strategy": "regrad", "regrad": "full", "regrad_uncertainty": "true",
+                         "prototype_update": "epoch", "ssp_weight": repr(t["ssp_weight"]),
+                         "loss_momentum": repr(t["loss_momentum"])})
+    else:
+        metadata.update({"strategy": "pmr"})
+        metadata.update({k: repr(v) for k, v in t.items() if k.startswith("pmr_")})
+    write_safetensors(os.path.join(OUT, TRAJECTORY_FILES[method]), tensors, metadata)
 
 
 def main():
@@ -524,8 +616,9 @@ def main():
     if sys.argv[1:] == ["--train-only"]:
         # the other files depend on float rounding of this machine's BLAS: leave them as they are
         write_train_step_golden()
-        write_trajectory_golden()
-        print("wrote", TRAIN_STEP_FILE, TRAJECTORY_FILE)
+        for method in TRAJECTORY_FILES:
+            write_trajectory_golden(method)
+        print("wrote", TRAIN_STEP_FILE, *TRAJECTORY_FILES.values())
         return
     if sys.argv[1:]:
         sys.exit("usage: make_golden.py [--train-only]")
@@ -637,7 +730,8 @@ def main():
                        "feat_rgb": feats[0], "feat_depth": feats[1], "feat_ir": feats[2],
                        "rel_rgb": rel[0], "rel_depth": rel[1], "rel_ir": rel[2]})
     write_train_step_golden()
-    write_trajectory_golden()
+    for method in TRAJECTORY_FILES:
+        write_trajectory_golden(method)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,
                    "vit_tiny": dict(TINY, num_classes=NUM_CLASSES),

@@ -35,6 +35,8 @@ class PMRStrategy : public Strategy {
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
+  const std::array<torch::Tensor, 3>& prototypes() const { return prototypes_; }
+
  private:
   TrainOptions options_;
   StrategyContext context_;
