@@ -20,13 +20,15 @@
 #     as-released ReGrad as released (issue 31: the released regrad.py's reach) beside full ReGrad,
 #                 all four targets
 #     pretrained  MMDG from a random initialization (is the pretrained backbone a help?)
+#     comparison  Table 1's comparison methods the audit of issue 31 changed (SSDG, SSAN, IADG,
+#                 ViTAF; PMR runs in shortcut), CPS->W
 #   SEEDS=0,1,2 (default) and MMDG=build/mmdg (default) from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
 shift $(( $# > 0 ? 1 : 0 ))
 stages=("$@")
-((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained)
+((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained comparison)
 mmdg=${MMDG:-build/mmdg}
 seeds=${SEEDS:-0,1,2}
 config=configs/synthetic_benchmark.json
@@ -40,7 +42,7 @@ stress() {  # stress SUB TARGET: every method's seeds of one sub-protocol on its
 run() {  # run DATA OUT mmdg-command [options]: the command on a data folder, into an output folder
   local data=$1 to=$2
   shift 2
-  "$mmdg" "$@" --lists "$data" --data-root "$data" --pretrained "$weights" --config "$config" --seeds "$seeds" --out "$to"
+  "$mmdg" "$@" --lists "$data" --data-root "$data" --pretrained "$weights" --config "$config" --seeds "${SEEDS:-$seeds}" --out "$to"
 }
 for stage in "${stages[@]}"; do
   echo "== $stage ($(date -u +%H:%M:%S))"
@@ -53,6 +55,10 @@ for stage in "${stages[@]}"; do
     pretrain)
       [[ -f "$weights" ]] || "$mmdg" pretrain --out "$weights" ;;
     cpsw)
+      # MMDG and ViT seed by seed first, so that P1's comparison grows one seed at a time
+      for seed in ${seeds//,/ }; do
+        SEEDS=$seed run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method mmdg,vit
+      done
       run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method "$methods"
       run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty --sub CPS-W ;;
     shortcut)
@@ -73,6 +79,8 @@ for stage in "${stages[@]}"; do
       run "$out/data" "$out/protocol" ablate --table 4 --rows mmdg-regrad-as-released ;;
     pretrained)
       run "$out/data" "$out/protocol" ablate --table pretrain ;;
-    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained)" >&2; exit 2 ;;
+    comparison)
+      run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method ssdg,ssan,iadg,vitaf ;;
+    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained comparison)" >&2; exit 2 ;;
   esac
 done
