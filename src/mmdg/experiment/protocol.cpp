@@ -87,9 +87,23 @@ std::vector<std::string> lists_of(const std::string& dir, const std::string& dom
   return lists;
 }
 
+// True for a training option of a strategy other than `strategy`: named after that strategy
+// ("pmr_until" is pmr's, "ogm_ge_alpha" ogm-ge's, "regrad_scope" regrad's), so it cannot change
+// what `strategy` trains.
+bool option_of_other_strategy(const std::string& option, const std::string& strategy) {
+  for (const auto& name : train::strategy_names()) {
+    if (name == strategy) continue;
+    std::string prefix = name + "_";
+    std::replace(prefix.begin(), prefix.end(), '-', '_');
+    if (option.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 // A run folder found again must hold what is asked for: the options that change what is trained
-// (not the device and its numerics, threads of the loader or logging) and whether a pretrained backbone is used.
-// Otherwise a row of a table would silently be another method's run.
+// (not the device and its numerics, threads of the loader or logging, nor other strategies' own
+// options) and whether a pretrained backbone is used. Otherwise a row of a table would silently be
+// another method's run.
 void check_same_run(const ProtocolArgs& a, const std::string& run) {
   const auto stored = train::RunConfig::read(train::RunDir(run).config());
   model::NetworkOptions model = a.model;
@@ -99,7 +113,7 @@ void check_same_run(const ProtocolArgs& a, const std::string& run) {
   std::string differences;
   const auto compare = [&](const nlohmann::json& was, const nlohmann::json& now) {
     for (const auto& [key, value] : now.items())
-      if (!ignored.count(key) && was.contains(key) && was[key] != value)
+      if (!ignored.count(key) && !option_of_other_strategy(key, a.train.strategy) && was.contains(key) && was[key] != value)
         differences += (differences.empty() ? "" : ", ") + key + " " + json_excerpt(was[key]) + " (asked: " + json_excerpt(value) + ")";
   };
   compare(settings::to_json(stored.model), settings::to_json(model));

@@ -48,7 +48,9 @@ TEST(Protocol, RunsAndMergesMethodsIntoOneTable) {
   a.model.network = "vit-uadapter";
   a.train = defaults;
   a.method_name = "mmdg";
-  a.train.workers = 2;  // not an option of what is trained
+  a.train.workers = 2;         // not an option of what is trained
+  a.train.pmr.until = 0.25;     // another strategy's option: not what mmdg trains
+  a.train.regrad_scope = train::ReGradScope::All;  // mmdg's own, unchanged
   run_protocol(a);  // done: no training again
   EXPECT_EQ(io::read_file(dir.file("out/mmdg/PS-CW/log.jsonl")), first_log);
   // the folder holds another method's run: refused, naming the option
