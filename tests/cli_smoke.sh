@@ -45,6 +45,11 @@ check "unknown option rejected" 2 "--bogus" -- "$mmdg" weights info --bogus x
 check "missing subcommand rejected" 2 "subcommand" -- "$mmdg"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then  # a tensor name that is not UTF-8 (a lone surrogate, pickled as such)
+  /usr/bin/python3 -c "import torch, sys; torch.save({'w\udcff': torch.ones(2)}, sys.argv[1])" "$tmp/nonutf8.pth"
+  check "weights info --json on a name that is not UTF-8" 0 '"name": "w' -- "$mmdg" weights info --json "$tmp/nonutf8.pth"
+  check "weights info shows its bytes escaped" 0 'w\\xed\\xb3\\xbf +float32' -- "$mmdg" weights info "$tmp/nonutf8.pth"
+fi
 check "model info counts the released config" 0 "total +88252034 +8513666" -- "$mmdg" model info
 check "model info --json with overrides" 0 '"estimator": "binomial"' -- "$mmdg" model info --config mmdg_tiny --estimator binomial --json
 check "unknown preset named" 1 "unknown model config 'mmdg_x'" -- "$mmdg" model info --config mmdg_x
@@ -133,6 +138,8 @@ if "$mmdg" --help | grep -q synth; then
   check "eval --scores --per-video groups by the path column" 0 "^[0-9]+ live, [0-9]+ spoof" -- "$mmdg" eval --scores "$tmp/scores.csv" --per-video
   printf 'score,label\n0.3,1\n0.6,0\n' > "$tmp/novideo.csv"
   check "eval --scores --per-video needs a video or path column" 2 "no 'video' or 'path' column" -- "$mmdg" eval --scores "$tmp/novideo.csv" --per-video
+  tr -d '\r' < "$tmp/synth/W-test.txt" | awk '$4 == 1' > "$tmp/onlylive.txt"
+  check "eval names a list with one class" 1 "onlylive.txt: [0-9]+ live and 0 spoof samples; the metrics need both" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/onlylive.txt" --data-root "$tmp/synth"
   check "eval a scores CSV" 0 '"source-val"' -- "$mmdg" eval --scores "$tmp/w.csv" --val-scores "$tmp/w.csv" --json
   check "eval refuses a nan threshold" 2 "must be a number in \[0, 1\], got 'nan'" -- "$mmdg" eval --scores "$tmp/w.csv" --threshold nan
   check "eval per video with missing modalities" 0 "fixed" -- "$mmdg" eval --checkpoint "$tmp/run/best.safetensors" --list "$tmp/synth/W-test.txt" --data-root "$tmp/synth" --missing depth,ir --per-video

@@ -35,6 +35,11 @@ eval::Scores score_list(model::NetworkImpl& net, const infer::InferOptions& o, d
                         const std::map<std::string, std::string>& attack_lists = {}) {
   const data::MultiDomainDataset ds({list}, o.data_root, net.options().backbone.image_size(), normalization, false,
                                     apply_missing ? o.missing_modalities() : std::array<bool, 3>{false, false, false});
+  std::size_t live = 0;
+  for (std::size_t i = 0; i < ds.size(); ++i) live += ds.label(i) == 1;
+  if (live == 0 || live == ds.size())  // before scoring it: the metrics need both classes
+    throw Error(list + ": " + std::to_string(live) + " live and " + std::to_string(ds.size() - live) +
+                " spoof samples; the metrics need both live (1) and spoof (0) samples");
   auto scores = eval::score_dataset(net, ds, o.batch_size, o.torch_device(), static_cast<int>(o.workers), nullptr,
                                     static_cast<std::uint64_t>(o.seed));
   if (keys)
@@ -62,7 +67,7 @@ void run_eval(const EvalArgs& a, const infer::InferOptions& o) {
   } else {
     if (o.checkpoint.empty() || a.list.empty()) throw UsageError("give --scores CSV, or --checkpoint CKPT with --list LIST");
     o.validate();
-    infer::Predictor predictor(o.checkpoint, predictor_options(o));  // loads as predict does; logs its notes
+    infer::Predictor predictor = load_predictor(o);  // loads as predict does; logs its notes
     if (const auto& point = predictor.stored().operating_point) checkpoint_threshold = point->threshold;
     auto& net = predictor.network();
     const auto normalization = predictor.scoring().normalization;

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "mmdg/io/file_util.h"
+#include "mmdg/train/state_commit.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/error.h"
@@ -35,6 +36,11 @@ infer::PredictorOptions predictor_options(const infer::InferOptions& o, std::opt
   po.threshold = threshold;
   po.draw_seed = static_cast<std::uint64_t>(o.seed);
   return po;
+}
+
+infer::Predictor load_predictor(const infer::InferOptions& o, std::optional<double> threshold) {
+  train::verify_committed_checkpoint(o.checkpoint);
+  return infer::Predictor(o.checkpoint, predictor_options(o, threshold));  // logs its notes
 }
 
 namespace {

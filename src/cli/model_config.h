@@ -38,6 +38,9 @@ model::NetworkOptions load_model_config(const std::string& name_or_file);
 // A scoring command's (predict, eval) options as the Predictor takes them: --config is the
 // options of a plain released-layout state dict; `threshold` is predict's --threshold.
 infer::PredictorOptions predictor_options(const infer::InferOptions& o, std::optional<double> threshold = std::nullopt);
+// The checkpoint --checkpoint names, loaded for scoring; a run's last.safetensors is checked against
+// the run's commit.json first (train::verify_committed_checkpoint).
+infer::Predictor load_predictor(const infer::InferOptions& o, std::optional<double> threshold = std::nullopt);
 
 // The model and training options of a training command (train, protocol): --config, --method,
 // then the model and training options given.

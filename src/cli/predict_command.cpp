@@ -307,7 +307,7 @@ void add_predict_command(CLI::App& app) {
     infer->apply(o);
     if (o.checkpoint.empty()) throw UsageError("option --checkpoint is required");
     o.validate();
-    infer::Predictor predictor(o.checkpoint, predictor_options(o, a->threshold));  // logs its notes
+    infer::Predictor predictor = load_predictor(o, a->threshold);  // logs its notes
     if (!a->list.empty()) {
       if (!a->corrupt.empty()) throw UsageError("option --corrupt: one sample only (mmdg stress corrupts lists)");
       predict_list(predictor, *a, o);

@@ -19,6 +19,22 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
+// A name from a file as a terminal shows it: bytes outside printable ASCII as \xNN (a name need not
+// be UTF-8 or free of control characters).
+std::string printable(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 void print_weights_info(const std::string& path, bool json) {
   const io::WeightsInfo info = io::weights_info(path);
   const char* format = info.format == io::WeightsFormat::TorchZip ? "torch-zip" : "safetensors";
@@ -27,18 +43,19 @@ void print_weights_info(const std::string& path, bool json) {
                           {"skipped", info.skipped}, {"tensors", nlohmann::json::array()}};
     for (const auto& t : info.tensors)
       out["tensors"].push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"sum", t.sum}});
-    std::cout << out.dump(1) << "\n";
+    // names that are not UTF-8 get U+FFFD instead of failing the whole output
+    std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::size_t width = 4;
-  for (const auto& t : info.tensors) width = std::max(width, t.name.size());
+  for (const auto& t : info.tensors) width = std::max(width, printable(t.name).size());
   std::printf("%-*s  %-8s  %-20s  %s\n", static_cast<int>(width), "name", "dtype", "shape", "sum");
   for (const auto& t : info.tensors)
-    std::printf("%-*s  %-8s  %-20s  %.10g\n", static_cast<int>(width), t.name.c_str(), t.dtype.c_str(),
+    std::printf("%-*s  %-8s  %-20s  %.10g\n", static_cast<int>(width), printable(t.name).c_str(), t.dtype.c_str(),
                 shape_text(t.shape).c_str(), t.sum);
   std::printf("%zu tensors, %lld elements (%s)\n", info.tensors.size(),
               static_cast<long long>(info.total_elements), format);
-  for (const auto& s : info.skipped) std::printf("skipped non-tensor entry: %s\n", s.c_str());
+  for (const auto& s : info.skipped) std::printf("skipped non-tensor entry: %s\n", printable(s).c_str());
 }
 
 }  // namespace

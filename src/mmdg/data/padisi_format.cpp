@@ -12,6 +12,8 @@ std::array<at::Tensor, 3> padisi_modalities(const at::Tensor& data, const std::s
   if (data.dim() != 4 || data.size(0) != 1 || data.size(1) <= padisi::kDepth || data.size(1) > padisi::kChannels || channels_last)
     throw Error(path + ": PADISI 'data' must have shape (1, 22, H, W) (5 to 22 channels), got " + c10::str(data.sizes()) +
                 (channels_last ? " (channels last? HINT: np.moveaxis(data, -1, 1))" : ""));
+  if (data.size(2) == 0 || data.size(3) == 0)  // (LibTorch's min() would fail without the file's name)
+    throw Error(path + ": PADISI 'data' has an empty image, shape " + c10::str(data.sizes()));
   if (!data.is_floating_point()) throw Error(path + ": PADISI 'data' must hold floats in [0, 1]");
   const at::Tensor x = data[0].to(torch::kFloat);  // (C, H, W)
   const at::Tensor used = x.slice(0, 0, padisi::kDepth + 1);  // colour, NIR, depth

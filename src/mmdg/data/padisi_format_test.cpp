@@ -51,6 +51,8 @@ TEST(PadisiFormat, BadArraysAreNamed) {
   auto nan = torch::zeros({1, 22, 2, 2});
   nan[0][padisi::kNir][1][1] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_MMDG_ERROR(padisi_modalities(nan, "p.npz"), "p.npz: PADISI 'data' holds NaN or infinite values");
+  // a zero-height image: named with the file (LibTorch's reduction error did not name it)
+  EXPECT_MMDG_ERROR(padisi_modalities(torch::zeros({1, 22, 0, 4}), "p.npz"), "p.npz: PADISI 'data' has an empty image");
   auto unused = torch::zeros({1, 22, 2, 2});
   unused[0][10].fill_(500);  // channels MMDG does not use are not checked
   EXPECT_NO_THROW(padisi_modalities(unused, "p.npz"));

@@ -18,6 +18,7 @@ void require(bool ok, const std::string& option, const std::string& why) {
 void NetworkOptions::validate() const {
   find_network(network);  // throws, listing the registered networks
   vit().validate();
+  require(cdc_theta >= 0 && cdc_theta <= 1, "cdc_theta", "must be in [0, 1]");
   require(adapter_dim > 0 && adapter_dim <= 65536, "adapter_dim", "must be in [1, 65536]");
   require(adapter_heads > 0 && adapter_dim % adapter_heads == 0, "adapter_heads", "must divide adapter_dim");
   require(adapter_dropout >= 0 && adapter_dropout < 1, "adapter_dropout", "must be in [0, 1)");
@@ -43,6 +44,7 @@ void NetworkOptions::validate() const {
   require(!(freeze == Freeze::AdaptersOnly && !pretrained_position_embeddings()), "freeze",
           "adapters-only freezes the position embeddings, so they must start from the pretrained ones "
           "(set pos_embedding_init = pretrained)");
+  settings::check_finite(*this);  // the rest: e.g. reliability_rate inf passed ">= 0"
 }
 
 bool NetworkOptions::pretrained_position_embeddings() const {

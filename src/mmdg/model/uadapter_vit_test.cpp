@@ -209,6 +209,17 @@ TEST(NetworkOptions, ValidationAndJson) {
   o = tiny();
   o.backbone.num_layers(256).hidden_dim(65536).num_heads(1).mlp_dim(262144);
   EXPECT_MMDG_ERROR(o.validate(), "encoder parameters, more than 4e9");
+  // numbers that are not finite, or out of the formula's range, are refused by name (they used to
+  // pass and fail later as "the loss is not finite")
+  o = tiny();
+  o.reliability_rate = INFINITY;
+  EXPECT_MMDG_ERROR(o.validate(), "option reliability_rate: must be a finite number, got inf");
+  o = tiny();
+  o.cdc_theta = 1e308;
+  EXPECT_MMDG_ERROR(o.validate(), "option cdc_theta: must be in [0, 1]");
+  o = tiny();
+  o.vitaf_fwt_gamma = NAN;
+  EXPECT_MMDG_ERROR(o.validate(), "option vitaf_fwt_gamma: must be a finite number");
   const auto j = settings::to_json(tiny());
   EXPECT_EQ(j["freeze"], "last-block");
   EXPECT_EQ(j["estimator"], "large-t");

@@ -134,6 +134,18 @@ CommitRecord commit_state(const RunDir& dir, const std::optional<CommitRecord>& 
   return r;
 }
 
+void verify_committed_checkpoint(const std::string& checkpoint) {
+  const fs::path path(checkpoint);
+  if (path.filename() != "last.safetensors") return;
+  const RunDir dir(path.parent_path().string());
+  if (!fs::exists(dir.commit())) return;
+  const CommitRecord r = read_record(dir.commit());
+  if (fs::exists(staged(dir.last(), r.sequence)))
+    throw Error(checkpoint + ": the run is committing a new state (commit " + std::to_string(r.sequence) +
+                " is half done); try again in a moment, or resume the run to complete it");
+  check_file(checkpoint, r.last, r, dir.commit());
+}
+
 std::optional<CommitRecord> recover_state(const RunDir& dir) {
   std::optional<CommitRecord> r;
   if (fs::exists(dir.commit())) r = read_record(dir.commit());

@@ -44,6 +44,12 @@ CommitRecord commit_state(const RunDir& dir, const std::optional<CommitRecord>& 
 // the files are used unchecked).
 std::optional<CommitRecord> recover_state(const RunDir& dir);
 
+// Checks a checkpoint that is a run's committed weights (RUN/last.safetensors beside RUN/commit.json)
+// against the record, reading only: a flipped bit or a file from another run or moment is an Error
+// naming it (so `mmdg eval` / `predict` do not score it silently). A commit in progress is an Error
+// saying so; any other file passes unchecked.
+void verify_committed_checkpoint(const std::string& checkpoint);
+
 // A testing aid: after `skip` more commits, the next one throws CommitFault once it has done
 // `operation` of its five file operations (1: staged weights written, 2: staged state written,
 // 3: commit.json replaced, 4: weights renamed into place, 5: state renamed), as a kill there would

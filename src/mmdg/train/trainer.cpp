@@ -495,6 +495,7 @@ void TrainOptions::validate() const {
   fraction(ogm_ge.until, "ogm_ge_until");
   fraction(cmfl.weight, "cmfl_weight");
   non_negative(cmfl.gamma, "cmfl_gamma");
+  settings::check_finite(*this);  // the rest: e.g. ssp_weight inf passed ">= 0"
 }
 
 nlohmann::json RunConfig::to_json() const {

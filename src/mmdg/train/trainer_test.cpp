@@ -350,6 +350,9 @@ TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesBadOptions) {
   bad.lr = std::numeric_limits<double>::quiet_NaN();
   EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option lr: must be a positive finite number");
   bad = o;
+  bad.ssp_weight = std::numeric_limits<double>::infinity();  // passed ">= 0", failed later as a non-finite loss
+  EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option ssp_weight: must be a finite number, got inf");
+  bad = o;
   bad.epochs = 1000000000000;
   EXPECT_MMDG_ERROR(Trainer(model(), bad, data(), runs.file("u")), "option epochs: must be in [1, 100000]");
   bad = o;
@@ -447,6 +450,13 @@ TEST_F(TrainerTest, TheCommitRecordCatchesDamagedAndForeignFiles) {
   test::write_bytes(runs.file("flipped/last.safetensors"), bytes);
   EXPECT_MMDG_ERROR(Trainer::resume(runs.file("flipped")).run(),
                     runs.file("flipped/last.safetensors") + ": does not match commit 1 of run ");
+  // scoring it (mmdg eval / predict) checks it too, reading only; the intact one and other files pass
+  EXPECT_MMDG_ERROR(verify_committed_checkpoint(runs.file("flipped/last.safetensors")),
+                    runs.file("flipped/last.safetensors") + ": does not match commit 1 of run ");
+  EXPECT_NO_THROW(verify_committed_checkpoint(runs.file("cut/last.safetensors")));
+  EXPECT_NO_THROW(verify_committed_checkpoint(runs.file("finished/best.safetensors")));
+  std::filesystem::copy(runs.file("flipped/last.safetensors"), runs.file("flipped/last.safetensors.commit1"));
+  EXPECT_MMDG_ERROR(verify_committed_checkpoint(runs.file("flipped/last.safetensors")), "commit 1 is half done");
   // a finished run's resume.pt copied in would report the run done with half-trained weights
   std::filesystem::copy(runs.file("finished/resume.pt"), runs.file("cut/resume.pt"),
                         std::filesystem::copy_options::overwrite_existing);

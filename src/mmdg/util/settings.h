@@ -8,6 +8,7 @@
 // command-line options (src/cli/settings_cli.h).
 #pragma once
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <set>
 #include <sstream>
 #include <string>
@@ -68,6 +69,17 @@ void from_json(S& s, const nlohmann::json& j, const std::string& context) {
   });
   for (const auto& item : j.items())
     if (!known.count(item.key())) throw Error(context + ": unknown option '" + item.key() + "'");
+}
+
+// Throws UsageError naming the first floating-point option of `s` that is not finite (inf, nan):
+// no option means anything by one, and it would only fail later, far from its cause.
+template <class S>
+void check_finite(const S& s) {
+  const_cast<S&>(s).visit([](const char* name, auto& field, const char*) {
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(field)>>)
+      if (!std::isfinite(field))
+        throw UsageError(std::string("option ") + name + ": must be a finite number, got " + std::to_string(field));
+  });
 }
 
 // "name = value" lines, in declaration order.
