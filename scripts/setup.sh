@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mmdg needs to build and test (needs root or sudo).
 # Usage: scripts/setup.sh [--with-python]   (--with-python: also the packages the golden-file
-#        script tests/golden/make_golden.py needs; not needed to build or test)
+#        script tests/golden/make_golden.py needs besides python3-torch; not needed to build or test)
 set -euo pipefail
 pkgs=(cmake g++ make ccache pkg-config
       libtorch-dev libopenblas0-pthread
@@ -11,9 +11,10 @@ pkgs=(cmake g++ make ccache pkg-config
       libgloo-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libzip-dev zlib1g-dev
       libplplot-dev plplot-driver-cairo  # figures: PNG, SVG, PDF (viz/plot)
       libhdf5-dev python3-h5py python3-numpy  # HDF5 datasets (WMCA); h5py writes the tests' HDF5 fixtures
-      clang libclang-rt-dev)  # clang + compiler-rt: the sanitizer and libFuzzer build of the tests
+      clang libclang-rt-dev  # clang + compiler-rt: the sanitizer and libFuzzer build of the tests
+      python3-dev pybind11-dev python3-torch python3-pytest)  # the Python module (import mmdg) and its tests
 if [[ "${1:-}" == "--with-python" ]]; then
-  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil)
+  pkgs+=(python3-torchvision python3-numpy python3-pil)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,243 @@
+"""Tests of the Python module (run by CTest as `python`, with PYTHONPATH=build/python and MMDG_CLI,
+MMDG_TEST_DATA from the build). The references are independent: the golden training step of
+tests/golden/make_golden.py (PyTorch, float64), the `mmdg` command line, brute-force metrics."""
+import itertools
+import json
+import os
+import random
+import subprocess
+
+import pytest
+import torch
+
+import mmdg
+
+DATA = os.environ.get("MMDG_TEST_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "tests", "golden", "data"))
+CLI = os.environ.get("MMDG_CLI", "")
+MODALITIES = ("rgb", "depth", "ir")
+STEP = dict(ssp_weight=0.3, fast=1, lr=1e-3, weight_decay=1e-3, adam_eps=1e-8)  # make_golden.py TRAIN_STEP
+
+
+def golden_net():
+    """The tiny MMDG of the golden step: deterministic in training (estimator large-t, no dropout)."""
+    net = mmdg.make_network("mmdg_tiny", estimator="large-t", adapter_dropout=0.0, freeze="last-block", head="concat")
+    report = net.load_state_dict(mmdg.load_weights(os.path.join(DATA, "mmdg_tiny_released.pth")))
+    assert report == {"missing": [], "unexpected": [], "mismatched": []}
+    return net
+
+
+def close(got, want, what):
+    assert got.shape == want.shape, what
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), f"{what}: max difference {(got - want).abs().max().item():.3g}"
+
+
+def test_a_python_training_step_through_the_library_equals_the_golden_step():
+    """loss.backward() / autograd.grad from Python through the library's forward, mmdg's SSP loss
+    and ReGrad, then torch.optim.Adam on the library's parameters: every gradient and updated
+    weight equals the independent PyTorch reference (the C++ test's tolerance)."""
+    g = mmdg.load_weights(os.path.join(DATA, "mmdg_tiny_train_step.safetensors"))
+    net = golden_net().train()
+    out = net(g["input_rgb"], g["input_depth"], g["input_ir"])
+    close(out["logits"], g["logits"], "logits")
+    ce = torch.nn.functional.cross_entropy(out["logits"], g["labels"])
+    domains = mmdg.losses.ssp_domain(g["labels"], g["sources"])
+    assert torch.equal(domains, g["domains"])
+    weighted, reliability = [], []
+    for m, mod in enumerate(MODALITIES):
+        ssp = mmdg.losses.ssp_loss(out["features"][m], g["prototypes_" + mod], g["prototypes_valid"], domains)
+        close(ssp.detach(), g["loss_ssp_" + mod], "loss_ssp_" + mod)
+        weighted.append(ssp * STEP["ssp_weight"])
+        reliability.append(out["class_reliability"][m].item())
+    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    for m, mod in enumerate(MODALITIES):
+        grads = torch.autograd.grad(weighted[m], params, retain_graph=True, allow_unused=True)
+        for (name, p), grad in zip(named, grads):
+            close(torch.zeros_like(p) if grad is None else grad, g[f"grad_ssp_{mod}/{name}"], f"grad_ssp_{mod}/{name}")
+    grads = torch.autograd.grad(ce, params, retain_graph=True, allow_unused=True)
+    for (name, p), grad in zip(named, grads):
+        close(torch.zeros_like(p) if grad is None else grad, g["grad_ce/" + name], "grad_ce/" + name)
+    branches = [net.branch_of(name) for name, _ in named]
+    stats = mmdg.losses.regrad_backward(params, branches, weighted, ce, STEP["fast"], reliability)
+    assert stats["modulated"] > 0
+    for name, p in named:
+        close(p.grad, g["grad_regrad/" + name], "grad_regrad/" + name)
+    torch.optim.Adam(params, lr=STEP["lr"], weight_decay=STEP["weight_decay"], eps=STEP["adam_eps"]).step()
+    state = net.state_dict()
+    for name, _ in named:
+        close(state[name], g["updated/" + name], "updated/" + name)
+
+
+def test_parameters_are_the_librarys_own_tensors():
+    net = golden_net().eval()
+    x = [torch.randn(2, 3, 32, 32) for _ in MODALITIES]
+    with torch.no_grad():
+        before = net(*x)["logits"]
+        name, p = net.named_parameters()[-1]  # the head's bias
+        assert p.data_ptr() == net.state_dict()[name].data_ptr() == dict(net.named_parameters())[name].data_ptr()
+        p.add_(1.0)  # in place, from Python: the library's network sees it
+        after = net(*x)["logits"]
+    assert torch.allclose(after, before + 1.0, atol=1e-5)
+    assert not net.training and net.train().training
+
+
+def test_network_outputs_and_options():
+    net = mmdg.make_network("mmdg_tiny")
+    assert net.options["network"] == "vit-uadapter" and net.options["image_size"] == 32
+    out = net.eval()(*[torch.randn(3, 3, 32, 32) for _ in MODALITIES], attention_maps=True)
+    assert out["logits"].shape == (3, 2)
+    assert [f.shape for f in out["features"]] == [(3, net.options["hidden_dim"])] * 3
+    assert all(r.shape == (3, 1 + 16) for r in out["reliability"])  # 4 x 4 patches + the class token
+    assert sorted(out["attention"]) == ["1_2", "1_3", "2_1", "3_1"]
+    plain = mmdg.make_network("mmdg_tiny", network="vit").eval()(*[torch.randn(1, 3, 32, 32) for _ in MODALITIES])
+    assert plain["reliability"] == [None, None, None]  # no uncertainty module
+    assert "vit-uadapter" in mmdg.network_names() and "mmdg_mini" in mmdg.network_presets()
+
+
+def test_errors_are_python_exceptions_with_the_librarys_message(tmp_path):
+    with pytest.raises(mmdg.Error, match="unknown option 'no_such_option'"):
+        mmdg.make_network("mmdg_tiny", no_such_option=1)
+    with pytest.raises(mmdg.Error, match="estimator"):
+        mmdg.make_network("mmdg_tiny", estimator="guess")
+    with pytest.raises(mmdg.Error, match="mmdg_huge"):
+        mmdg.make_network("mmdg_huge")
+    net = mmdg.make_network("mmdg_tiny")
+    with pytest.raises(mmdg.Error, match="depth"):  # the input with the wrong shape is named
+        net(torch.randn(1, 3, 32, 32), torch.randn(1, 3, 16, 16), torch.randn(1, 3, 32, 32))
+    with pytest.raises(mmdg.Error, match="unexpected"):
+        net.load_state_dict({"no.such.tensor": torch.zeros(1)})
+    missing = str(tmp_path / "missing.safetensors")
+    with pytest.raises(mmdg.Error, match="missing.safetensors"):
+        mmdg.Predictor(missing)
+    with pytest.raises(mmdg.Error, match="missing.safetensors"):
+        mmdg.load_weights(missing)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(mmdg.Error, match="bad.safetensors"):
+        mmdg.load_weights(str(bad))
+    with pytest.raises(mmdg.Error, match="score 1 is not finite"):
+        mmdg.metrics.auc([0.5, float("nan")], [1, 0])
+
+
+def test_weights_round_trip(tmp_path):
+    tensors = {"a": torch.arange(6.0).reshape(2, 3), "b": torch.tensor([1, 2], dtype=torch.int64)}
+    path = str(tmp_path / "w.safetensors")
+    mmdg.save_safetensors(path, tensors, {"source": "test"})
+    back = mmdg.load_weights(path)
+    assert sorted(back) == ["a", "b"] and all(torch.equal(back[k], tensors[k]) for k in tensors)
+
+
+def brute_force(scores, labels):
+    live = [s for s, y in zip(scores, labels) if y == 1]
+    spoof = [s for s, y in zip(scores, labels) if y == 0]
+    auc = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in live for b in spoof) / (len(live) * len(spoof))
+
+    def rates(t):
+        apcer = sum(s >= t for s in spoof) / len(spoof)
+        bpcer = sum(s < t for s in live) / len(live)
+        return apcer, bpcer
+
+    return auc, rates
+
+
+def test_metrics_equal_a_brute_force_count():
+    rng = random.Random(7)
+    labels = [1] * 37 + [0] * 53
+    scores = [round(rng.random() * (0.6 if y else 0.8) + (0.3 if y else 0.0), 2) for y in labels]  # ties included
+    auc, rates = brute_force(scores, labels)
+    assert mmdg.metrics.auc(scores, labels) == pytest.approx(auc, abs=1e-12)
+    for t in (0.0, 0.3, 0.5, 0.77, 1.0):
+        m = mmdg.metrics.at_threshold(scores, labels, t)
+        apcer, bpcer = rates(t)
+        assert (m["apcer"], m["bpcer"]) == (pytest.approx(apcer), pytest.approx(bpcer))
+        assert m["hter"] == pytest.approx((apcer + bpcer) / 2)
+    eer = mmdg.metrics.equal_error_rate(scores, labels)
+    gaps = [(abs(a - b), (a + b) / 2) for a, b in (rates(t) for t in sorted(set(scores)))]
+    smallest = min(g for g, _ in gaps)  # the EER: (APCER + BPCER) / 2 where they are closest (a tie: any of them)
+    assert any(abs(eer["eer"] - e) < 1e-12 for g, e in gaps if g <= smallest + 1e-12)
+    roc = mmdg.metrics.roc(scores, labels)
+    assert all(fpr == pytest.approx(rates(t)[0]) and tpr == pytest.approx(1 - rates(t)[1]) for t, fpr, tpr in roc[1:])
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """A checkpoint (mmdg model init) and a few synthetic samples (mmdg synth), made by the CLI."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    tmp = tmp_path_factory.mktemp("synthetic")
+    checkpoint = str(tmp / "init.safetensors")
+    subprocess.run([CLI, "-q", "model", "init", "--config", "mmdg_tiny", "--pretrained",
+                    os.path.join(DATA, "vit_tiny_torchvision.pth"), "--out", checkpoint], check=True)
+    subprocess.run([CLI, "-q", "synth", "--out", str(tmp / "synth"), "--subjects", "3", "--frames", "1",
+                    "--image-size", "32", "--domains", "W"], check=True)
+    samples = []
+    for line in open(tmp / "synth" / "W-test.txt").read().splitlines():
+        rgb, depth, ir = (str(tmp / "synth" / p) for p in line.split()[:3])
+        samples.append((rgb, depth, ir))
+    return checkpoint, samples
+
+
+def test_predictor_equals_mmdg_predict(synthetic):
+    checkpoint, samples = synthetic
+    predictor = mmdg.Predictor(checkpoint)
+    rgb, depth, ir = (list(x) for x in zip(*samples[:4]))
+    result = predictor.predict_files(rgb, depth, ir)
+    assert result["live_probability"].shape == (4,) and len(result["live"]) == 4
+    for i in range(4):
+        cli = json.loads(subprocess.run([CLI, "-q", "predict", "--checkpoint", checkpoint, "--rgb", rgb[i], "--depth", depth[i],
+                                         "--ir", ir[i], "--json"], check=True, capture_output=True, text=True).stdout)
+        assert result["live_probability"][i].item() == pytest.approx(cli["live_probability"], abs=1e-6)
+        assert result["live"][i] == (cli["decision"] == "live")
+        assert result["threshold"] == pytest.approx(cli["threshold"])
+        for m, mod in enumerate(MODALITIES):
+            assert result["mean_reliability"][m][i].item() == pytest.approx(cli["mean_reliability"][mod], abs=1e-6)
+    # the same samples as tensors: crops in [0, 1], and normalized inputs
+    crops = [tuple(mmdg.read_image(p) for p in sample) for sample in samples[:4]]
+    by_crops = predictor.predict_crops(crops)
+    assert torch.allclose(by_crops["live_probability"], result["live_probability"], atol=1e-6)
+    inputs = [torch.stack([predictor.prepare(c[m]) for c in crops]) for m in range(3)]
+    assert torch.allclose(predictor.predict(*inputs)["live_probability"], result["live_probability"], atol=1e-6)
+
+
+
+def test_example_score_list_equals_mmdg_predict_on_the_list(synthetic, tmp_path):
+    """examples/python/score_list.py on the synthetic W test list: its scores are `mmdg predict
+    --list`'s, its metrics those of the module on them."""
+    checkpoint, _ = synthetic
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    synth = os.path.join(os.path.dirname(checkpoint), "synth")
+    listed = os.path.join(synth, "W-test.txt")
+    ours = tmp_path / "ours.csv"
+    printed = subprocess.run(["/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3",
+                              os.path.join(root, "examples", "python", "score_list.py"), checkpoint, listed, synth,
+                              "--batch", "3", "--csv", str(ours)], check=True, capture_output=True, text=True).stdout
+    result = json.loads(printed)
+    theirs = tmp_path / "theirs.csv"
+    subprocess.run([CLI, "-q", "predict", "--checkpoint", checkpoint, "--list", listed, "--data-root", synth,
+                    "--out", str(theirs)], check=True)
+    import csv
+    ours_rows = list(csv.DictReader(open(ours)))
+    theirs_rows = list(csv.DictReader(open(theirs)))
+    assert len(ours_rows) == len(theirs_rows) == result["samples"] > 0
+    for a, b in zip(ours_rows, theirs_rows):
+        assert a["label"] == b["label"] and float(a["score"]) == pytest.approx(float(b["score"]), abs=1e-6)
+    scores = [float(r["score"]) for r in theirs_rows]
+    labels = [int(r["label"]) for r in theirs_rows]
+    assert result["auc"] == pytest.approx(mmdg.metrics.auc(scores, labels), abs=1e-6)
+
+
+def test_example_train_loop_trains(synthetic):
+    """examples/python/train_loop.py: a PyTorch loop with mmdg's losses and ReGrad runs and its
+    losses are finite."""
+    checkpoint, _ = synthetic
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    synth = os.path.join(os.path.dirname(checkpoint), "synth")
+    printed = subprocess.run(["/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3",
+                              os.path.join(root, "examples", "python", "train_loop.py"), os.path.join(synth, "W-train.txt"),
+                              synth, "--steps", "4", "--steps-per-epoch", "2", "--batch", "4"],
+                             check=True, capture_output=True, text=True).stdout.splitlines()
+    assert len(printed) == 4
+    for line in printed:  # "step N: ce X ssp A B C fast M"
+        fields = line.split()
+        numbers = [float(v) for v in fields[3:4] + fields[5:8]]
+        assert all(v == v and abs(v) < 1e6 for v in numbers) and fields[-1] in MODALITIES, line

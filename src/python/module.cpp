@@ -1,0 +1,379 @@
+// The Python module `mmdg._mmdg`, a thin front end like the CLI (python/mmdg/__init__.py imports
+// torch, then this). Tensors cross as torch.Tensor without copies: Debian's python3-torch and
+// libtorch-dev are one LibTorch, so a tensor here and there is the same TensorImpl and autograd
+// is one engine (a Python loss.backward() fills the .grad of the library's parameters).
+//
+//   net = mmdg.make_network("mmdg_mini", network="vit-uadapter")   # the CLI's model options
+//   out = net(rgb, depth, ir)                                        # dict of tensors
+//   p = mmdg.Predictor("best.safetensors").predict_files(["a_rgb.jpg"], ["a_depth.png"], ["a_ir.png"])
+//
+// Errors of the library (bad options, files, shapes) are raised as mmdg.Error with its message.
+// Long calls (forward passes, prediction) release the GIL.
+#include <pybind11/stl.h>
+#include <torch/extension.h>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mmdg/data/image.h"
+#include "mmdg/eval/metrics.h"
+#include "mmdg/infer/predictor.h"
+#include "mmdg/io/safetensors.h"
+#include "mmdg/io/weights_file.h"
+#include "mmdg/model/module_state.h"
+#include "mmdg/model/network.h"
+#include "mmdg/train/regrad.h"
+#include "mmdg/train/ssp_loss.h"
+#include "mmdg/util/build_info.h"
+#include "mmdg/util/enum_names.h"
+#include "mmdg/util/error.h"
+#include "mmdg/util/settings.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using mmdg::Error;
+
+// ---- conversions ------------------------------------------------------------------------------
+
+// A Python value (None, bool, int, float, str, list/tuple, dict) as JSON, for the options.
+nlohmann::json to_json(const py::handle& value, const std::string& where) {
+  if (value.is_none()) return nullptr;
+  if (py::isinstance<py::bool_>(value)) return value.cast<bool>();
+  if (py::isinstance<py::int_>(value)) return value.cast<std::int64_t>();
+  if (py::isinstance<py::float_>(value)) return value.cast<double>();
+  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
+  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& item : value) items.push_back(to_json(item, where));
+    return items;
+  }
+  if (py::isinstance<py::dict>(value)) {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& [key, item] : value.cast<py::dict>()) object[py::str(key).cast<std::string>()] = to_json(item, where);
+    return object;
+  }
+  throw Error(where + ": cannot use a value of type " + py::str(py::type::of(value).attr("__name__")).cast<std::string>());
+}
+
+py::object to_python(const nlohmann::json& j) {
+  if (j.is_null()) return py::none();
+  if (j.is_boolean()) return py::bool_(j.get<bool>());
+  if (j.is_number_integer()) return py::int_(j.get<std::int64_t>());
+  if (j.is_number()) return py::float_(j.get<double>());
+  if (j.is_string()) return py::str(j.get<std::string>());
+  if (j.is_array()) {
+    py::list items;
+    for (const auto& item : j) items.append(to_python(item));
+    return std::move(items);
+  }
+  py::dict object;
+  for (const auto& [key, item] : j.items()) object[py::str(key)] = to_python(item);
+  return std::move(object);
+}
+
+py::object tensor_or_none(const torch::Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+
+py::list tensors3(const std::array<torch::Tensor, 3>& t) {
+  py::list out;
+  for (const auto& x : t) out.append(tensor_or_none(x));
+  return out;
+}
+
+mmdg::io::StateDict state_dict_of(const py::dict& d) {
+  mmdg::io::StateDict state;
+  for (const auto& [key, value] : d) {
+    const std::string name = py::str(key).cast<std::string>();
+    if (!THPVariable_Check(value.ptr())) throw Error("state dict entry '" + name + "': not a torch.Tensor");
+    state.insert(name, value.cast<torch::Tensor>());
+  }
+  return state;
+}
+
+py::dict dict_of(const mmdg::io::StateDict& state) {
+  py::dict out;
+  for (const auto& item : state) out[py::str(item.key())] = item.value();
+  return out;
+}
+
+py::dict prediction_dict(const mmdg::infer::Prediction& p, double threshold) {
+  py::dict out;
+  out["live_probability"] = p.live_probability;
+  out["live"] = py::cast(p.live);
+  out["threshold"] = threshold;
+  out["reliability_maps"] = tensors3(p.reliability_maps);
+  out["mean_reliability"] = tensors3(p.mean_reliability);
+  return out;
+}
+
+// ---- networks ---------------------------------------------------------------------------------
+
+// A network as PyTorch code sees one: call it on tensors, train it with torch.optim on
+// parameters(), read and load state dicts in the released code's key layout.
+class PyNetwork {
+ public:
+  explicit PyNetwork(mmdg::model::Network net) : net_(std::move(net)) {}
+
+  py::dict forward(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir, bool attention_maps) {
+    mmdg::model::NetworkOutput out;
+    {
+      py::gil_scoped_release release;
+      mmdg::model::ForwardOptions options;
+      options.attention_maps = attention_maps;
+      out = net_->forward(rgb, depth, ir, options);
+    }
+    py::dict d;
+    d["logits"] = out.logits;
+    d["features"] = tensors3(out.features);
+    d["embedding"] = tensor_or_none(out.embedding);
+    d["modality_logits"] = tensors3(out.modality_logits);
+    d["reliability"] = tensors3(out.reliability);
+    d["class_reliability"] = tensors3(out.class_reliability);
+    d["regularizer"] = tensor_or_none(out.regularizer);
+    d["map"] = tensor_or_none(out.map);
+    py::dict attention;
+    for (const auto& [key, value] : out.attention) attention[py::str(key)] = value;
+    d["attention"] = attention;
+    return d;
+  }
+
+  py::list named_parameters() const {
+    py::list out;
+    for (const auto& p : net_->named_parameters()) out.append(py::make_tuple(p.key(), p.value()));
+    return out;
+  }
+  py::list parameters() const {
+    py::list out;
+    for (const auto& p : net_->parameters()) out.append(p);
+    return out;
+  }
+  py::dict state_dict() const { return dict_of(mmdg::model::module_state_dict(*net_)); }
+  py::dict load_state_dict(const py::dict& state, bool strict) {
+    const auto report = mmdg::model::load_state_dict(*net_, mmdg::model::from_released_layout(state_dict_of(state)), strict,
+                                                     "load_state_dict");
+    py::dict out;
+    out["missing"] = report.missing;
+    out["unexpected"] = report.unexpected;
+    out["mismatched"] = report.mismatched;
+    return out;
+  }
+  PyNetwork& train(bool mode) {
+    net_->train(mode);
+    return *this;
+  }
+  bool training() const { return net_->is_training(); }
+  PyNetwork& to(const std::string& device) {
+    net_->to(torch::Device(device));
+    return *this;
+  }
+  int branch_of(const std::string& name) const { return net_->branch_of(name); }
+  std::string group_of(const std::string& name) const { return net_->group_of(name); }
+  py::object options() const { return to_python(mmdg::settings::to_json(net_->options())); }
+  std::string repr() const {
+    const auto counts = mmdg::model::count_parameters(*net_);
+    return "<mmdg.Network " + net_->options().network + ": " + std::to_string(counts.total) + " parameters, " +
+           std::to_string(counts.trainable) + " trainable>";
+  }
+  mmdg::model::NetworkImpl& impl() { return *net_; }
+
+ private:
+  mmdg::model::Network net_;
+};
+
+PyNetwork make_network(const std::string& config, const py::kwargs& options) {
+  auto o = mmdg::model::NetworkOptions::preset(config);
+  mmdg::settings::from_json(o, to_json(options, "make_network"), "make_network");
+  return PyNetwork(mmdg::model::make_network(o));
+}
+
+// ---- inference ----------------------------------------------------------------------------------
+
+std::unique_ptr<mmdg::infer::Predictor> make_predictor(const std::string& checkpoint, const std::string& device,
+                                                       const std::optional<std::string>& estimator,
+                                                       const std::optional<double>& threshold, std::uint64_t seed) {
+  mmdg::infer::PredictorOptions o;
+  o.device = torch::Device(device);
+  if (estimator) o.estimator = mmdg::parse_enum<mmdg::model::Estimator>(*estimator, "estimator");
+  o.threshold = threshold;
+  o.draw_seed = seed;
+  return std::make_unique<mmdg::infer::Predictor>(checkpoint, o);
+}
+
+std::array<bool, 3> missing_of(const std::vector<bool>& missing) {
+  if (missing.size() != 3) throw Error("missing: expected 3 flags (rgb, depth, ir), got " + std::to_string(missing.size()));
+  return {missing[0], missing[1], missing[2]};
+}
+
+// ---- metrics ------------------------------------------------------------------------------------
+
+py::dict threshold_metrics(const mmdg::eval::ThresholdMetrics& t) {
+  py::dict out;
+  out["threshold"] = t.threshold;
+  out["apcer"] = t.apcer;
+  out["bpcer"] = t.bpcer;
+  out["acer"] = t.acer;
+  out["hter"] = t.hter;
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_mmdg, m) {
+  m.doc() = "mmdg: multi-modal domain-generalized face anti-spoofing (MMDG, CVPR 2024) in LibTorch";
+  m.attr("__version__") = MMDG_VERSION_STRING;
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);  // UsageError too (a subclass)
+
+  py::class_<PyNetwork>(m, "Network",
+                        "A network of the library (make_network). Call it on three image batches (B, 3, S, S), "
+                        "normalized; parameters() are the library's own tensors.")
+      .def("forward", &PyNetwork::forward, py::arg("rgb"), py::arg("depth"), py::arg("ir"), py::arg("attention_maps") = false,
+           "The outputs as a dict: logits (B, K); features, modality_logits, reliability (B, L), class_reliability: "
+           "one per modality (None where the network has none); embedding; attention on request.")
+      .def("__call__", &PyNetwork::forward, py::arg("rgb"), py::arg("depth"), py::arg("ir"), py::arg("attention_maps") = false)
+      .def("parameters", &PyNetwork::parameters)
+      .def("named_parameters", &PyNetwork::named_parameters)
+      .def("state_dict", &PyNetwork::state_dict, "Parameters and buffers by name (the released code's layout).")
+      .def("load_state_dict", &PyNetwork::load_state_dict, py::arg("state_dict"), py::arg("strict") = true,
+           "Copies the tensors in (released or library layout); strict: any missing, unexpected or mis-shaped "
+           "tensor is an error naming them. Returns {missing, unexpected, mismatched}.")
+      .def("train", &PyNetwork::train, py::arg("mode") = true, py::return_value_policy::reference_internal)
+      .def("eval", [](PyNetwork& n) -> PyNetwork& { return n.train(false); }, py::return_value_policy::reference_internal)
+      .def_property_readonly("training", &PyNetwork::training)
+      .def("to", &PyNetwork::to, py::arg("device"), py::return_value_policy::reference_internal)
+      .def("branch_of", &PyNetwork::branch_of, py::arg("name"),
+           "The modality branch a parameter feeds (0 rgb, 1 depth, 2 ir) or -1 if shared: ReGrad's grouping.")
+      .def("group_of", &PyNetwork::group_of, py::arg("name"))
+      .def_property_readonly("options", &PyNetwork::options)
+      .def("__repr__", &PyNetwork::repr);
+  m.def("make_network", &make_network, py::arg("config") = "mmdg_mini",
+        "A network from a preset (mmdg_b16, mmdg_mini, mmdg_tiny) and the CLI's model options as keywords, "
+        "e.g. make_network('mmdg_tiny', network='vit', estimator='expected').");
+  m.def("network_presets", &mmdg::model::NetworkOptions::preset_names);
+  m.def("network_names", &mmdg::model::network_names);
+
+  py::class_<mmdg::infer::Predictor>(m, "Predictor",
+                                     "A checkpoint loaded once for scoring, with its own input pipeline and threshold.")
+      .def(py::init(&make_predictor), py::arg("checkpoint"), py::arg("device") = "cpu", py::arg("estimator") = py::none(),
+           py::arg("threshold") = py::none(), py::arg("seed") = 0)
+      .def(
+          "predict",
+          [](mmdg::infer::Predictor& p, const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
+             const std::vector<bool>& missing) {
+            mmdg::infer::Prediction out;
+            {
+              py::gil_scoped_release release;
+              out = p.predict(rgb, depth, ir, missing_of(missing));
+            }
+            return prediction_dict(out, p.scoring().threshold);
+          },
+          py::arg("rgb"), py::arg("depth"), py::arg("ir"), py::arg("missing") = std::vector<bool>{false, false, false},
+          "Normalized inputs (B, 3, S, S) as the data pipeline makes them.")
+      .def(
+          "predict_crops",
+          [](mmdg::infer::Predictor& p, const std::vector<std::array<torch::Tensor, 3>>& samples) {
+            mmdg::infer::Prediction out;
+            {
+              py::gil_scoped_release release;
+              out = p.predict_crops(samples);
+            }
+            return prediction_dict(out, p.scoring().threshold);
+          },
+          py::arg("samples"), "Face crops, one (rgb, depth, ir) triple of (3, H, W) tensors in [0, 1] per sample.")
+      .def(
+          "predict_files",
+          [](mmdg::infer::Predictor& p, const std::vector<std::string>& rgb, const std::vector<std::string>& depth,
+             const std::vector<std::string>& ir) {
+            if (rgb.size() != depth.size() || rgb.size() != ir.size())
+              throw Error("predict_files: " + std::to_string(rgb.size()) + " rgb, " + std::to_string(depth.size()) +
+                          " depth and " + std::to_string(ir.size()) + " ir paths (one of each per sample)");
+            mmdg::infer::Prediction out;
+            {
+              py::gil_scoped_release release;
+              std::vector<std::array<torch::Tensor, 3>> samples;
+              for (std::size_t i = 0; i < rgb.size(); ++i)
+                samples.push_back({mmdg::data::read_image(rgb[i]), mmdg::data::read_image(depth[i]), mmdg::data::read_image(ir[i])});
+              out = p.predict_crops(samples);
+            }
+            return prediction_dict(out, p.scoring().threshold);
+          },
+          py::arg("rgb"), py::arg("depth"), py::arg("ir"), "Image files (JPEG / PNG), one path of each modality per sample.")
+      .def("prepare", &mmdg::infer::Predictor::prepare, py::arg("crop"), "A crop (3, H, W) in [0, 1] -> the network's input.")
+      .def_property_readonly("threshold", [](const mmdg::infer::Predictor& p) { return p.scoring().threshold; })
+      .def_property_readonly("image_size", [](const mmdg::infer::Predictor& p) { return p.options().backbone.image_size(); })
+      .def_property_readonly("options", [](const mmdg::infer::Predictor& p) { return to_python(mmdg::settings::to_json(p.options())); })
+      .def_property_readonly("notes", [](const mmdg::infer::Predictor& p) { return p.notes(); });
+
+  auto metrics = m.def_submodule("metrics", "FAS metrics on scores (live probability) and labels (1 live, 0 spoof).");
+  metrics.def("auc", &mmdg::eval::auc, py::arg("scores"), py::arg("labels"));
+  metrics.def(
+      "at_threshold",
+      [](const std::vector<double>& s, const std::vector<int>& l, double t) { return threshold_metrics(mmdg::eval::at_threshold(s, l, t)); },
+      py::arg("scores"), py::arg("labels"), py::arg("threshold"), "APCER, BPCER, ACER = HTER accepting score >= threshold.");
+  metrics.def(
+      "equal_error_rate",
+      [](const std::vector<double>& s, const std::vector<int>& l) {
+        const auto e = mmdg::eval::equal_error_rate(s, l);
+        py::dict out;
+        out["eer"] = e.eer;
+        out["threshold"] = e.threshold;
+        return out;
+      },
+      py::arg("scores"), py::arg("labels"));
+  metrics.def(
+      "roc",
+      [](const std::vector<double>& s, const std::vector<int>& l) {
+        py::list out;
+        for (const auto& p : mmdg::eval::roc(s, l)) out.append(py::make_tuple(p.threshold, p.fpr, p.tpr));
+        return out;
+      },
+      py::arg("scores"), py::arg("labels"), "(threshold, fpr, tpr) at every distinct score, by decreasing threshold.");
+  metrics.def("tpr_at_fpr", &mmdg::eval::tpr_at_fpr, py::arg("scores"), py::arg("labels"), py::arg("max_fpr"));
+
+  m.def("read_image", &mmdg::data::read_image, py::arg("path"),
+        "An image file (JPEG / PNG, 8 or 16 bits) as a float tensor (3, H, W) in [0, 1], RGB; one channel replicated.");
+  m.def("load_weights", [](const std::string& path) { return dict_of(mmdg::io::read_weights(path)); }, py::arg("path"),
+        "All tensors of a weights file (.pth / .pt zip or legacy pickle, safetensors, .npz), read without running pickled code.");
+  m.def(
+      "save_safetensors",
+      [](const std::string& path, const py::dict& tensors, const std::map<std::string, std::string>& metadata) {
+        mmdg::io::write_safetensors(path, state_dict_of(tensors), metadata);
+      },
+      py::arg("path"), py::arg("tensors"), py::arg("metadata") = std::map<std::string, std::string>{});
+
+  auto losses = m.def_submodule("losses", "The paper's losses and ReGrad, for a Python training loop.");
+  losses.def("ssp_domain", &mmdg::train::ssp_domain, py::arg("labels"), py::arg("sources"),
+             "The SSP domain of each sample: 0 live (any source), 1 + source for a spoof.");
+  losses.def("ssp_loss", &mmdg::train::ssp_loss, py::arg("features"), py::arg("prototypes"), py::arg("valid"), py::arg("domains"),
+             "Single-side prototypical loss (Eq. 6-7): features (B, C), prototypes (D, C), valid (D) bool, domains (B).");
+  losses.def(
+      "regrad_backward",
+      [](std::vector<torch::Tensor> params, const std::vector<int>& branches, const std::vector<torch::Tensor>& weighted_ssp,
+         const torch::Tensor& ce, int fast, const std::vector<double>& reliability, const std::string& variant, bool uncertainty) {
+        if (weighted_ssp.size() != 3 || reliability.size() != 3)
+          throw Error("regrad_backward: expected 3 SSP losses and 3 reliabilities (rgb, depth, ir)");
+        mmdg::train::ReGradOptions o;
+        o.variant = mmdg::parse_enum<mmdg::train::ReGradVariant>(variant, "variant");
+        o.uncertainty = uncertainty;
+        mmdg::train::ReGradStats stats;
+        {
+          py::gil_scoped_release release;
+          stats = mmdg::train::regrad_backward(params, branches, {weighted_ssp[0], weighted_ssp[1], weighted_ssp[2]}, ce, fast,
+                                               {reliability[0], reliability[1], reliability[2]}, o);
+        }
+        py::dict out;
+        out["modulated"] = stats.modulated;
+        out["shared"] = stats.shared;
+        out["conflict_fraction"] = stats.conflict_fraction;
+        return out;
+      },
+      py::arg("params"), py::arg("branches"), py::arg("weighted_ssp"), py::arg("ce"), py::arg("fast"), py::arg("reliability"),
+      py::arg("variant") = "full", py::arg("uncertainty") = true,
+      "Sets each parameter's .grad to ReGrad's combination (Eq. 5) of the three lambda-weighted SSP losses' "
+      "gradients around the fast modality (-1: none), plus the CE gradient.");
+}
