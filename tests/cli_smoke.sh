@@ -132,6 +132,14 @@ if "$mmdg" --help | grep -q synth; then
     check "the face crop is written beside the maps" 0 "rgb_face.png" -- ls "$tmp/face"
     { printf 'P5\n64 64\n255\n'; head -c 4096 /dev/zero | tr '\0' '\200'; } > "$tmp/wall.pgm"
     check "predict --detect-face names a frame without a face" 1 "wall.pgm: no face found" -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$tmp/wall.pgm" --depth "$tmp/wall.pgm" --ir "$tmp/wall.pgm" --detect-face
+    # a clip whose first frame has no face: reported, and the clip goes on (it used to stop at frame 0)
+    mkdir -p "$tmp/clip"
+    cp "$tmp/wall.pgm" "$tmp/clip/0000.png"  # OpenCV reads by content: a grey wall, no face
+    cp "$photo" "$tmp/clip/0001.png"
+    check "predict --detect-face on a clip: a frame without a face is reported" 0 '"frame":0,"face":null' -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$tmp/clip" --depth "$tmp/clip" --ir "$tmp/clip" --detect-face
+    check "predict --detect-face on a clip: the next frame's face box" 0 '"frame":1,.*"face":\{"x":[0-9]+,"y":[0-9]+,"w":[0-9]+,"h":[0-9]+,"in":"rgb"\}' -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$tmp/clip" --depth "$tmp/clip" --ir "$tmp/clip" --detect-face
+    check "predict --detect-face on a clip: the video counts both" 0 '"type":"video","frames":1,"frames_without_face":1' -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$tmp/clip" --depth "$tmp/clip" --ir "$tmp/clip" --detect-face
+    check "predict --detect-face --json gives the face box" 0 '"face": \{' -- "$mmdg" predict --checkpoint "$tmp/run/best.safetensors" --rgb "$photo" --depth "$photo" --ir "$photo" --detect-face --json
   else
     echo "skipped: --detect-face on a real photograph (no $photo or no face detection in this build)"
   fi

@@ -55,12 +55,45 @@ class Cropping {
                 "libopencv-objdetect-dev and opencv-data, and rebuild");
 #endif
   }
-  // The frames as face crops (unchanged without --detect-face).
-  std::array<cv::Mat, 3> apply(const std::array<cv::Mat, 3>& frames, const std::string& what) const {
+  bool detects() const {
 #ifdef MMDG_HAVE_OBJDETECT
-    if (cropper_) return cropper_->crop(frames, what).crops;
+    return cropper_.has_value();
+#else
+    return false;
+#endif
+  }
+  // The frames as face crops (unchanged without --detect-face); nullopt when no face is found.
+  // With a face, `face` is set to its box as JSON ({x, y, w, h, in}: in the frame it was found in).
+  std::optional<std::array<cv::Mat, 3>> apply(const std::array<cv::Mat, 3>& frames, const std::string& what,
+                                              nlohmann::ordered_json* face = nullptr) const {
+#ifdef MMDG_HAVE_OBJDETECT
+    if (cropper_) {
+      auto found = cropper_->try_crop(frames, what);
+      if (!found) return std::nullopt;
+      if (face)
+        *face = {{"x", found->box.x}, {"y", found->box.y}, {"w", found->box.width}, {"h", found->box.height},
+                 {"in", found->found_in == 0 ? "rgb" : "ir"}};
+      return found->crops;
+    }
 #else
     (void)what;
+    (void)face;
+#endif
+    return frames;
+  }
+  // The same for one image: no face is an Error naming `what`.
+  std::array<cv::Mat, 3> apply_one(const std::array<cv::Mat, 3>& frames, const std::string& what,
+                                   nlohmann::ordered_json* face) const {
+#ifdef MMDG_HAVE_OBJDETECT
+    if (cropper_) {
+      const auto found = cropper_->crop(frames, what);
+      *face = {{"x", found.box.x}, {"y", found.box.y}, {"w", found.box.width}, {"h", found.box.height},
+               {"in", found.found_in == 0 ? "rgb" : "ir"}};
+      return found.crops;
+    }
+#else
+    (void)what;
+    (void)face;
 #endif
     return frames;
   }
@@ -90,7 +123,8 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
   std::array<cv::Mat, 3> frames;
   for (int m = 0; m < 3; ++m)
     if (!missing[m]) frames[m] = *sources[m]->next();
-  frames = Cropping(a).apply(frames, a.rgb.empty() ? a.ir : a.rgb);
+  nlohmann::ordered_json face;  // the detected face's box, with --detect-face
+  frames = Cropping(a).apply_one(frames, a.rgb.empty() ? a.ir : a.rgb, &face);
   if (a.detect_face && !a.maps.empty()) {  // keep the crops beside the maps: what the network saw
     std::filesystem::create_directories(a.maps);
     for (int m = 0; m < 3; ++m) {
@@ -146,14 +180,15 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
     }
   }
   if (a.json) {
-    std::cout << nlohmann::json{{"live_probability", live},
-                                {"decision", decision ? "live" : "spoof"},
-                                {"threshold", predictor.scoring().threshold},
-                                {"threshold_source", predictor.scoring().threshold_source},
-                                {"normalization", enum_name(norm)},
-                                {"mean_reliability", reliability},
-                                {"estimator", enum_name(predictor.options().estimator)}}
-                     .dump(1)
+    nlohmann::json out{{"live_probability", live},
+                       {"decision", decision ? "live" : "spoof"},
+                       {"threshold", predictor.scoring().threshold},
+                       {"threshold_source", predictor.scoring().threshold_source},
+                       {"normalization", enum_name(norm)},
+                       {"mean_reliability", reliability},
+                       {"estimator", enum_name(predictor.options().estimator)}};
+    if (!face.is_null()) out["face"] = face;  // with --detect-face: the box (x, y, w, h) in the frame it was found in
+    std::cout << out.dump(1)
               << "\n";
   } else {
     std::cout << "live probability: " << std::fixed << std::setprecision(4) << live << "\n";
@@ -182,8 +217,9 @@ void predict_frames(infer::Predictor& predictor, const PredictArgs& a, const inf
   Progress progress("predict", frames_total < 0 ? 0 : (frames_total + a.stride - 1) / a.stride);
   std::vector<std::array<torch::Tensor, 3>> batch;
   std::vector<std::int64_t> batch_frames;
+  std::vector<nlohmann::ordered_json> batch_faces;
   double sum = 0;
-  std::int64_t scored = 0, frame = 0;
+  std::int64_t scored = 0, frame = 0, faceless = 0;
   const auto flush = [&] {
     if (batch.empty()) return;
     const auto p = predictor.predict_crops(batch, missing);
@@ -191,14 +227,16 @@ void predict_frames(infer::Predictor& predictor, const PredictArgs& a, const inf
       const double live = p.live_probability[static_cast<std::int64_t>(i)].item<double>();
       nlohmann::ordered_json line = {{"type", "frame"}, {"frame", batch_frames[i]}, {"live_probability", live},
                                      {"decision", p.live[i] ? "live" : "spoof"}};
+      if (cropping.detects()) line["face"] = batch_faces[i];
       for (int m = 0; m < 3; ++m) line["reliability_" + std::string(model::modality_name(m))] = p.mean_reliability[m][static_cast<std::int64_t>(i)].item<double>();
       std::cout << line.dump() << "\n";
       sum += live;
       ++scored;
     }
-    progress.update(scored);
+    progress.update(scored + faceless);
     batch.clear();
     batch_frames.clear();
+    batch_faces.clear();
   };
   for (;; ++frame) {
     std::array<cv::Mat, 3> frames;
@@ -210,13 +248,20 @@ void predict_frames(infer::Predictor& predictor, const PredictArgs& a, const inf
       else frames[m] = std::move(*f);
     }
     if (ended) break;
-    frames = cropping.apply(frames, "frame " + std::to_string(frame));
-    std::array<torch::Tensor, 3> crops;
-    for (int m = 0; m < 3; ++m)
-      if (!missing[m]) crops[m] = data::image_from_mat(&frames[m], sources[m]->path() + " frame " + std::to_string(frame));
-    batch.push_back(crops);
-    batch_frames.push_back(frame);
-    if (static_cast<std::int64_t>(batch.size()) >= o.batch_size) flush();
+    nlohmann::ordered_json face;
+    if (const auto cropped = cropping.apply(frames, "frame " + std::to_string(frame), &face)) {
+      std::array<torch::Tensor, 3> crops;
+      for (int m = 0; m < 3; ++m)
+        if (!missing[m]) crops[m] = data::image_from_mat(&(*cropped)[m], sources[m]->path() + " frame " + std::to_string(frame));
+      batch.push_back(crops);
+      batch_frames.push_back(frame);
+      batch_faces.push_back(face);
+      if (static_cast<std::int64_t>(batch.size()) >= o.batch_size) flush();
+    } else {  // no face in this frame: said so, and the video goes on
+      flush();  // the lines stay in frame order
+      std::cout << nlohmann::ordered_json{{"type", "frame"}, {"frame", frame}, {"face", nullptr}}.dump() << "\n";
+      ++faceless;
+    }
     bool more = true;
     for (int m = 0; m < 3; ++m)
       if (!missing[m]) more = sources[m]->skip(a.stride - 1) && more;
@@ -225,14 +270,17 @@ void predict_frames(infer::Predictor& predictor, const PredictArgs& a, const inf
   }
   flush();
   progress.finish();
-  if (scored == 0) throw Error("no frame to score");
+  if (scored == 0)
+    throw Error(faceless > 0 ? "no face found in any of the " + std::to_string(faceless) + " frames read" : "no frame to score");
   const double mean = sum / static_cast<double>(scored);
-  std::cout << nlohmann::ordered_json{{"type", "video"}, {"frames", scored}, {"stride", a.stride}, {"live_probability", mean},
-                              {"decision", mean >= predictor.scoring().threshold ? "live" : "spoof"},
-                              {"threshold", predictor.scoring().threshold},
-                              {"threshold_source", predictor.scoring().threshold_source}}
-                   .dump()
-            << "\n";
+  nlohmann::ordered_json video{{"type", "video"}, {"frames", scored}};
+  if (cropping.detects()) video["frames_without_face"] = faceless;  // read, not scored
+  video["stride"] = a.stride;
+  video["live_probability"] = mean;
+  video["decision"] = mean >= predictor.scoring().threshold ? "live" : "spoof";
+  video["threshold"] = predictor.scoring().threshold;
+  video["threshold_source"] = predictor.scoring().threshold_source;
+  std::cout << video.dump() << "\n";
 }
 
 void predict_list(infer::Predictor& predictor, const PredictArgs& a, const infer::InferOptions& o) {

@@ -77,6 +77,13 @@ cv::Rect face_crop_box(const cv::Rect& face, double margin, const cv::Size& from
 }
 
 FaceCrop FaceCropper::crop(const std::array<cv::Mat, 3>& frames, const std::string& what) const {
+  if (auto found = try_crop(frames, what)) return std::move(*found);
+  throw Error(what + ": no face found (searched the RGB frame" + std::string(frames[2].empty() ? "" : " and the IR frame") +
+              "). HINT: give face crops without --detect-face, or a frame where the face is at least " +
+              std::to_string(options_.min_face) + " pixels wide");
+}
+
+std::optional<FaceCrop> FaceCropper::try_crop(const std::array<cv::Mat, 3>& frames, const std::string& what) const {
   FaceCrop out;
   std::optional<cv::Rect> face;
   const cv::Mat& rgb = frames[0];
@@ -87,10 +94,7 @@ FaceCrop FaceCropper::crop(const std::array<cv::Mat, 3>& frames, const std::stri
   }
   if (face) out.found_in = 0;
   else if (!frames[2].empty() && (face = detect(frames[2]))) out.found_in = 2;
-  if (!face)
-    throw Error(what + ": no face found (searched the RGB frame" + std::string(frames[2].empty() ? "" : " and the IR frame") +
-                "). HINT: give face crops without --detect-face, or a frame where the face is at least " +
-                std::to_string(options_.min_face) + " pixels wide");
+  if (!face) return std::nullopt;
   out.box = *face;
   const cv::Size found_size = frames[out.found_in].size();
   for (int m = 0; m < 3; ++m) {

@@ -38,8 +38,10 @@ class FaceCropper {
   // The largest face of an 8-bit (or 16-bit) frame, grey, BGR or BGRA; nullopt when none.
   std::optional<cv::Rect> detect(const cv::Mat& frame) const;
 
-  // Finds the face (RGB, else IR) and crops the three registered frames; throws Error naming
-  // `what` when no face is found.
+  // Finds the face (RGB, else IR) and crops the three registered frames; nullopt when no face is
+  // found (a video's frame without one is reported and skipped). Errors name `what`.
+  std::optional<FaceCrop> try_crop(const std::array<cv::Mat, 3>& frames, const std::string& what) const;
+  // The same, throwing Error naming `what` when no face is found.
   FaceCrop crop(const std::array<cv::Mat, 3>& frames, const std::string& what) const;
 
  private:

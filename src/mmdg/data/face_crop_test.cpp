@@ -68,6 +68,11 @@ TEST(FaceCrop, DarkRgbFallsBackToIrAndNoFaceIsAnError) {
   EXPECT_TRUE(crop.crops[1].empty());
   const cv::Mat wall(200, 200, CV_8UC3, cv::Scalar(90, 120, 150));
   EXPECT_MMDG_ERROR(cropper.crop({wall, wall, wall}, "frame 7"), "frame 7: no face found");
+  EXPECT_FALSE(cropper.try_crop({wall, wall, wall}, "frame 7").has_value());  // a video's frame: skipped, not an error
+  const auto found = cropper.try_crop({image, image, image}, "frame 8");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->found_in, 0);
+  EXPECT_GT(found->box.area(), 0);
   EXPECT_MMDG_ERROR(FaceCropper({"/nonexistent/cascade.xml"}), "/nonexistent/cascade.xml: file not found");
 }
 
