@@ -84,6 +84,8 @@ if "$mmdg" --help | grep -q synth; then
   check "predict with missing modalities" 0 '"live_probability"' -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/synth/W/test/002_0_live/rgb/0000.jpg" --missing depth,ir --json
   check "predict a list (npz samples)" 0 "wrote .*scores.csv" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --list "$tmp/synth/P-test.txt" --data-root "$tmp/synth" --out "$tmp/scores.csv"
   check "scores CSV header" 0 "^path,label,score" -- head -1 "$tmp/scores.csv"
+  "$mmdg" -q synth --out "$tmp/synth224" --subjects 3 --frames 1 --image-size 224 --domains P > /dev/null
+  check "--max-sample-mb refuses a larger .npz sample, naming it" 1 "P-test.txt:1: .*\.npz:data.npy: decodes to 5 MB, more than the limit of 1 MB" -- "$mmdg" --max-sample-mb 1 predict --checkpoint "$tmp/init.safetensors" --list "$tmp/synth224/P-test.txt" --data-root "$tmp/synth224" --out "$tmp/p224.csv"
   check "predict names a missing image" 1 "nope.png: file not found" -- "$mmdg" predict --checkpoint "$tmp/init.safetensors" --rgb "$tmp/nope.png" --depth x --ir y
   tiny_train=(--config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --train "$tmp/synth/C-train.txt,$tmp/synth/S-train.txt" --val "$tmp/synth/W-val.txt" --data-root "$tmp/synth" --batch-size 8 --lr 1e-3 --workers 1)
   check "train a tiny model" 0 "done: best epoch" -- "$mmdg" train "${tiny_train[@]}" --out "$tmp/run" --epochs 2 --steps-per-epoch 2

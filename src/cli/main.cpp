@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
   bool quiet = false, verbose = false;
   auto* quiet_flag = app.add_flag("-q,--quiet", quiet, "show only warnings and errors (results still print)");
   app.add_flag("-v,--verbose", verbose, "also show debug messages (every logged training step, the runtime)")->excludes(quiet_flag);
+  std::uint64_t max_sample_mb = 1024;
+  app.add_option("--max-sample-mb", max_sample_mb,
+                 "largest decoded .npz sample array accepted, in MB (images: OpenCV's OPENCV_IO_MAX_IMAGE_PIXELS)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 24))
+      ->capture_default_str();
   bool outside_root = false;
   app.add_flag("--allow-outside-data-root", outside_root,
                "let list paths leave --data-root (absolute paths, '..' above it); refused by default");
@@ -44,6 +49,7 @@ int main(int argc, char** argv) {
     mmdg::log::set_console_level(quiet ? mmdg::log::Level::warning : verbose ? mmdg::log::Level::debug : mmdg::log::Level::info);
     mmdg::set_threads(threads);
     mmdg::data::allow_paths_outside_data_root(outside_root);
+    mmdg::data::limit_decoded_sample_size(max_sample_mb << 20);
   });
   mmdg::cli::add_version_command(app);
   mmdg::cli::add_weights_command(app);

@@ -27,7 +27,9 @@ at::Tensor read_image(const std::string& path) {
                      "HINT: install libopencv-imgcodecs-dev and rebuild");
 #else
   const cv::Mat mat = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
-  if (mat.empty()) throw Error(path + ": cannot decode the image (corrupt or not a JPEG/PNG file)");
+  if (mat.empty())
+    throw Error(path + ": cannot decode the image (corrupt, not a JPEG/PNG file, or more pixels than OpenCV's limit, "
+                       "OPENCV_IO_MAX_IMAGE_PIXELS, 2^30 by default)");
   return image_from_mat(&mat, path);
 #endif
 }

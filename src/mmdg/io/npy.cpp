@@ -1,5 +1,7 @@
 #include "mmdg/io/npy.h"
 
+#include <atomic>
+
 #include <ATen/ATen.h>
 
 #include <cstring>
@@ -170,11 +172,23 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& context) {
   return t;
 }
 
+namespace {
+std::atomic<std::uint64_t> max_entry_bytes{std::uint64_t{1} << 30};
+std::string megabytes(std::uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MB"; }
+}  // namespace
+
+std::uint64_t max_npz_entry_bytes() { return max_entry_bytes.load(); }
+void set_max_npz_entry_bytes(std::uint64_t bytes) { max_entry_bytes.store(bytes); }
+
 StateDict read_npz(const std::string& path) {
   ZipArchive zip(path);
   StateDict out;
   for (const auto& name : zip.entry_names()) {
     if (name.size() < 4 || name.compare(name.size() - 4, 4, ".npy") != 0) continue;
+    const std::uint64_t size = zip.entry_size(name), limit = max_npz_entry_bytes();
+    if (size > limit)
+      throw Error(path + ":" + name + ": decodes to " + megabytes(size) + ", more than the limit of " + megabytes(limit) +
+                  " per array (HINT: mmdg --max-sample-mb raises it)");
     out.insert(name.substr(0, name.size() - 4), parse_npy(zip.read(name), path + ":" + name));
   }
   if (out.is_empty()) throw Error(path + ": no .npy arrays in the archive");

@@ -121,5 +121,22 @@ TEST(Npy, WriteReadRoundTrip) {
   EXPECT_EQ(read_file(dir.file("b.npz")), first);
 }
 
+// A small archive holding a large array is refused by its declared decoded size, naming the file,
+// before the array is inflated (a 1.4 MB .npz of a (1, 22, 4096, 4096) sample took 3 GB).
+TEST(Npy, DecodedSizeIsBounded) {
+  test::TempDir dir;
+  StateDict arrays;
+  arrays.insert("data", torch::zeros({1, 22, 128, 128}));  // 1.4 MB decoded, a few KB deflated
+  write_npz(dir.file("big.npz"), arrays, true);
+  const auto limit = max_npz_entry_bytes();
+  EXPECT_EQ(limit, std::uint64_t{1} << 30);
+  set_max_npz_entry_bytes(std::uint64_t{1} << 20);
+  EXPECT_MMDG_ERROR(read_npz(dir.file("big.npz")),
+                    dir.file("big.npz") + ":data.npy: decodes to 2 MB, more than the limit of 1 MB per array");
+  set_max_npz_entry_bytes(std::uint64_t{2} << 20);
+  EXPECT_EQ(read_npz(dir.file("big.npz")).size(), 1u);
+  set_max_npz_entry_bytes(limit);
+}
+
 }  // namespace
 }  // namespace mmdg::io
