@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "mmdg/data/sample.h"
+#include "mmdg/io/npy.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/build_info.h"
 #include "mmdg/util/error.h"
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     mmdg::log::set_console_level(quiet ? mmdg::log::Level::warning : verbose ? mmdg::log::Level::debug : mmdg::log::Level::info);
     mmdg::set_threads(threads);
     mmdg::data::allow_paths_outside_data_root(outside_root);
-    mmdg::data::limit_decoded_sample_size(max_sample_mb << 20);
+    mmdg::io::set_max_npz_entry_bytes(max_sample_mb << 20);  // images: OpenCV's own limit, read at its load
   });
   mmdg::cli::add_version_command(app);
   mmdg::cli::add_weights_command(app);

@@ -65,14 +65,12 @@ class Cropping {
   // The frames as face crops (unchanged without --detect-face); nullopt when no face is found.
   // With a face, `face` is set to its box as JSON ({x, y, w, h, in}: in the frame it was found in).
   std::optional<std::array<cv::Mat, 3>> apply(const std::array<cv::Mat, 3>& frames, const std::string& what,
-                                              nlohmann::ordered_json* face = nullptr) const {
+                                              nlohmann::ordered_json* face) const {
 #ifdef MMDG_HAVE_OBJDETECT
     if (cropper_) {
       auto found = cropper_->try_crop(frames, what);
       if (!found) return std::nullopt;
-      if (face)
-        *face = {{"x", found->box.x}, {"y", found->box.y}, {"w", found->box.width}, {"h", found->box.height},
-                 {"in", found->found_in == 0 ? "rgb" : "ir"}};
+      *face = box_json(*found);
       return found->crops;
     }
 #else
@@ -81,14 +79,13 @@ class Cropping {
 #endif
     return frames;
   }
-  // The same for one image: no face is an Error naming `what`.
+  // The same for one image: no face is the cropper's Error naming `what`.
   std::array<cv::Mat, 3> apply_one(const std::array<cv::Mat, 3>& frames, const std::string& what,
                                    nlohmann::ordered_json* face) const {
 #ifdef MMDG_HAVE_OBJDETECT
     if (cropper_) {
-      const auto found = cropper_->crop(frames, what);
-      *face = {{"x", found.box.x}, {"y", found.box.y}, {"w", found.box.width}, {"h", found.box.height},
-               {"in", found.found_in == 0 ? "rgb" : "ir"}};
+      auto found = cropper_->crop(frames, what);
+      *face = box_json(found);
       return found.crops;
     }
 #else
@@ -100,6 +97,10 @@ class Cropping {
 
  private:
 #ifdef MMDG_HAVE_OBJDETECT
+  static nlohmann::ordered_json box_json(const data::FaceCrop& found) {
+    return {{"x", found.box.x}, {"y", found.box.y}, {"w", found.box.width}, {"h", found.box.height},
+            {"in", found.found_in == 0 ? "rgb" : "ir"}};
+  }
   std::optional<data::FaceCropper> cropper_;
 #endif
 };

@@ -102,11 +102,18 @@ py::dict dict_of(const mmdg::io::StateDict& state) {
   return out;
 }
 
-py::dict prediction_dict(const mmdg::infer::Prediction& p, double threshold) {
+// Runs `score` (a call of `predictor`) without the GIL; its prediction as a dict.
+template <class Score>
+py::dict scored(const mmdg::infer::Predictor& predictor, Score&& score) {
+  mmdg::infer::Prediction p;
+  {
+    py::gil_scoped_release release;
+    p = score();
+  }
   py::dict out;
   out["live_probability"] = p.live_probability;
   out["live"] = py::cast(p.live);
-  out["threshold"] = threshold;
+  out["threshold"] = predictor.scoring().threshold;
   out["reliability_maps"] = tensors3(p.reliability_maps);
   out["mean_reliability"] = tensors3(p.mean_reliability);
   return out;
@@ -265,24 +272,15 @@ PYBIND11_MODULE(_mmdg, m) {
           "predict",
           [](mmdg::infer::Predictor& p, const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir,
              const std::vector<bool>& missing) {
-            mmdg::infer::Prediction out;
-            {
-              py::gil_scoped_release release;
-              out = p.predict(rgb, depth, ir, missing_of(missing));
-            }
-            return prediction_dict(out, p.scoring().threshold);
+            const auto flags = missing_of(missing);
+            return scored(p, [&] { return p.predict(rgb, depth, ir, flags); });
           },
           py::arg("rgb"), py::arg("depth"), py::arg("ir"), py::arg("missing") = std::vector<bool>{false, false, false},
           "Normalized inputs (B, 3, S, S) as the data pipeline makes them.")
       .def(
           "predict_crops",
           [](mmdg::infer::Predictor& p, const std::vector<std::array<torch::Tensor, 3>>& samples) {
-            mmdg::infer::Prediction out;
-            {
-              py::gil_scoped_release release;
-              out = p.predict_crops(samples);
-            }
-            return prediction_dict(out, p.scoring().threshold);
+            return scored(p, [&] { return p.predict_crops(samples); });
           },
           py::arg("samples"), "Face crops, one (rgb, depth, ir) triple of (3, H, W) tensors in [0, 1] per sample.")
       .def(
@@ -292,15 +290,12 @@ PYBIND11_MODULE(_mmdg, m) {
             if (rgb.size() != depth.size() || rgb.size() != ir.size())
               throw Error("predict_files: " + std::to_string(rgb.size()) + " rgb, " + std::to_string(depth.size()) +
                           " depth and " + std::to_string(ir.size()) + " ir paths (one of each per sample)");
-            mmdg::infer::Prediction out;
-            {
-              py::gil_scoped_release release;
+            return scored(p, [&] {
               std::vector<std::array<torch::Tensor, 3>> samples;
               for (std::size_t i = 0; i < rgb.size(); ++i)
                 samples.push_back({mmdg::data::read_image(rgb[i]), mmdg::data::read_image(depth[i]), mmdg::data::read_image(ir[i])});
-              out = p.predict_crops(samples);
-            }
-            return prediction_dict(out, p.scoring().threshold);
+              return p.predict_crops(samples);
+            });
           },
           py::arg("rgb"), py::arg("depth"), py::arg("ir"), "Image files (JPEG / PNG), one path of each modality per sample.")
       .def("prepare", &mmdg::infer::Predictor::prepare, py::arg("crop"), "A crop (3, H, W) in [0, 1] -> the network's input.")

@@ -287,6 +287,12 @@ def regrad_combine(g, ce, branch, fast, w, eps, decisions):
     return out + ce  # the CE gradient goes in unmodulated
 
 
+def gradients(loss, params, retain):
+    """d loss / d p for the named parameters `params`, zeros where the loss does not reach."""
+    got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
+
+
 def step_inputs():
     """The batch and the prototypes, from their own generator (independent of the global seed)."""
     gen = torch.Generator().manual_seed(TRAIN_STEP["seed"])
@@ -323,12 +329,8 @@ def reference_train_step(state, dtype):
     # ReGrad's modality reliability: batch mean of the last block's class-token reliability
     w = [rel[m][:, 0].mean().item() for m in range(3)]
 
-    def grads(loss, retain):
-        got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
-
-    g_ssp = [grads(ts["ssp_weight"] * ssp[m], True) for m in range(3)]
-    g_ce = grads(ce, False)
+    g_ssp = [gradients(ts["ssp_weight"] * ssp[m], params, True) for m in range(3)]
+    g_ce = gradients(ce, params, False)
     decisions = Decisions()
     out = {"logits": logits, "loss_ce": ce, "domains": domains}
     for m, mod in enumerate(MODALITIES):
@@ -466,12 +468,8 @@ class MMDGSteps:
         fast = order[0]  # the smallest running SSP loss
         self.margins.append((self.running[order[1]] - self.running[fast]) / abs(self.running[fast]))
 
-        def grads(loss, retain):
-            got = torch.autograd.grad(loss, [p for _, p in params], retain_graph=retain, allow_unused=True)
-            return [torch.zeros_like(p) if g is None else g for (_, p), g in zip(params, got)]
-
-        g_ssp = [grads(t["ssp_weight"] * ssp[m], True) for m in range(3)]
-        g_ce = grads(ce, False)
+        g_ssp = [gradients(t["ssp_weight"] * ssp[m], params, True) for m in range(3)]
+        g_ce = gradients(ce, params, False)
         for k, (name, p) in enumerate(params):
             g = [g_ssp[m][k] for m in range(3)]
             p.grad = regrad_combine(g, g_ce[k], step_branch(name), fast, w, t["regrad_eps"], self.decisions)

@@ -5,7 +5,6 @@
 
 #include <torch/torch.h>
 
-#include "mmdg/io/npy.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::data {
@@ -15,8 +14,6 @@ std::atomic<bool> outside_root_allowed{false};
 }  // namespace
 
 void allow_paths_outside_data_root(bool allow) { outside_root_allowed = allow; }
-
-void limit_decoded_sample_size(std::uint64_t bytes) { io::set_max_npz_entry_bytes(bytes); }
 
 std::string join_path(const std::string& root, const std::string& relative) {
   if (root.empty()) return relative;

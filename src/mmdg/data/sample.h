@@ -3,7 +3,6 @@
 #include <ATen/core/Tensor.h>
 
 #include <array>
-#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -33,12 +32,6 @@ std::string join_path(const std::string& root, const std::string& relative);
 
 // Allows list paths outside --data-root for this process (the CLI's --allow-outside-data-root).
 void allow_paths_outside_data_root(bool allow);
-
-// Bounds the decoded size of one .npz sample array for this process (the CLI's --max-sample-mb):
-// beyond `bytes` it is refused naming the file (io::set_max_npz_entry_bytes). Images are bounded by
-// OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS, 2^30 pixels by default), which OpenCV reads when
-// it is loaded: set it in the environment before the program starts.
-void limit_decoded_sample_size(std::uint64_t bytes);
 
 // Every path of `entries` that does not name an existing file (joined with `data_root`), as
 // "LIST:LINE: PATH: file not found", in list order (at most `max_reported`, then a count line).

@@ -19,9 +19,8 @@
 #include <vector>
 
 #include "mmdg/io/safetensors.h"
-#include "mmdg/io/torch_checkpoint.h"
 #include "mmdg/model/network.h"
-#include "mmdg/model/module_state.h"
+#include "mmdg/train/golden_network_test_util.h"
 #include "mmdg/train/regrad.h"
 #include "mmdg/train/ssp_loss.h"
 #include "mmdg/util/test_util.h"
@@ -51,19 +50,6 @@ Golden read_golden() {
   g.regrad_eps = number("regrad_eps");
   g.fast = std::stoi(g.meta.at("fast"));
   return g;
-}
-
-// The tiny network with the golden initial weights (released layout), deterministic in training.
-model::Network golden_net(const Golden& g) {
-  auto o = model::NetworkOptions::preset(g.meta.at("preset"));
-  o.estimator = parse_enum<model::Estimator>(g.meta.at("estimator"), "estimator");  // "expected": no Monte Carlo sampling
-  o.adapter_dropout = std::stod(g.meta.at("adapter_dropout"));                    // 0: no dropout anywhere
-  o.freeze = parse_enum<model::Freeze>(g.meta.at("freeze"), "freeze");
-  o.head = parse_enum<model::Head>(g.meta.at("head"), "head");
-  model::Network net = model::make_network(o);
-  const auto weights = model::from_released_layout(io::read_torch_checkpoint(test::golden(g.meta.at("weights"))));
-  model::load_state_dict(*net, weights, /*strict=*/true, g.meta.at("weights"));
-  return net;
 }
 
 // What one C++ step produced, under the golden file's names: logits, feat_M, domains, loss_ce,
@@ -177,7 +163,7 @@ TEST(TrainStepGolden, OneReGradAdamStepMatchesThePyTorchReference) {
   EXPECT_EQ(ReGradOptions().eps, g.regrad_eps) << "ReGrad's default epsilon changed: regenerate the golden file";
   EXPECT_EQ(g.meta.at("regrad"), "full");
   EXPECT_EQ(g.meta.at("optimizer"), "adam");
-  auto net = golden_net(g);
+  auto net = golden_network(g.meta);
   const auto before = model::module_state_dict(*net);
   std::map<std::string, torch::Tensor> initial;
   for (const auto& item : before) initial[item.key()] = item.value().clone();
@@ -204,7 +190,7 @@ TEST(TrainStepGolden, OneReGradAdamStepMatchesThePyTorchReference) {
 // weights (the forward, the losses and the plain gradients stay the same).
 TEST(TrainStepGolden, AnotherFastModalityDoesNotMatch) {
   const auto g = read_golden();
-  auto net = golden_net(g);
+  auto net = golden_network(g.meta);
   const auto got = run_cpp_step(*net, g, (g.fast + 1) % 3);
   std::size_t regrad_mismatch = 0, updated_mismatch = 0;
   for (const auto& [key, value] : got) {

@@ -31,9 +31,8 @@
 #include "mmdg/data/dataset.h"
 #include "mmdg/data/list_file.h"
 #include "mmdg/io/safetensors.h"
-#include "mmdg/io/torch_checkpoint.h"
-#include "mmdg/model/module_state.h"
 #include "mmdg/model/network.h"
+#include "mmdg/train/golden_network_test_util.h"
 #include "mmdg/train/pmr_strategy.h"
 #include "mmdg/train/regrad_strategy.h"
 #include "mmdg/train/strategy.h"
@@ -163,14 +162,7 @@ Deviation run_trajectory(const std::string& file, const Perturbation& perturb = 
     EXPECT_EQ(ex.domain, g["data/sources"][row].item<std::int64_t>());
   }
 
-  auto o = model::NetworkOptions::preset(g.meta.at("preset"));
-  o.estimator = parse_enum<model::Estimator>(g.meta.at("estimator"), "estimator");  // no Monte Carlo sampling
-  o.adapter_dropout = std::stod(g.meta.at("adapter_dropout"));                    // 0: no dropout anywhere
-  o.freeze = parse_enum<model::Freeze>(g.meta.at("freeze"), "freeze");
-  o.head = parse_enum<model::Head>(g.meta.at("head"), "head");
-  model::Network net = model::make_network(o);
-  model::load_state_dict(*net, model::from_released_layout(io::read_torch_checkpoint(test::golden(g.meta.at("weights")))),
-                         /*strict=*/true, g.meta.at("weights"));
+  model::Network net = golden_network(g.meta);
   TrainOptions t = options_of(g);
   if (perturb.options) perturb.options(t);
   StrategyContext context;
@@ -212,9 +204,7 @@ Deviation run_trajectory(const std::string& file, const Perturbation& perturb = 
       const StepResult result = strategy->step(*net, b);
       optimizer->step();
       strategy->after_step();
-      char prefix[16];
-      std::snprintf(prefix, sizeof prefix, "step%02lld/", static_cast<long long>(step + 1));
-      const std::string key = prefix;
+      const std::string key = (step + 1 < 10 ? "step0" : "step") + std::to_string(step + 1) + "/";  // "step07/"
       for (const auto& item : g.tensors) {  // every logged field the reference has for this step
         if (item.key().rfind(key + "log/", 0) != 0) continue;
         const std::string field = item.key().substr(key.size() + 4);
