@@ -337,6 +337,50 @@ def hdf5_seeds(out):
     })
 
 
+def png(width, height, grey=False):
+    """A valid 8-bit PNG of one flat colour."""
+    channels = 1 if grey else 3
+    raw = b"".join(b"\x00" + b"\x80" * (width * channels) for _ in range(height))
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0 if grey else 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def jpeg_head(width, height):
+    """The start of a baseline JPEG up to its first scan: APP0, SOF0 (the header reader stops there)."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    return b"\xff\xd8" + app0 + sof0 + b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00"
+
+
+def bmp(width, height):
+    row = (width * 3 + 3) // 4 * 4
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, row * height, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + 40 + row * height, 0, 0, 54) + info + b"\x00" * (row * height)
+
+
+def serve_request_seeds(out):
+    """mmdg serve's POST /v1/predict as serve_request_fuzz.cpp frames it: the query, then parts
+    "\\n\\x01" name "\\x02" filename "\\x03" content."""
+    def part(name, content, filename=""):
+        return b"\n\x01" + name.encode() + b"\x02" + filename.encode() + b"\x03" + content
+    triple = part("rgb", png(8, 8), "r.png") + part("depth", png(8, 8, True), "d.png") + part("ir", jpeg_head(8, 8), "i.jpg")
+    put_all(out, "serve_request", {
+        "triple.bin": b"maps=1" + triple,
+        "rgb_only.bin": b"missing=depth,ir" + part("rgb", bmp(4, 3), "r.bmp"),
+        "fields.bin": part("rgb", png(2, 2), "r.png") + part("missing", b"depth,ir") + part("detect_face", b"true"),
+        "twice.bin": b"maps=1&maps=0" + triple,
+        "huge_header.bin": part("rgb", png(8, 8)[:16] + struct.pack(">II", 70000, 70000) + png(8, 8)[24:], "r.png")
+                           + part("missing", b"ir,depth"),
+        "png.bin": png(3, 5),
+        "jpeg.bin": jpeg_head(640, 480),
+        "bmp.bin": bmp(5, 2),
+        "bmp_core.bin": b"BM" + b"\x00" * 12 + struct.pack("<IHHHH", 12, 7, 9, 1, 24),
+        "jpeg_dnl.bin": b"\xff\xd8\xff\xc0" + struct.pack(">HBHHB", 11, 8, 0, 16, 1) + b"\x01\x11\x00",
+    })
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_seeds.py OUT_DIR")
@@ -347,6 +391,7 @@ def main():
     zip_seeds(out, archive)
     text_seeds(out, header)
     hdf5_seeds(out)
+    serve_request_seeds(out)
     for harness in sorted(os.listdir(out)):
         print("%-18s %3d seeds" % (harness, len(os.listdir(os.path.join(out, harness)))))
 

@@ -69,6 +69,28 @@ check "a backbone option error is a usage error" 2 "ViT option image_size: must 
 check "model info of the three-branch ViT" 0 "adapters +0 +0" -- "$mmdg" model info --config mmdg_tiny --network vit
 check "model option names its valid values" 2 "option freeze: unknown value 'all' \(expected one of: last-block, adapters-only\)" -- "$mmdg" model info --config mmdg_tiny --freeze all
 check "model init from pretrained" 0 "wrote" -- "$mmdg" model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/init.safetensors"
+# mmdg serve, as a user starts it: the address it prints, /healthz, a prediction, SIGTERM -> exit 0
+if "$mmdg" serve --help > /dev/null 2>&1; then
+  "$mmdg" serve --checkpoint "$tmp/init.safetensors" --port 0 > "$tmp/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 240); do grep -q "listening on" "$tmp/serve.log" && break; sleep 0.25; done
+  url=$(grep -oE "http://127.0.0.1:[0-9]+" "$tmp/serve.log" | head -1)
+  if [[ -n $url ]] && [[ $(curl -s "$url/healthz") == ok ]]; then
+    echo "ok: serve answers /healthz at $url"
+    check "serve names a port in use" 1 "cannot listen on 127.0.0.1:${url##*:}" -- "$mmdg" serve --checkpoint "$tmp/init.safetensors" --port "${url##*:}"
+  else
+    echo "FAIL: serve did not come up"; cat "$tmp/serve.log"; fail=1
+  fi
+  kill -TERM $pid 2>/dev/null
+  wait $pid
+  rc=$?
+  if [[ $rc -eq 0 ]] && grep -q "stopped (SIGTERM)" "$tmp/serve.log"; then
+    echo "ok: serve stops on SIGTERM with status 0"
+  else
+    echo "FAIL: serve on SIGTERM (rc=$rc)"; tail -5 "$tmp/serve.log"; fail=1
+  fi
+  check "serve names a bad option" 2 "option --max-batch: must be in \[1, 4096\]" -- "$mmdg" serve --checkpoint "$tmp/init.safetensors" --max-batch 0
+fi
 check "model init with a mismatched config" 1 "do not fit the vit-uadapter backbone" -- "$mmdg" model init --config mmdg_mini --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/x.safetensors"
 check "model info of a checkpoint" 0 'image_size = 32' -- "$mmdg" model info --checkpoint "$tmp/init.safetensors"
 check "export to the released layout" 0 "wrote" -- "$mmdg" model export --checkpoint "$tmp/init.safetensors" --out "$tmp/released.pth"

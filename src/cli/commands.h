@@ -23,6 +23,7 @@ void add_ablate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_demo_command(CLI::App& app);      // needs OpenCV
 void add_stress_command(CLI::App& app);    // needs OpenCV
+void add_serve_command(CLI::App& app);     // needs OpenCV and cpp-httplib
 void add_data_command(CLI::App& app);      // convert-wmca needs OpenCV and libhdf5
 
 }  // namespace mmdg::cli

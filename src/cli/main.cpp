@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   mmdg::cli::add_demo_command(app);
   mmdg::cli::add_stress_command(app);
 #endif
+#ifdef MMDG_HAVE_SERVE
+  mmdg::cli::add_serve_command(app);
+#endif
   mmdg::cli::add_data_command(app);
   try {
     app.parse(argc, argv);

@@ -70,7 +70,7 @@ class Cropping {
     if (cropper_) {
       auto found = cropper_->try_crop(frames, what);
       if (!found) return std::nullopt;
-      *face = box_json(*found);
+      *face = data::face_json(*found);
       return found->crops;
     }
 #else
@@ -85,7 +85,7 @@ class Cropping {
 #ifdef MMDG_HAVE_OBJDETECT
     if (cropper_) {
       auto found = cropper_->crop(frames, what);
-      *face = box_json(found);
+      *face = data::face_json(found);
       return found.crops;
     }
 #else
@@ -97,10 +97,6 @@ class Cropping {
 
  private:
 #ifdef MMDG_HAVE_OBJDETECT
-  static nlohmann::ordered_json box_json(const data::FaceCrop& found) {
-    return {{"x", found.box.x}, {"y", found.box.y}, {"w", found.box.width}, {"h", found.box.height},
-            {"in", found.found_in == 0 ? "rgb" : "ir"}};
-  }
   std::optional<data::FaceCropper> cropper_;
 #endif
 };
@@ -148,46 +144,25 @@ void predict_one(infer::Predictor& predictor, const PredictArgs& a, const infer:
   }
   const bool attention_maps = !a.maps.empty() && predictor.network().capabilities().adapters;
   const auto p = predictor.predict(inputs[0], inputs[1], inputs[2], missing, attention_maps);
-  const double live = p.live_probability[0].item<double>();
+  const auto result = infer::prediction_json(predictor, p, 0);
+  const double live = result["live_probability"].get<double>();
   const bool decision = p.live[0];
-  nlohmann::json reliability = nlohmann::json::object();
-  for (int m = 0; m < 3; ++m) reliability[model::modality_name(m)] = p.mean_reliability[m][0].item<double>();
+  const auto& reliability = result["mean_reliability"];
   if (!a.maps.empty() && !p.reliability_maps[0].defined())
     throw UsageError("option --maps: the " + predictor.options().network + " network has no uncertainty module, so no reliability maps");
   if (!a.maps.empty()) {
     std::filesystem::create_directories(a.maps);
-    for (int m = 0; m < 3; ++m) {
-      if (missing[m]) continue;
-      const std::string path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(m)) + "_reliability.png")).string();
-      viz::write_map_overlay(path, data::denormalize(inputs[m][0], norm), p.reliability_maps[m][0]);
-      log::info("wrote " + path);
-    }
-    // Fig. 7's attention maps: for adapter a <- b (a's tokens query b's), the attention each of b's
-    // patches receives (mean over heads and a's tokens), scaled to [0, 1] by its range, over b's image
-    for (const auto& [key, weights] : p.attention) {  // key "a_b", weights (B, h, L, L)
-      const int own = key[0] - '1', other = key[2] - '1';
-      if (missing[other]) continue;
-      const auto received = weights[0].mean(0).mean(0);  // (L)
-      const auto patches = received.narrow(0, 1, received.size(0) - 1);
-      const auto g = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(patches.size(0)))));
-      const auto low = patches.min(), range = (patches.max() - low).clamp_min(1e-12);
-      const auto map = ((patches - low) / range).view({g, g});  // min-max: the contrast between patches
-      const std::string path = (std::filesystem::path(a.maps) / (std::string(model::modality_name(own)) + "_from_" +
-                                                                 model::modality_name(other) + "_attention.png"))
-                                   .string();
-      // the overlay colours 1 - map (made for reliabilities): pass 1 - attention, so red = most attended
-      viz::write_map_overlay(path, data::denormalize(inputs[other][0], norm), 1 - map);
+    std::array<torch::Tensor, 3> images;  // what the network saw, in [0, 1]
+    for (int m = 0; m < 3; ++m)
+      if (!missing[m]) images[m] = data::denormalize(inputs[m][0], norm);
+    for (const auto& [name, picture] : viz::prediction_overlays(p, 0, images)) {
+      const auto path = (std::filesystem::path(a.maps) / (name + ".png")).string();
+      viz::write_png(path, picture);
       log::info("wrote " + path);
     }
   }
   if (a.json) {
-    nlohmann::json out{{"live_probability", live},
-                       {"decision", decision ? "live" : "spoof"},
-                       {"threshold", predictor.scoring().threshold},
-                       {"threshold_source", predictor.scoring().threshold_source},
-                       {"normalization", enum_name(norm)},
-                       {"mean_reliability", reliability},
-                       {"estimator", enum_name(predictor.options().estimator)}};
+    nlohmann::json out = result;
     if (!face.is_null()) out["face"] = face;  // with --detect-face: the box (x, y, w, h) in the frame it was found in
     std::cout << out.dump(1)
               << "\n";

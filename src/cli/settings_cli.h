@@ -32,10 +32,12 @@ inline CLI::Validator unit_interval() {
 template <class S>
 class SettingsOptions {
  public:
-  // Declares the options on `app`; `group` titles them in --help.
-  SettingsOptions(CLI::App* app, const std::string& group) : given_(std::make_shared<S>()) {
-    S defaults;
+  // Declares the options on `app`; `group` titles them in --help. The fields named in `skip` are
+  // not offered (a command they mean nothing to keeps their defaults).
+  SettingsOptions(CLI::App* app, const std::string& group, const std::vector<std::string>& skip = {})
+      : given_(std::make_shared<S>()) {
     given_->visit([&](const char* name, auto& field, const char* help) {
+      if (std::find(skip.begin(), skip.end(), name) != skip.end()) return;
       std::string flag = std::string("--") + name;
       std::replace(flag.begin(), flag.end(), '_', '-');
       using T = std::decay_t<decltype(field)>;

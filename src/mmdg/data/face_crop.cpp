@@ -106,4 +106,9 @@ std::optional<FaceCrop> FaceCropper::try_crop(const std::array<cv::Mat, 3>& fram
   return out;
 }
 
+nlohmann::ordered_json face_json(const FaceCrop& face) {
+  return {{"x", face.box.x}, {"y", face.box.y}, {"w", face.box.width}, {"h", face.box.height},
+          {"in", face.found_in == 0 ? "rgb" : "ir"}};
+}
+
 }  // namespace mmdg::data

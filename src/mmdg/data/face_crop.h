@@ -3,6 +3,7 @@
 // RGB frame is dark or shows no face; the box, enlarged by a margin and squared, is applied to
 // the registered depth and IR frames (scaled when their resolution differs).
 #pragma once
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include <array>
@@ -49,6 +50,10 @@ class FaceCropper {
   std::unique_ptr<Impl> impl_;
   FaceCropOptions options_;
 };
+
+// The face's box as predict and serve report it: {"x", "y", "w", "h", "in": "rgb" | "ir"} (in
+// the frame it was found in).
+nlohmann::ordered_json face_json(const FaceCrop& face);
 
 // The crop box of a detected face: enlarged by `margin` per side, squared around its centre,
 // scaled from `from` to `to` (a registered frame of another resolution) and clipped to it.

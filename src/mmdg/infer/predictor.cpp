@@ -2,12 +2,15 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #ifdef MMDG_HAVE_OPENCV
 #include <opencv2/core.hpp>
 #endif
 
 #include "mmdg/infer/checkpoint.h"
 #include "mmdg/model/uncertainty.h"
+#include "mmdg/util/enum_names.h"
 #include "mmdg/util/error.h"
 
 namespace mmdg::infer {
@@ -82,5 +85,26 @@ Prediction Predictor::predict_images(const std::vector<std::array<cv::Mat, 3>>& 
   return predict_crops(crops, missing);
 }
 #endif
+
+nlohmann::json prediction_json(const Predictor& predictor, const Prediction& p, std::int64_t i) {
+  nlohmann::json reliability = nlohmann::json::object();
+  for (int m = 0; m < model::kNumModalities; ++m)
+    reliability[model::modality_name(m)] = p.mean_reliability[m][i].item<double>();
+  return {{"live_probability", p.live_probability[i].item<double>()},
+          {"decision", p.live.at(static_cast<std::size_t>(i)) ? "live" : "spoof"},
+          {"threshold", predictor.scoring().threshold},
+          {"threshold_source", predictor.scoring().threshold_source},
+          {"normalization", enum_name(predictor.scoring().normalization)},
+          {"mean_reliability", reliability},
+          {"estimator", enum_name(predictor.options().estimator)}};
+}
+
+torch::Tensor received_attention(const torch::Tensor& weights, std::int64_t i) {
+  const auto received = weights[i].mean(0).mean(0);  // (L)
+  const auto patches = received.narrow(0, 1, received.size(0) - 1);
+  const auto g = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(patches.size(0)))));
+  const auto low = patches.min(), range = (patches.max() - low).clamp_min(1e-12);
+  return ((patches - low) / range).view({g, g});
+}
 
 }  // namespace mmdg::infer

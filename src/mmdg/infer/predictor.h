@@ -84,4 +84,14 @@ class Predictor {
   std::vector<std::string> notes_;
 };
 
+// Sample i of a prediction as `mmdg predict --json` prints it and `mmdg serve` answers it:
+// live_probability, decision, threshold, threshold_source, normalization, mean_reliability
+// (per modality), estimator.
+nlohmann::json prediction_json(const Predictor& predictor, const Prediction& p, std::int64_t i);
+
+// Fig. 7's map of adapter a <- b (a's tokens query b's) for sample i: the attention each of b's
+// patches receives, averaged over heads and a's tokens, min-max scaled to [0, 1] (the contrast
+// between patches). weights (B, h, L, L) with L = 1 + g * g -> (g, g).
+torch::Tensor received_attention(const torch::Tensor& weights, std::int64_t i);
+
 }  // namespace mmdg::infer
