@@ -241,3 +241,53 @@ def test_example_train_loop_trains(synthetic):
         fields = line.split()
         numbers = [float(v) for v in fields[3:4] + fields[5:8]]
         assert all(v == v and abs(v) < 1e6 for v in numbers) and fields[-1] in MODALITIES, line
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_torchscript_export_reproduces_mmdg_predict(synthetic, tmp_path, batch_size):
+    """mmdg.export_torchscript: the archive, loaded by plain torch.jit.load and by a C++ program that
+    links only LibTorch, gives `mmdg predict --estimator expected`'s scores on the same files."""
+    checkpoint, samples = synthetic
+    path = str(tmp_path / "detector.pt")
+    deployment = mmdg.export_torchscript(checkpoint, path, batch_size=batch_size)
+    assert deployment["estimator"] == "expected" and deployment["batch_size"] == batch_size
+    extra = {"mmdg_deployment.json": "", "mmdg_options.json": ""}
+    scripted = torch.jit.load(path, _extra_files=extra)
+    stored = json.loads(extra["mmdg_deployment.json"])
+    assert stored["threshold"] == pytest.approx(deployment["threshold"])
+    assert json.loads(extra["mmdg_options.json"])["network"] == "vit-uadapter"
+    # the inputs as the record says to make them: resize to S, [0, 1], (x - mean) / std
+    size = stored["image_size"]
+    mean = torch.tensor(stored["mean"]).view(3, 1, 1)
+    std = torch.tensor(stored["std"]).view(3, 1, 1)
+    chosen = samples[:batch_size]
+
+    def prepared(path):
+        x = mmdg.read_image(path)
+        x = torch.nn.functional.interpolate(x.unsqueeze(0), size=(size, size), mode="bilinear", align_corners=False)[0]
+        return (x - mean) / std
+
+    inputs = tuple(torch.stack([prepared(s[m]) for s in chosen]) for m in range(3))
+    predictor = mmdg.Predictor(checkpoint, estimator="expected")
+    library = [torch.stack([predictor.prepare(mmdg.read_image(s[m])) for s in chosen]) for m in range(3)]
+    for m in range(3):  # the record's recipe is the library's pipeline
+        assert torch.allclose(inputs[m], library[m], atol=1e-5), MODALITIES[m]
+    live, reliability = scripted(*inputs)
+    assert live.shape == (batch_size,) and reliability.shape == (batch_size, 3)
+    torch.save(inputs, str(tmp_path / "inputs.pt"))
+    program = os.environ.get("MMDG_TORCHSCRIPT_EXAMPLE", "")
+    cpp = []
+    if program:
+        out = subprocess.run([program, path, str(tmp_path / "inputs.pt")], check=True, capture_output=True, text=True).stdout
+        cpp = [json.loads(line) for line in out.splitlines()]
+        assert len(cpp) == batch_size
+    for i, (rgb, depth, ir) in enumerate(chosen):
+        cli = json.loads(subprocess.run([CLI, "-q", "predict", "--checkpoint", checkpoint, "--estimator", "expected",
+                                         "--rgb", rgb, "--depth", depth, "--ir", ir, "--json"],
+                                        check=True, capture_output=True, text=True).stdout)
+        assert live[i].item() == pytest.approx(cli["live_probability"], abs=1e-5)
+        for m, mod in enumerate(MODALITIES):
+            assert reliability[i, m].item() == pytest.approx(cli["mean_reliability"][mod], abs=1e-5)
+        if cpp:
+            assert cpp[i]["live_probability"] == pytest.approx(cli["live_probability"], abs=1e-5)
+            assert cpp[i]["decision"] == cli["decision"]

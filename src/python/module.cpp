@@ -302,7 +302,33 @@ PYBIND11_MODULE(_mmdg, m) {
       .def_property_readonly("threshold", [](const mmdg::infer::Predictor& p) { return p.scoring().threshold; })
       .def_property_readonly("image_size", [](const mmdg::infer::Predictor& p) { return p.options().backbone.image_size(); })
       .def_property_readonly("options", [](const mmdg::infer::Predictor& p) { return to_python(mmdg::settings::to_json(p.options())); })
-      .def_property_readonly("notes", [](const mmdg::infer::Predictor& p) { return p.notes(); });
+      .def_property_readonly("notes", [](const mmdg::infer::Predictor& p) { return p.notes(); })
+      .def_property_readonly(
+          "network",
+          [](mmdg::infer::Predictor& p) {
+            // the predictor's own network (shared, not copied): its estimator and weights as loaded
+            return PyNetwork(mmdg::model::Network(
+                std::dynamic_pointer_cast<mmdg::model::NetworkImpl>(p.network().shared_from_this())));
+          },
+          py::keep_alive<0, 1>())
+      .def_property_readonly(
+          "deployment",
+          [](const mmdg::infer::Predictor& p) {
+            const auto S = p.options().backbone.image_size();
+            const auto stats = mmdg::data::normalization_stats(p.scoring().normalization);
+            nlohmann::json d{{"image_size", S},
+                             {"normalization", mmdg::enum_name(p.scoring().normalization)},
+                             {"mean", stats.mean},
+                             {"std", stats.std},
+                             {"threshold", p.scoring().threshold},
+                             {"threshold_source", p.scoring().threshold_source},
+                             {"estimator", mmdg::enum_name(p.options().estimator)},
+                             {"record", p.stored().recorded ? p.stored().to_json(S) : nlohmann::json()}};
+            return to_python(d);
+          },
+          "What scoring uses: input size, normalization (and its per-channel mean and std: (x - mean) / std on "
+          "[0, 1] values), threshold and its source, estimator, and the checkpoint's "
+          "deployment record (None for a checkpoint without one).");
 
   auto metrics = m.def_submodule("metrics", "FAS metrics on scores (live probability) and labels (1 live, 0 spoof).");
   metrics.def("auc", &mmdg::eval::auc, py::arg("scores"), py::arg("labels"));
