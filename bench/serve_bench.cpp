@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   mmdg::data::SynthOptions so;
   so.subjects = 3;
   so.live_videos = 1;
-  so.attack_videos = 0;
+  so.attack_videos = 1;
   so.frames = 1;
   so.image_size = S;
   const auto sample = mmdg::data::generate_domain(so, 'C').front();
@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
       threads.emplace_back([&, k] {
         httplib::Client c("127.0.0.1", port);
         c.set_keep_alive(true);
+        c.set_tcp_nodelay(true);
         c.set_read_timeout(120);
         while (next++ < requests && std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
           const auto t0 = Clock::now();

@@ -278,6 +278,9 @@ Server::Server(infer::Predictor& predictor, const ServeOptions& options, const s
   svr.set_read_timeout(static_cast<time_t>(options_.timeout_s));
   svr.set_write_timeout(static_cast<time_t>(options_.timeout_s));
   svr.set_keep_alive_timeout(5);
+  // answers go out at once: with Nagle's algorithm, a client's delayed ACK held every answer
+  // about 40 ms (measured: p50 87 ms for a 2.4 ms forward at one client)
+  svr.set_tcp_nodelay(true);
   // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second server on a
   // port in use starts silently and the kernel splits the connections between the two
   svr.set_socket_options([](socket_t sock) {
