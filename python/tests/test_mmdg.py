@@ -6,6 +6,7 @@ import json
 import os
 import random
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -291,3 +292,49 @@ def test_torchscript_export_reproduces_mmdg_predict(synthetic, tmp_path, batch_s
         if cpp:
             assert cpp[i]["live_probability"] == pytest.approx(cli["live_probability"], abs=1e-5)
             assert cpp[i]["decision"] == cli["decision"]
+
+
+def test_protocol_table_example_and_bootstrap_interval(tmp_path):
+    """examples/python/protocol_table.py on two methods' score files (2 seeds): each HTER and AUC is
+    `mmdg eval --scores`'s, the difference's interval holds it, and one resampled video keeps its frames."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    rng = random.Random(5)
+    videos = [(f"W/test/{v:03d}_{'live' if v < 10 else 'print'}", 1 if v < 10 else 0) for v in range(30)]
+    files = {}
+    for method, shift in (("a", 0.0), ("b", 0.25)):
+        for seed in range(2):
+            folder = tmp_path / method / f"seed{seed}"
+            folder.mkdir(parents=True)
+            path = folder / "scores_p1_CPS__W.csv"
+            with open(path, "w") as f:
+                f.write("video,attack,label,score\n")
+                for video, label in videos:
+                    for _ in range(2):  # two frames per video
+                        score = min(1.0, max(0.0, rng.gauss(0.65 if label else 0.35 + shift, 0.2)))
+                        f.write(f"{video},{'bonafide' if label else 'print'},{label},{score:.6f}\n")
+            files[method, seed] = str(path)
+    read = mmdg.metrics.read_scores_csv(files["a", 0])
+    assert len(read["scores"]) == 60 and read["videos"][0] == read["videos"][1] == "W/test/000_live"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, os.path.join(root, "examples", "python", "protocol_table.py"),
+                          str(tmp_path / "a"), str(tmp_path / "b"), "--names", "A", "B", "--resamples", "500"],
+                         check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
+    row = [line for line in out.splitlines() if line.startswith("| p1 CPS->W |")]
+    assert len(row) == 1, out
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    hter = {}
+    for method in ("a", "b"):
+        values = []
+        for seed in range(2):
+            report = json.loads(subprocess.run([CLI, "-q", "eval", "--scores", files[method, seed], "--json"],
+                                               check=True, capture_output=True, text=True).stdout)
+            values.append(100 * report["policies"]["target-eer"]["hter"])
+        hter[method] = sum(values) / 2
+    assert float(cells[2].split("+-")[0]) == pytest.approx(hter["a"], abs=0.006)
+    assert float(cells[4].split("+-")[0]) == pytest.approx(hter["b"], abs=0.006)
+    difference, interval = cells[6].split(" [")
+    low, high = (float(x) for x in interval.split("]")[0].split(","))
+    assert float(difference) == pytest.approx(hter["a"] - hter["b"], abs=0.006)
+    assert low <= float(difference) <= high
+    assert "(10 live / 20 spoof videos)" in cells[6]

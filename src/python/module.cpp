@@ -21,7 +21,9 @@
 #include <vector>
 
 #include "mmdg/data/image.h"
+#include "mmdg/eval/bootstrap.h"
 #include "mmdg/eval/metrics.h"
+#include "mmdg/eval/report.h"
 #include "mmdg/infer/predictor.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
@@ -219,6 +221,19 @@ std::array<bool, 3> missing_of(const std::vector<bool>& missing) {
 
 // ---- metrics ------------------------------------------------------------------------------------
 
+mmdg::eval::Scores scores_of(const std::vector<double>& scores, const std::vector<int>& labels,
+                             const std::vector<std::string>& videos) {
+  if (scores.size() != labels.size())
+    throw Error("scores and labels: " + std::to_string(scores.size()) + " scores, " + std::to_string(labels.size()) + " labels");
+  if (!videos.empty() && videos.size() != scores.size())
+    throw Error("videos: " + std::to_string(videos.size()) + " names for " + std::to_string(scores.size()) + " scores");
+  mmdg::eval::Scores s;
+  s.live_probability = scores;
+  s.labels = labels;
+  s.videos = videos;
+  return s;
+}
+
 py::dict threshold_metrics(const mmdg::eval::ThresholdMetrics& t) {
   py::dict out;
   out["threshold"] = t.threshold;
@@ -355,6 +370,57 @@ PYBIND11_MODULE(_mmdg, m) {
       },
       py::arg("scores"), py::arg("labels"), "(threshold, fpr, tpr) at every distinct score, by decreasing threshold.");
   metrics.def("tpr_at_fpr", &mmdg::eval::tpr_at_fpr, py::arg("scores"), py::arg("labels"), py::arg("max_fpr"));
+  metrics.def(
+      "target_eer_hter",
+      [](const std::vector<double>& s, const std::vector<int>& l) { return mmdg::eval::target_eer_hter(scores_of(s, l, {})); },
+      py::arg("scores"), py::arg("labels"), "HTER at the EER threshold of the scores themselves (the paper's tables' policy).");
+  metrics.def(
+      "read_scores_csv",
+      [](const std::string& path) {
+        const auto scores = mmdg::eval::read_scores_csv(path);
+        py::dict out;
+        out["scores"] = scores.live_probability;
+        out["labels"] = scores.labels;
+        out["videos"] = scores.videos;
+        out["attacks"] = scores.attacks;
+        return out;
+      },
+      py::arg("path"),
+      "A scores CSV as mmdg eval / predict / protocol write it: {scores, labels, videos, attacks} (videos from a "
+      "video or path column, else empty).");
+  metrics.def(
+      "paired_hter_difference",
+      [](const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b, const std::vector<int>& labels,
+         const std::vector<std::string>& videos, int resamples, std::uint64_t seed, double level) {
+        if (a.size() != b.size() || a.empty())
+          throw Error("paired_hter_difference: a and b need the same number (at least 1) of score sets, one per seed; got " +
+                      std::to_string(a.size()) + " and " + std::to_string(b.size()));
+        std::vector<mmdg::eval::Scores> sa, sb;
+        for (std::size_t k = 0; k < a.size(); ++k) {
+          sa.push_back(scores_of(a[k], labels, videos));
+          sb.push_back(scores_of(b[k], labels, videos));
+        }
+        mmdg::eval::DifferenceInterval d;
+        {
+          py::gil_scoped_release release;
+          d = mmdg::eval::paired_hter_difference(sa, sb, resamples, seed, level);
+        }
+        py::dict out;
+        out["difference"] = d.difference;
+        out["low"] = d.low;
+        out["high"] = d.high;
+        out["resamples"] = d.resamples;
+        out["level"] = d.level;
+        out["units"] = d.units;
+        out["live_units"] = d.live_units;
+        out["spoof_units"] = d.spoof_units;
+        return out;
+      },
+      py::arg("a"), py::arg("b"), py::arg("labels"), py::arg("videos") = std::vector<std::string>{},
+      py::arg("resamples") = 2000, py::arg("seed") = 0, py::arg("level") = 0.95,
+      "Paired stratified bootstrap of HTER(a) - HTER(b) at each set's own EER threshold, as mmdg protocol reports "
+      "it: a[k], b[k] are the two methods' scores of seed k on the same samples (labels, and videos to resample "
+      "whole videos). Returns {difference, low, high, resamples, level, units, live_units, spoof_units}.");
 
   m.def("read_image", &mmdg::data::read_image, py::arg("path"),
         "An image file (JPEG / PNG, 8 or 16 bits) as a float tensor (3, H, W) in [0, 1], RGB; one channel replicated.");
