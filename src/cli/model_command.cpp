@@ -98,8 +98,12 @@ void add_model_command(CLI::App& app) {
     auto out = std::make_shared<std::string>();
     cmd->add_option("--pretrained", *pretrained, "ViT weights (torchvision or timm names)")->required();
     cmd->add_option("--out", *out, "checkpoint to write (.safetensors)")->required();
+    auto seed = std::make_shared<std::int64_t>(0);
+    cmd->add_option("--seed", *seed, "seed of the new layers' initialization (adapters, head): the same seed, the same weights")
+        ->capture_default_str();
     auto config = std::make_shared<ModelConfigOptions>(cmd, "mmdg_b16");
     cmd->callback([=] {
+      torch::manual_seed(static_cast<std::uint64_t>(*seed));
       model::Network net = model::make_network(config->resolve());
       net->load_pretrained_backbone(io::read_weights(*pretrained), *pretrained);
       infer::save_checkpoint(*out, *net, std::nullopt, {{"pretrained", *pretrained}});
