@@ -436,6 +436,7 @@ void Server::run() {
 
 void Server::stop() {
   stopping_ = true;
+  batcher_.resume();  // a held network thread would keep the requests in progress waiting forever
   // httplib's stop() does nothing before its loop runs: wait for it (or for run() to end)
   while (started_ && !finished_) {
     if (http_->server.is_running()) {

@@ -265,6 +265,26 @@ TEST(Serve, AFullQueueAnswers503) {
   EXPECT_EQ(statuses, (std::vector<int>{200, 200}));
 }
 
+TEST(Serve, StoppingAnswersTheRequestsInProgress) {
+  REQUIRE_FIXTURE();
+  int status = 0;
+  std::thread client;
+  {
+    Running running;
+    running.server().batcher().pause();  // the request waits in the queue when the stop comes
+    client = std::thread([&] {
+      auto c = running.client();
+      const auto res = c.Post("/v1/predict", triple(fixture().samples[0]));
+      status = res ? res->status : -1;
+    });
+    for (int wait = 0; wait < 6000 && running.server().batcher().queued() < 1; ++wait)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(running.server().batcher().queued(), 1);
+  }  // stop() and run() returning: the held request is answered first
+  client.join();
+  EXPECT_EQ(status, 200);
+}
+
 // Raw bytes on a socket: what a broken or hostile client sends. Returns the server's answer (one
 // whole response, by its Content-Length) or what it sent before closing the connection. (A client
 // that half-closes its side gets no answer from cpp-httplib, which takes it for gone.)
