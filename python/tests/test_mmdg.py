@@ -338,3 +338,68 @@ def test_protocol_table_example_and_bootstrap_interval(tmp_path):
     assert float(difference) == pytest.approx(hter["a"] - hter["b"], abs=0.006)
     assert low <= float(difference) <= high
     assert "(10 live / 20 spoof videos)" in cells[6]
+
+
+def test_a_three_step_python_loop_follows_the_golden_trajectory():
+    """Three steps of a plain PyTorch loop (examples/python/train_loop.py's recipe: prototypes from an
+    eval-mode pass, the running SSP losses picking the fast modality, mmdg's ReGrad, torch.optim.Adam)
+    on the batches of tests/golden/data/mmdg_tiny_trajectory.safetensors: the prototypes, every logged
+    quantity and every weight after each step equal the independent PyTorch reference, which the C++
+    trainer follows too (src/mmdg/train/train_trajectory_golden_test.cpp), within its tolerance."""
+    import struct
+    path = os.path.join(DATA, "mmdg_tiny_trajectory.safetensors")
+    with open(path, "rb") as f:
+        meta = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))["__metadata__"]
+    assert meta["strategy"] == "regrad" and meta["regrad"] == "full" and meta["prototype_update"] == "epoch"
+    g = mmdg.load_weights(path)
+    net = golden_net()
+    inputs = [g["data/input_" + m] for m in MODALITIES]
+    labels, sources = g["data/labels"].long(), g["data/sources"].long()
+
+    def share(got, want):  # of the C++ trajectory test's tolerance (atol = rtol = 1e-4)
+        want = want.double()
+        return ((got.detach().double().reshape(want.shape) - want).abs() / (1e-4 + 1e-4 * want.abs())).max().item()
+
+    net.eval()  # the prototypes: each SSP domain's mean class token over the training set
+    with torch.no_grad():
+        domains = mmdg.losses.ssp_domain(labels, sources)
+        features = net(*inputs)["features"]
+    counts = torch.zeros(int(domains.max()) + 1).index_add_(0, domains, torch.ones(len(domains)))
+    prototypes = [torch.zeros(len(counts), f.shape[1]).index_add_(0, domains, f) / counts.clamp(min=1)[:, None] for f in features]
+    valid = counts > 0
+    for m, mod in enumerate(MODALITIES):
+        assert share(prototypes[m], g["epoch0/prototypes_" + mod]) < 1, mod
+    net.train()
+    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    params, branches = [p for _, p in named], [net.branch_of(n) for n, _ in named]
+    optimizer = torch.optim.Adam(params, lr=float(meta["lr"]), weight_decay=float(meta["weight_decay"]),
+                                 eps=float(meta["adam_eps"]))
+    momentum, weight = float(meta["loss_momentum"]), float(meta["ssp_weight"])
+    running, worst = None, 0.0
+    for step in range(3):
+        batch = g["data/batches"][step].long()
+        out = net(*[x[batch] for x in inputs])
+        ce = torch.nn.functional.cross_entropy(out["logits"], labels[batch])
+        domains = mmdg.losses.ssp_domain(labels[batch], sources[batch])
+        ssp = [mmdg.losses.ssp_loss(out["features"][m], prototypes[m], valid, domains) for m in range(3)]
+        values = [s.item() for s in ssp]
+        running = values if running is None else [momentum * r + (1 - momentum) * v for r, v in zip(running, values)]
+        fast = min(range(3), key=lambda m: running[m])
+        reliability = [out["class_reliability"][m].item() for m in range(3)]
+        key = f"step{step + 1:02d}/"
+        assert fast == int(g[key + "log/fast"].item())
+        assert share(ce, g[key + "log/loss_ce"]) < 1
+        assert share(torch.tensor(values), g[key + "log/loss_ssp"]) < 1
+        assert share(torch.tensor(running), g[key + "log/running_ssp"]) < 1
+        assert share(torch.tensor(reliability), g[key + "log/reliability"]) < 1
+        mmdg.losses.regrad_backward(params, branches, [weight * s for s in ssp], ce, fast, reliability)
+        optimizer.step()
+        optimizer.zero_grad()
+        state = net.state_dict()
+        compared = 0
+        for name in g:
+            if name.startswith(key + "weights/"):
+                worst = max(worst, share(state[name[len(key + "weights/"):]], g[name]))
+                compared += 1
+        assert compared == len(params)
+    assert worst < 1, f"the weights used {worst:.3f} of the tolerance"
