@@ -403,3 +403,60 @@ def test_a_three_step_python_loop_follows_the_golden_trajectory():
                 compared += 1
         assert compared == len(params)
     assert worst < 1, f"the weights used {worst:.3f} of the tolerance"
+
+
+def test_train_with_keyword_options_equals_mmdg_train(tmp_path):
+    """mmdg.train(...) with the CLI's options as keywords writes the run `mmdg train` writes with the
+    same options: the same best epoch and validation HTER, and the same best weights (to float rounding)."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    synth = tmp_path / "synth"
+    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32",
+                    "--domains", "CSW"], check=True)
+    lists = [str(synth / "C-train.txt"), str(synth / "S-train.txt")]
+    pretrained = os.path.join(DATA, "vit_tiny_torchvision.pth")
+    result = mmdg.train(str(tmp_path / "py"), lists, val=[str(synth / "W-val.txt")], data_root=str(synth),
+                        pretrained=pretrained, config="mmdg_tiny", epochs=2, steps_per_epoch=2, batch_size=8, lr=1e-3,
+                        workers=1)
+    assert result["method"] == "mmdg" and result["epochs_done"] == 2
+    cli = subprocess.run([CLI, "train", "--config", "mmdg_tiny", "--pretrained", pretrained, "--train", ",".join(lists),
+                          "--val", str(synth / "W-val.txt"), "--data-root", str(synth), "--epochs", "2",
+                          "--steps-per-epoch", "2", "--batch-size", "8", "--lr", "1e-3", "--workers", "1",
+                          "--out", str(tmp_path / "cli")], check=True, capture_output=True, text=True).stdout
+    assert f"done: best epoch {result['best_epoch']}," in cli
+    assert f"val HTER {100 * result['best_hter']:g} %" in cli
+    py_best, cli_best = (mmdg.load_weights(str(tmp_path / run / "best.safetensors")) for run in ("py", "cli"))
+    assert py_best.keys() == cli_best.keys()
+    for name in py_best:  # the program and Python may use different intra-op thread counts: float rounding
+        assert torch.allclose(py_best[name], cli_best[name], atol=1e-5, rtol=1e-4), name
+    with pytest.raises(mmdg.Error, match="unknown option 'epoch'"):
+        mmdg.train(str(tmp_path / "bad"), lists, config="mmdg_tiny", epoch=2)
+    with pytest.raises(mmdg.Error, match="network"):
+        mmdg.train(str(tmp_path / "bad2"), lists, config="mmdg_tiny", network="no-such-network")
+
+
+def test_train_ctrl_c_saves_a_resumable_run_and_raises_keyboard_interrupt(tmp_path):
+    """SIGINT while mmdg.train runs (GIL released): the trainer saves resume.pt, Python gets KeyboardInterrupt."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    import signal
+    import time
+    synth = tmp_path / "synth"
+    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32",
+                    "--domains", "CS"], check=True)
+    run = tmp_path / "run"
+    script = (f"import mmdg\ntry:\n    mmdg.train({str(run)!r}, [{str(synth / 'C-train.txt')!r}], data_root={str(synth)!r}, "
+              f"pretrained={os.path.join(DATA, 'vit_tiny_torchvision.pth')!r}, config='mmdg_tiny', epochs=400, "
+              f"steps_per_epoch=2, batch_size=8, workers=1)\n    print('COMPLETED')\n"
+              f"except KeyboardInterrupt as e:\n    print('INTERRUPTED:', e)\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env=dict(os.environ))
+    for _ in range(240):  # the handlers are installed before the log exists
+        if (run / "log.jsonl").exists() and (run / "log.jsonl").stat().st_size > 0:
+            break
+        time.sleep(0.25)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert "INTERRUPTED: training interrupted" in out and "--resume" in out, out
+    assert (run / "resume.pt").exists()

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <csignal>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,6 +32,8 @@
 #include "mmdg/model/network.h"
 #include "mmdg/train/regrad.h"
 #include "mmdg/train/ssp_loss.h"
+#include "mmdg/train/strategy.h"
+#include "mmdg/train/trainer.h"
 #include "mmdg/util/build_info.h"
 #include "mmdg/util/enum_names.h"
 #include "mmdg/util/error.h"
@@ -219,6 +222,70 @@ std::array<bool, 3> missing_of(const std::vector<bool>& missing) {
   return {missing[0], missing[1], missing[2]};
 }
 
+// ---- training -----------------------------------------------------------------------------------
+
+// `mmdg train` with its options as keywords: the model options and the training options of the
+// CLI (by their option names, underscores), after the preset `config` and the method `method`.
+py::dict train_run(const std::string& out, const std::vector<std::string>& train_lists, const std::vector<std::string>& val_lists,
+                   const std::string& data_root, const std::string& pretrained, const std::string& config,
+                   const std::string& method, const py::kwargs& options) {
+  auto model = mmdg::model::NetworkOptions::preset(config);
+  mmdg::train::TrainOptions training;
+  if (!method.empty()) {
+    const auto preset = mmdg::train::resolve_method(method);
+    model.network = preset.network;
+    training.strategy = preset.strategy;
+  }
+  const auto given = to_json(options, "train");
+  const auto model_fields = mmdg::settings::to_json(mmdg::model::NetworkOptions{});
+  const auto train_fields = mmdg::settings::to_json(mmdg::train::TrainOptions{});
+  nlohmann::json for_model = nlohmann::json::object(), for_training = nlohmann::json::object();
+  for (const auto& [key, value] : given.items()) {
+    if (model_fields.contains(key)) for_model[key] = value;
+    else if (train_fields.contains(key)) for_training[key] = value;
+    else throw Error("train: unknown option '" + key + "' (the model and training options of mmdg train, with underscores)");
+  }
+  mmdg::settings::from_json(model, for_model, "train");
+  mmdg::settings::from_json(training, for_training, "train");
+  training.validate();
+  mmdg::train::TrainData data;
+  data.train_lists = train_lists;
+  data.val_lists = val_lists;
+  data.data_root = data_root;
+  data.pretrained = pretrained;
+  mmdg::train::TrainResult result;
+  // Ctrl-C while it runs: the trainer's handler saves a resumable state and stops; Python's own
+  // handler is put back afterwards and the interruption raised as KeyboardInterrupt
+  const auto python_sigint = std::signal(SIGINT, SIG_DFL);
+  const auto python_sigterm = std::signal(SIGTERM, SIG_DFL);
+  try {
+    py::gil_scoped_release release;
+    mmdg::train::install_interrupt_handlers();
+    result = mmdg::train::Trainer(model, training, data, out).run();
+  } catch (...) {
+    std::signal(SIGINT, python_sigint);
+    std::signal(SIGTERM, python_sigterm);
+    throw;
+  }
+  std::signal(SIGINT, python_sigint);
+  std::signal(SIGTERM, python_sigterm);
+  if (!result.completed) {
+    PyErr_SetString(PyExc_KeyboardInterrupt, ("training interrupted; the run in " + out +
+                                              " resumes with mmdg train --resume " + out).c_str());
+    throw py::error_already_set();
+  }
+  py::dict d;
+  d["method"] = mmdg::train::method_name(model, training.strategy);
+  d["epochs_done"] = result.epochs_done;
+  d["best_epoch"] = result.best_epoch;
+  d["best_hter"] = result.best_hter;
+  d["best_auc"] = result.best_auc;
+  d["last_loss"] = result.last_loss;
+  d["stopped_early"] = result.stopped_early;
+  d["run"] = out;
+  return d;
+}
+
 // ---- metrics ------------------------------------------------------------------------------------
 
 mmdg::eval::Scores scores_of(const std::vector<double>& scores, const std::vector<int>& labels,
@@ -344,6 +411,14 @@ PYBIND11_MODULE(_mmdg, m) {
           "What scoring uses: input size, normalization (and its per-channel mean and std: (x - mean) / std on "
           "[0, 1] values), threshold and its source, estimator, and the checkpoint's "
           "deployment record (None for a checkpoint without one).");
+
+  m.def("train", &train_run, py::arg("out"), py::arg("train"), py::arg("val") = std::vector<std::string>{},
+        py::arg("data_root") = "", py::arg("pretrained") = "", py::arg("config") = "mmdg_b16", py::arg("method") = "",
+        "mmdg train: trains a method on source-domain lists into the run folder `out` (created), with the CLI's model and "
+        "training options as keywords, e.g. mmdg.train('run', ['C-train.txt', 'S-train.txt'], val=['C-val.txt'], "
+        "data_root='synth', config='mmdg_tiny', epochs=2, steps_per_epoch=4). The GIL is released while it runs; Ctrl-C "
+        "saves a resumable state and raises KeyboardInterrupt. Returns {method, epochs_done, best_epoch, best_hter, "
+        "best_auc, last_loss, stopped_early, run}.");
 
   auto metrics = m.def_submodule("metrics", "FAS metrics on scores (live probability) and labels (1 live, 0 spoof).");
   metrics.def("auc", &mmdg::eval::auc, py::arg("scores"), py::arg("labels"));
