@@ -224,6 +224,17 @@ std::array<bool, 3> missing_of(const std::vector<bool>& missing) {
 
 // ---- training -----------------------------------------------------------------------------------
 
+// Python's SIGINT / SIGTERM handlers, put back when this goes out of scope (a command of the
+// library installs its own while it runs).
+struct PythonSignals {
+  using Handler = void (*)(int);
+  Handler sigint = std::signal(SIGINT, SIG_DFL), sigterm = std::signal(SIGTERM, SIG_DFL);
+  ~PythonSignals() {
+    std::signal(SIGINT, sigint);
+    std::signal(SIGTERM, sigterm);
+  }
+};
+
 // `mmdg train` with its options as keywords: the model options and the training options of the
 // CLI (by their option names, underscores), after the preset `config` and the method `method`.
 py::dict train_run(const std::string& out, const std::vector<std::string>& train_lists, const std::vector<std::string>& val_lists,
@@ -254,21 +265,14 @@ py::dict train_run(const std::string& out, const std::vector<std::string>& train
   data.data_root = data_root;
   data.pretrained = pretrained;
   mmdg::train::TrainResult result;
-  // Ctrl-C while it runs: the trainer's handler saves a resumable state and stops; Python's own
-  // handler is put back afterwards and the interruption raised as KeyboardInterrupt
-  const auto python_sigint = std::signal(SIGINT, SIG_DFL);
-  const auto python_sigterm = std::signal(SIGTERM, SIG_DFL);
-  try {
+  {
+    // Ctrl-C while it runs: the trainer's handler saves a resumable state and stops; Python's own
+    // handlers are put back afterwards and the interruption raised as KeyboardInterrupt
+    const PythonSignals python_signals;
     py::gil_scoped_release release;
     mmdg::train::install_interrupt_handlers();
     result = mmdg::train::Trainer(model, training, data, out).run();
-  } catch (...) {
-    std::signal(SIGINT, python_sigint);
-    std::signal(SIGTERM, python_sigterm);
-    throw;
   }
-  std::signal(SIGINT, python_sigint);
-  std::signal(SIGTERM, python_sigterm);
   if (!result.completed) {
     PyErr_SetString(PyExc_KeyboardInterrupt, ("training interrupted; the run in " + out +
                                               " resumes with mmdg train --resume " + out).c_str());
