@@ -24,9 +24,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402,F401  (first: the tensor type the module's functions take and return)
 
 from ._mmdg import (Error, Network, Predictor, __version__, load_weights, losses, make_network, metrics,
-                    network_names, network_presets, read_image, save_safetensors, train)
+                    network_names, network_presets, protocol, read_image, save_safetensors, train)
 
 from .export import export_torchscript  # noqa: E402
 
 __all__ = ["Error", "Network", "Predictor", "__version__", "export_torchscript", "load_weights", "losses", "make_network",
-           "metrics", "network_names", "network_presets", "read_image", "save_safetensors", "train"]
+           "metrics", "network_names", "network_presets", "protocol", "read_image", "save_safetensors", "train"]

@@ -460,3 +460,32 @@ def test_train_ctrl_c_saves_a_resumable_run_and_raises_keyboard_interrupt(tmp_pa
     assert process.returncode == 0
     assert "INTERRUPTED: training interrupted" in out and "--resume" in out, out
     assert (run / "resume.pt").exists()
+
+
+def test_protocol_with_keyword_options_equals_mmdg_protocol(tmp_path):
+    """mmdg.protocol(...) runs the sub-protocol `mmdg protocol` runs with the same options: the same
+    tested HTER and AUC (to float rounding between thread counts), and it writes the command's tables."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    synth = tmp_path / "synth"
+    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32"],
+                   check=True)
+    pretrained = os.path.join(DATA, "vit_tiny_torchvision.pth")
+    results = mmdg.protocol(str(tmp_path / "py"), str(synth), protocol=1, sub="CPS-W", data_root=str(synth),
+                            pretrained=pretrained, config="mmdg_tiny", method="mmdg", epochs=1, steps_per_epoch=2,
+                            batch_size=8, workers=1)
+    subprocess.run([CLI, "-q", "protocol", "--protocol", "1", "--sub", "CPS-W", "--lists", str(synth), "--data-root", str(synth),
+                    "--pretrained", pretrained, "--config", "mmdg_tiny", "--method", "mmdg", "--epochs", "1",
+                    "--steps-per-epoch", "2", "--batch-size", "8", "--workers", "1", "--out", str(tmp_path / "cli")],
+                   check=True, capture_output=True)
+    cli = json.load(open(tmp_path / "cli" / "mmdg" / "results_p1.json"))
+    assert "CPS->W" in results and "CPS->W" in cli
+    for key in ("auc", "eer"):
+        assert results["CPS->W"][key] == pytest.approx(cli["CPS->W"][key], abs=0.02), key
+    py_scores, cli_scores = (mmdg.metrics.read_scores_csv(str(tmp_path / run / "mmdg" / "scores_p1_CPS__W.csv"))
+                             for run in ("py", "cli"))
+    assert py_scores["labels"] == cli_scores["labels"] and len(py_scores["scores"]) == 6
+    assert max(abs(a - b) for a, b in zip(py_scores["scores"], cli_scores["scores"])) < 1e-4
+    assert (tmp_path / "py" / "table_p1.md").exists()
+    with pytest.raises(mmdg.Error, match="protocol: unknown option 'epoch'"):
+        mmdg.protocol(str(tmp_path / "bad"), str(synth), config="mmdg_tiny", epoch=1)

@@ -17,6 +17,7 @@
 #include <array>
 #include <csignal>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "mmdg/eval/bootstrap.h"
 #include "mmdg/eval/metrics.h"
 #include "mmdg/eval/report.h"
+#include "mmdg/experiment/protocol.h"
 #include "mmdg/infer/predictor.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
@@ -235,11 +237,13 @@ struct PythonSignals {
   }
 };
 
-// `mmdg train` with its options as keywords: the model options and the training options of the
-// CLI (by their option names, underscores), after the preset `config` and the method `method`.
-py::dict train_run(const std::string& out, const std::vector<std::string>& train_lists, const std::vector<std::string>& val_lists,
-                   const std::string& data_root, const std::string& pretrained, const std::string& config,
-                   const std::string& method, const py::kwargs& options) {
+// A method's model and training options as the commands resolve them: the preset `config`, the
+// method `method` (network + strategy), then the options given as keywords (the CLI's names, with
+// underscores); an unknown one is an error naming it. `where`: the function, for messages.
+std::pair<mmdg::model::NetworkOptions, mmdg::train::TrainOptions> method_options(const std::string& config,
+                                                                                 const std::string& method,
+                                                                                 const py::kwargs& options,
+                                                                                 const std::string& where) {
   auto model = mmdg::model::NetworkOptions::preset(config);
   mmdg::train::TrainOptions training;
   if (!method.empty()) {
@@ -247,18 +251,26 @@ py::dict train_run(const std::string& out, const std::vector<std::string>& train
     model.network = preset.network;
     training.strategy = preset.strategy;
   }
-  const auto given = to_json(options, "train");
+  const auto given = to_json(options, where);
   const auto model_fields = mmdg::settings::to_json(mmdg::model::NetworkOptions{});
   const auto train_fields = mmdg::settings::to_json(mmdg::train::TrainOptions{});
   nlohmann::json for_model = nlohmann::json::object(), for_training = nlohmann::json::object();
   for (const auto& [key, value] : given.items()) {
     if (model_fields.contains(key)) for_model[key] = value;
     else if (train_fields.contains(key)) for_training[key] = value;
-    else throw Error("train: unknown option '" + key + "' (the model and training options of mmdg train, with underscores)");
+    else throw Error(where + ": unknown option '" + key + "' (the model and training options of mmdg " + where + ", with underscores)");
   }
-  mmdg::settings::from_json(model, for_model, "train");
-  mmdg::settings::from_json(training, for_training, "train");
+  mmdg::settings::from_json(model, for_model, where);
+  mmdg::settings::from_json(training, for_training, where);
   training.validate();
+  return {model, training};
+}
+
+// `mmdg train` with its options as keywords.
+py::dict train_run(const std::string& out, const std::vector<std::string>& train_lists, const std::vector<std::string>& val_lists,
+                   const std::string& data_root, const std::string& pretrained, const std::string& config,
+                   const std::string& method, const py::kwargs& options) {
+  const auto [model, training] = method_options(config, method, options, "train");
   mmdg::train::TrainData data;
   data.train_lists = train_lists;
   data.val_lists = val_lists;
@@ -288,6 +300,30 @@ py::dict train_run(const std::string& out, const std::vector<std::string>& train
   d["stopped_early"] = result.stopped_early;
   d["run"] = out;
   return d;
+}
+
+// `mmdg protocol` for one method, with its options as keywords; the results JSON as a dict.
+py::object protocol_run(const std::string& out, const std::string& lists, int protocol, const std::string& sub,
+                        const std::string& data_root, const std::string& pretrained, const std::vector<std::int64_t>& seeds,
+                        const std::string& config, const std::string& method, const py::kwargs& options) {
+  mmdg::experiment::ProtocolArgs args;
+  std::tie(args.model, args.train) = method_options(config, method, options, "protocol");
+  args.protocol = protocol;
+  args.sub = sub;
+  args.lists_dir = lists;
+  args.data_root = data_root;
+  args.pretrained = pretrained;
+  args.out = out;
+  args.seeds = seeds;
+  args.method_name = mmdg::train::method_name(args.model, args.train.strategy);
+  nlohmann::json results;
+  {
+    const PythonSignals python_signals;  // Ctrl-C: the runs save a resumable state; an mmdg.Error says so
+    py::gil_scoped_release release;
+    mmdg::train::install_interrupt_handlers();
+    results = mmdg::experiment::run_protocol(args);
+  }
+  return to_python(results);
 }
 
 // ---- metrics ------------------------------------------------------------------------------------
@@ -423,6 +459,13 @@ PYBIND11_MODULE(_mmdg, m) {
         "data_root='synth', config='mmdg_tiny', epochs=2, steps_per_epoch=4). The GIL is released while it runs; Ctrl-C "
         "saves a resumable state and raises KeyboardInterrupt. Returns {method, epochs_done, best_epoch, best_hter, "
         "best_auc, last_loss, stopped_early, run}.");
+
+  m.def("protocol", &protocol_run, py::arg("out"), py::arg("lists"), py::arg("protocol") = 1, py::arg("sub") = "",
+        py::arg("data_root") = "", py::arg("pretrained") = "", py::arg("seeds") = std::vector<std::int64_t>{},
+        py::arg("config") = "mmdg_b16", py::arg("method") = "mmdg",
+        "mmdg protocol for one method: trains and tests the protocol's sub-protocols (resumable) under `out`, with the "
+        "CLI's model and training options as keywords; writes the tables as the command does and returns the method's "
+        "results (per sub-protocol: HTER, AUC, ...; per seed with seeds).");
 
   auto metrics = m.def_submodule("metrics", "FAS metrics on scores (live probability) and labels (1 live, 0 spoof).");
   metrics.def("auc", &mmdg::eval::auc, py::arg("scores"), py::arg("labels"));
