@@ -57,11 +57,9 @@ int main(int argc, char** argv) {
   so.frames = 1;
   so.image_size = S;
   const auto sample = mmdg::data::generate_domain(so, 'C').front();
-  std::array<cv::Mat, 3> mats;
+  const auto mats = mmdg::data::synth_images_8bit(sample);
   httplib::MultipartFormDataItems form;
-  const std::array<const cv::Mat*, 3> images{&sample.rgb, &sample.depth, &sample.ir};
   for (int m = 0; m < 3; ++m) {
-    images[m]->convertTo(mats[m], images[m]->channels() == 3 ? CV_8UC3 : CV_8UC1, 255.0);
     std::vector<unsigned char> png;
     cv::imencode(".png", mats[m], png);
     form.push_back({mmdg::model::modality_name(m), std::string(png.begin(), png.end()), "x.png", "image/png"});

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <opencv2/core/version.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "mmdg/data/image.h"
 #include "mmdg/data/synth.h"
@@ -210,12 +209,9 @@ nlohmann::json describe_model(const infer::Predictor& predictor, const ServeOpti
             {"max_image_mpixels", o.max_image_mpixels}}}};
 }
 
-// 8-bit PNG of an image in [0, 1] (CV_32FC3 RGB or CV_32FC1)
+// An 8-bit image (BGR or grey) as a PNG data URL.
 std::string png_data_url(const cv::Mat& image) {
-  cv::Mat bytes;
-  image.convertTo(bytes, image.channels() == 3 ? CV_8UC3 : CV_8UC1, 255.0);
-  if (bytes.channels() == 3) cv::cvtColor(bytes, bytes, cv::COLOR_RGB2BGR);
-  const auto png = viz::encode_png(bytes);
+  const auto png = viz::encode_png(image);
   return "data:image/png;base64," + base64(png.data(), png.size());
 }
 
@@ -230,13 +226,14 @@ nlohmann::json make_samples(std::int64_t image_size) {
   o.image_size = image_size;
   nlohmann::json samples = nlohmann::json::array();
   for (const auto& s : data::generate_domain(o, 'C')) {
+    const auto images = data::synth_images_8bit(s);
     samples.push_back({{"name", std::string(s.label == 1 ? "live" : "attack") + ": " + s.kind + " (subject " +
                                     std::to_string(s.subject) + ")"},
                        {"label", s.label == 1 ? "live" : "spoof"},
                        {"kind", s.kind},
-                       {"rgb", png_data_url(s.rgb)},
-                       {"depth", png_data_url(s.depth)},
-                       {"ir", png_data_url(s.ir)}});
+                       {"rgb", png_data_url(images[0])},
+                       {"depth", png_data_url(images[1])},
+                       {"ir", png_data_url(images[2])}});
   }
   return samples;
 }

@@ -58,12 +58,10 @@ struct Fixture {
     int k = 0;
     for (const auto& s : data::generate_domain(o, 'W')) {
       std::array<std::string, 3> paths;
-      const std::array<const cv::Mat*, 3> images{&s.rgb, &s.depth, &s.ir};
+      const auto images = data::synth_images_8bit(s);
       for (int m = 0; m < 3; ++m) {
-        cv::Mat bytes;
-        images[m]->convertTo(bytes, images[m]->channels() == 3 ? CV_8UC3 : CV_8UC1, 255.0);
         paths[m] = dir.file(std::to_string(k) + "_" + model::modality_name(m) + ".png");
-        cv::imwrite(paths[m], bytes);  // channel order does not matter here: both sides read the same file
+        cv::imwrite(paths[m], images[m]);
       }
       samples.push_back(paths);
       ++k;

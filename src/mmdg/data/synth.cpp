@@ -708,6 +708,12 @@ SynthSample make_sample(const SynthOptions& o, char domain, const Identity& id, 
 
 }  // namespace
 
+std::array<cv::Mat, 3> synth_images_8bit(const SynthSample& s) {
+  std::array<cv::Mat, 3> images{cv::Mat(), to_8bit(s.depth), to_8bit(s.ir)};
+  cv::cvtColor(to_8bit(s.rgb), images[0], cv::COLOR_RGB2BGR);
+  return images;
+}
+
 void SynthOptions::validate() const {
   if (domains.empty()) throw UsageError("option domains: give at least one of C, P, S, W");
   for (char d : domains) spec_of(d);
@@ -837,15 +843,13 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
       const std::string dir = std::string(1, domain) + "/" + video_name;
       std::string paths[3];
       const char* modality[3] = {"rgb", "depth", "ir"};
+      const auto images = synth_images_8bit(s);
       for (int m = 0; m < 3; ++m) {
         fs::create_directories(fs::path(root) / dir / modality[m]);
         char file[32];
         std::snprintf(file, sizeof file, "%04d.%s", s.frame, spec.format.c_str());
         paths[m] = dir + "/" + modality[m] + "/" + file;
-        cv::Mat out;
-        if (m == 0) cv::cvtColor(to_8bit(s.rgb), out, cv::COLOR_RGB2BGR);
-        else out = to_8bit(m == 1 ? s.depth : s.ir);
-        write_image((fs::path(root) / paths[m]).string(), &out, spec.jpeg_quality);
+        write_image((fs::path(root) / paths[m]).string(), &images[m], spec.jpeg_quality);
       }
       condition_row(paths[0], s);
       lines[s.split].push_back(ListEntry::images(paths[0], paths[1], paths[2], s.label));

@@ -78,6 +78,10 @@ struct SynthSample {
   double ambient = 0;    // the session's ambient NIR (sunlight)
 };
 
+// A sample's images as the benchmark's files hold them before encoding: 8-bit; RGB in BGR order
+// (cv::imwrite's), depth and IR single-channel.
+std::array<cv::Mat, 3> synth_images_8bit(const SynthSample& s);
+
 // The kinds of one subject's videos: `live_videos` live ones, then `attack_videos` attacks.
 std::vector<std::string> video_kinds(const SynthOptions& options, char domain, int subject);
 // The split ("train", "val", "test") of a subject: 40 / 10 / 50 %, at least one subject each.
