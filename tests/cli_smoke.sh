@@ -91,6 +91,14 @@ if "$mmdg" serve --help > /dev/null 2>&1; then
   fi
   check "serve names a bad option" 2 "option --max-batch: must be in \[1, 4096\]" -- "$mmdg" serve --checkpoint "$tmp/init.safetensors" --max-batch 0
 fi
+# --seed draws the new layers: the same seed writes the same file, another seed another one
+"$mmdg" -q model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/init_again.safetensors"
+"$mmdg" -q model init --config mmdg_tiny --pretrained "$data/vit_tiny_torchvision.pth" --seed 1 --out "$tmp/init_seed1.safetensors"
+if cmp -s "$tmp/init.safetensors" "$tmp/init_again.safetensors" && ! cmp -s "$tmp/init.safetensors" "$tmp/init_seed1.safetensors"; then
+  echo "ok: model init --seed: the same seed, the same weights"
+else
+  echo "FAIL: model init --seed (same seed differs, or another seed does not)"; fail=1
+fi
 check "model init with a mismatched config" 1 "do not fit the vit-uadapter backbone" -- "$mmdg" model init --config mmdg_mini --pretrained "$data/vit_tiny_torchvision.pth" --out "$tmp/x.safetensors"
 check "model info of a checkpoint" 0 'image_size = 32' -- "$mmdg" model info --checkpoint "$tmp/init.safetensors"
 check "export to the released layout" 0 "wrote" -- "$mmdg" model export --checkpoint "$tmp/init.safetensors" --out "$tmp/released.pth"
