@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/core/version.hpp>
@@ -119,21 +120,30 @@ void Batcher::run() {
       }
     }
     lock.unlock();
+    std::shared_ptr<const infer::Prediction> prediction;
+    std::exception_ptr failure;
     try {
       std::array<std::vector<torch::Tensor>, 3> inputs;
       for (const auto& p : batch)
         for (int m = 0; m < 3; ++m) inputs[m].push_back(p.job.inputs[m]);
-      auto prediction = std::make_shared<const infer::Prediction>(
+      prediction = std::make_shared<const infer::Prediction>(
           predictor_.predict(torch::stack(inputs[0]), torch::stack(inputs[1]), torch::stack(inputs[2]),
                              batch.front().job.missing, batch.front().job.maps));
-      for (std::size_t i = 0; i < batch.size(); ++i)
-        batch[i].done.set_value(Scored{prediction, static_cast<std::int64_t>(i), static_cast<std::int64_t>(batch.size())});
     } catch (...) {
-      for (auto& p : batch) p.done.set_exception(std::current_exception());
+      failure = std::current_exception();
     }
+    // counted before anyone is answered: a client that has its answer sees its batch in batches()
     lock.lock();
     ++batches_;
     scored_ += static_cast<std::int64_t>(batch.size());
+    lock.unlock();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (failure)
+        batch[i].done.set_exception(failure);
+      else
+        batch[i].done.set_value(Scored{prediction, static_cast<std::int64_t>(i), static_cast<std::int64_t>(batch.size())});
+    }
+    lock.lock();
   }
   for (auto& p : queue_) p.done.set_exception(std::make_exception_ptr(Error("the server is stopping")));
   queue_.clear();
