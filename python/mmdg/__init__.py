@@ -11,6 +11,7 @@ and the library are one LibTorch, so a network's parameters() are the library's 
     predictor = mmdg.Predictor("run/best.safetensors")
     result = predictor.predict_files(["f_rgb.jpg"], ["f_depth.png"], ["f_ir.png"])
     result["live_probability"], result["live"]           # scores, decisions at the stored threshold
+    net, strategy = mmdg.make_method("ssdg", num_sources=3, config="mmdg_tiny")  # any method, in your loop
 
 Errors of the library (bad options, files, shapes) raise mmdg.Error with its message.
 """
@@ -23,10 +24,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402,F401  (first: the tensor type the module's functions take and return)
 
-from ._mmdg import (Error, Network, Predictor, __version__, load_weights, losses, make_network, metrics,
-                    network_names, network_presets, protocol, read_image, save_safetensors, train)
+from ._mmdg import (Error, Network, Predictor, Strategy, __version__, corrupt, corruptions, load_weights, losses,
+                    make_method, make_network, metrics, network_names, network_presets, protocol, read_image,
+                    save_safetensors, strategy_names, stress, train)
 
 from .export import export_torchscript  # noqa: E402
 
-__all__ = ["Error", "Network", "Predictor", "__version__", "export_torchscript", "load_weights", "losses", "make_network",
-           "metrics", "network_names", "network_presets", "protocol", "read_image", "save_safetensors", "train"]
+__all__ = ["Error", "Network", "Predictor", "Strategy", "__version__", "corrupt", "corruptions", "export_torchscript",
+           "load_weights", "losses", "make_method", "make_network", "metrics", "network_names", "network_presets",
+           "protocol", "read_image", "save_safetensors", "strategy_names", "stress", "train"]

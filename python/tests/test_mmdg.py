@@ -489,3 +489,200 @@ def test_protocol_with_keyword_options_equals_mmdg_protocol(tmp_path):
     assert (tmp_path / "py" / "table_p1.md").exists()
     with pytest.raises(mmdg.Error, match="protocol: unknown option 'epoch'"):
         mmdg.protocol(str(tmp_path / "bad"), str(synth), config="mmdg_tiny", epoch=1)
+
+
+def write_png(path, pixels):
+    """An 8-bit PNG (gray (H, W) or RGB (H, W, 3) uint8 tensor) with the standard library only."""
+    import struct
+    import zlib
+    pixels = pixels.contiguous()
+    height, width = pixels.shape[:2]
+    color = 2 if pixels.dim() == 3 else 0
+    rows = pixels.reshape(height, -1).numpy()
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def golden_file(name):
+    import struct
+    path = os.path.join(DATA, name)
+    with open(path, "rb") as f:
+        meta = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))["__metadata__"]
+    return meta, mmdg.load_weights(path)
+
+
+def write_training_set(g, folder):
+    """The golden file's 8-bit training set as PNG files and one list per source ("rgb depth ir label")."""
+    lists = {}
+    for i in range(g["data/rgb_u8"].shape[0]):
+        for modality in MODALITIES:
+            write_png(folder / f"{i}_{modality}.png", g[f"data/{modality}_u8"][i])
+        line = f"{i}_rgb.png {i}_depth.png {i}_ir.png {int(g['data/labels'][i])}\n"
+        lists.setdefault(int(g["data/sources"][i]), []).append(line)
+    paths = []
+    for source in sorted(lists):
+        paths.append(str(folder / f"source{source}.txt"))
+        open(paths[-1], "w").write("".join(lists[source]))
+    return paths
+
+
+@pytest.mark.parametrize("name", ["mmdg_tiny_trajectory.safetensors", "mmdg_tiny_pmr_trajectory.safetensors"])
+def test_a_python_loop_over_mmdg_strategy_follows_the_golden_trajectory(name, tmp_path):
+    """Twenty steps over two epochs of a plain PyTorch loop around mmdg.Strategy (regrad: the paper's
+    method; pmr), called as the trainer calls it (begin_epoch with the training lists, which it reads
+    from PNG files for its prototypes, step, torch.optim.Adam, after_step, end_epoch): every logged
+    quantity and every weight after each step equal the independent PyTorch reference of
+    tests/golden/make_golden.py within the C++ trajectory test's tolerance."""
+    meta, g = golden_file(name)
+    lists = write_training_set(g, tmp_path)
+    net = golden_net()
+    if meta["strategy"] == "regrad":
+        options = dict(regrad=meta["regrad"], regrad_uncertainty=meta["regrad_uncertainty"] == "true",
+                       prototype_update=meta["prototype_update"], ssp_weight=float(meta["ssp_weight"]),
+                       loss_momentum=float(meta["loss_momentum"]))
+    else:
+        options = {key: float(value) for key, value in meta.items() if key.startswith("pmr_")}
+    strategy = mmdg.Strategy(net, meta["strategy"], num_sources=len(lists), epochs=int(meta["epochs"]),
+                             normalization=meta["normalization"], workers=0, **options)
+    params = [p for _, p in net.named_parameters() if p.requires_grad] + strategy.parameters()
+    optimizer = torch.optim.Adam(params, lr=float(meta["lr"]), weight_decay=float(meta["weight_decay"]),
+                                 eps=float(meta["adam_eps"]))
+    inputs = [g["data/input_" + m] for m in MODALITIES]
+    labels, sources = g["data/labels"].long(), g["data/sources"].long()
+
+    def share(got, want):  # of the C++ trajectory test's tolerance (atol = rtol = 1e-4)
+        want = want.double()
+        return ((got.detach().double().reshape(want.shape) - want).abs() / (1e-4 + 1e-4 * want.abs())).max().item()
+
+    worst, compared, step = 0.0, 0, 0
+    for epoch in range(int(meta["epochs"])):
+        strategy.begin_epoch(epoch, lists, str(tmp_path))
+        net.train()
+        for _ in range(int(meta["steps_per_epoch"])):
+            batch = g["data/batches"][step].long()
+            result = strategy.step(*[x[batch] for x in inputs], labels[batch], sources[batch], epoch=epoch)
+            optimizer.step()
+            strategy.after_step()
+            step += 1
+            key = f"step{step:02d}/"
+            for field in (name[len(key + "log/"):] for name in g if name.startswith(key + "log/")):
+                logged, want = result["log"][field], g[key + "log/" + field]
+                if isinstance(logged, str):  # the fast modality, by name
+                    assert logged == MODALITIES[int(want.item())], (key, field)
+                    continue
+                worst = max(worst, share(torch.tensor(logged, dtype=torch.float64), want))
+                compared += 1
+            state = net.state_dict()
+            for name_ in (n for n in g if n.startswith(key + "weights/")):
+                worst = max(worst, share(state[name_[len(key + "weights/"):]], g[name_]))
+        strategy.end_epoch()
+    assert compared >= 3 * step
+    assert worst < 1, f"{name}: {worst:.3f} of the tolerance"
+
+
+def test_strategy_ce_equals_a_plain_cross_entropy_backward_and_errors_name_the_option():
+    """mmdg.Strategy('ce').step fills the .grad a plain F.cross_entropy backward gives; make_method
+    builds a method's network with its settings (SSDG's normalized head), and the misuses are
+    errors naming what is wrong."""
+    torch.manual_seed(0)
+    net = mmdg.make_network("mmdg_tiny", network="vit-concat", adapter_dropout=0.0)
+    size = net.options["image_size"]
+    batch = [torch.randn(4, 3, size, size) for _ in range(3)]
+    labels, sources = torch.tensor([1, 0, 1, 0]), torch.tensor([0, 0, 1, 1])
+    net.train()
+    strategy = mmdg.Strategy(net, "ce", num_sources=2)
+    result = strategy.step(*batch, labels, sources)
+    params = [p for _, p in net.named_parameters() if p.requires_grad]
+    got = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    loss = torch.nn.functional.cross_entropy(net(*batch)["logits"], labels)
+    loss.backward()
+    assert result["loss"] == pytest.approx(loss.item(), rel=1e-5)
+    for p, g in zip(params, got):
+        assert torch.allclose(p.grad, g, atol=1e-6, rtol=1e-4)
+
+    net2, ssdg = mmdg.make_method("ssdg", num_sources=2, config="mmdg_tiny",
+                                  pretrained=os.path.join(DATA, "vit_tiny_torchvision.pth"))
+    assert ssdg.name == "ssdg" and len(ssdg.parameters()) > 0  # its domain discriminator
+    net2.train()
+    result = ssdg.step(*batch, labels, sources, progress=0.5)
+    assert set(result["log"]) == {"loss_ce", "loss_triplet", "loss_adversarial", "reversal_coefficient"}, result["log"]
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in ssdg.parameters())
+    with pytest.raises(mmdg.Error, match="Strategy ssdg: its method trains a network with"):
+        mmdg.Strategy(net, "ssdg", num_sources=2)
+    with pytest.raises(mmdg.Error, match="strategy regrad: begin_epoch needs the training set"):
+        _, regrad = mmdg.make_method("mmdg", num_sources=2, config="mmdg_tiny")
+        regrad.begin_epoch(0)
+    with pytest.raises(mmdg.Error, match="'estimator' is a model option"):
+        mmdg.Strategy(net, "ce", num_sources=2, estimator="expected")
+    with pytest.raises(mmdg.Error, match="unknown option 'ssp_weigth'"):
+        mmdg.Strategy(net, "ce", num_sources=2, ssp_weigth=0.1)
+    with pytest.raises(mmdg.Error, match="num_sources"):
+        mmdg.Strategy(net, "ce", num_sources=0)
+
+
+def test_stress_with_keyword_options_equals_mmdg_stress(synthetic, tmp_path):
+    """mmdg.stress(...) writes what `mmdg stress` writes with the same options (the same curves and
+    areas), takes checkpoints as a dict, and mmdg.corrupt is the corruption the command applies."""
+    checkpoint, samples = synthetic
+    root = os.path.dirname(samples[0][0])
+    while not os.path.exists(os.path.join(root, "W-test.txt")):
+        root = os.path.dirname(root)
+    test_list = os.path.join(root, "W-test.txt")
+    results = mmdg.stress(str(tmp_path / "py"), test_list, {"a": checkpoint, "b": [checkpoint]}, data_root=root,
+                          corruptions=["depth_dropout"], severities=[0, 1], resamples=20)
+    subprocess.run([CLI, "-q", "stress", "--checkpoint", "a=" + checkpoint, "--checkpoint", "b=" + checkpoint,
+                    "--list", test_list, "--data-root", root, "--corruption", "depth_dropout", "--severities", "0,1",
+                    "--resamples", "20", "--out", str(tmp_path / "cli")], check=True, capture_output=True)
+    cli = json.load(open(tmp_path / "cli" / "stress.json"))
+    assert json.load(open(tmp_path / "py" / "stress.json")) == results
+    strip = lambda j: json.loads(json.dumps(j).replace(str(tmp_path / "py"), "OUT").replace(str(tmp_path / "cli"), "OUT"))
+    assert strip(results) == strip(cli)
+    names = [c["name"] for c in mmdg.corruptions()]
+    assert "depth_dropout" in names and all(c["modality"] in MODALITIES for c in mmdg.corruptions())
+    image = mmdg.read_image(samples[0][1])
+    same, mask = mmdg.corrupt("depth_dropout", image, 0.0)
+    assert torch.equal(same, image) and not mask.any()
+    dropped, mask = mmdg.corrupt("depth_dropout", image, 0.5, seed=3)
+    assert mask.any() and torch.equal(dropped[:, ~mask], image[:, ~mask])
+    assert torch.equal(mmdg.corrupt("depth_dropout", image, 0.5, seed=3)[0], dropped)
+    with pytest.raises(mmdg.Error, match="unknown corruption 'fog'"):
+        mmdg.corrupt("fog", image, 0.5)
+
+
+def test_protocol_ctrl_c_raises_keyboard_interrupt_and_the_next_command_runs(tmp_path):
+    """SIGINT while mmdg.protocol trains: KeyboardInterrupt naming the resumable run; the next command
+    in the same Python process is not taken as interrupted."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    import signal
+    import time
+    synth = tmp_path / "synth"
+    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32"],
+                   check=True)
+    pretrained = os.path.join(DATA, "vit_tiny_torchvision.pth")
+    script = (f"import mmdg\ntry:\n    mmdg.protocol({str(tmp_path / 'p')!r}, {str(synth)!r}, protocol=1, sub='CPS-W', "
+              f"data_root={str(synth)!r}, pretrained={pretrained!r}, config='mmdg_tiny', epochs=400, steps_per_epoch=2, "
+              f"batch_size=8, workers=1)\n    print('COMPLETED')\nexcept KeyboardInterrupt as e:\n    print('INTERRUPTED:', e)\n"
+              f"r = mmdg.train({str(tmp_path / 't')!r}, [{str(synth / 'C-train.txt')!r}], data_root={str(synth)!r}, "
+              f"pretrained={pretrained!r}, config='mmdg_tiny', epochs=1, steps_per_epoch=1, batch_size=8, workers=1)\n"
+              f"print('AFTER:', r['epochs_done'])\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env=dict(os.environ))
+    for _ in range(480):
+        logs = list((tmp_path / "p").rglob("log.jsonl"))
+        if logs and logs[0].stat().st_size > 0:
+            break
+        time.sleep(0.25)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=180)
+    assert process.returncode == 0, out
+    assert "INTERRUPTED: interrupted while training" in out and "resume" in out, out
+    assert "AFTER: 1" in out, out

@@ -22,11 +22,14 @@
 #include <utility>
 #include <vector>
 
+#include "mmdg/data/corruption.h"
+#include "mmdg/data/dataset.h"
 #include "mmdg/data/image.h"
 #include "mmdg/eval/bootstrap.h"
 #include "mmdg/eval/metrics.h"
 #include "mmdg/eval/report.h"
 #include "mmdg/experiment/protocol.h"
+#include "mmdg/experiment/stress.h"
 #include "mmdg/infer/predictor.h"
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
@@ -195,6 +198,7 @@ class PyNetwork {
            std::to_string(counts.trainable) + " trainable>";
   }
   mmdg::model::NetworkImpl& impl() { return *net_; }
+  const mmdg::model::Network& holder() const { return net_; }
 
  private:
   mmdg::model::Network net_;
@@ -204,6 +208,109 @@ PyNetwork make_network(const std::string& config, const py::kwargs& options) {
   auto o = mmdg::model::NetworkOptions::preset(config);
   mmdg::settings::from_json(o, to_json(options, "make_network"), "make_network");
   return PyNetwork(mmdg::model::make_network(o));
+}
+
+// ---- strategies -----------------------------------------------------------------------------
+
+// A training strategy (a method's losses and gradient rule, mmdg/train/strategy.h) for a Python
+// loop, called the way the Trainer calls it: begin_epoch (prototypes from a pass over the training
+// lists: regrad, pmr), step (forward, losses, backward: the .grad of the network's trainable tensors
+// and of the strategy's own, which parameters() lists for the optimizer), after_step (after the
+// optimizer's step), end_epoch (the epoch's log fields). The loop owns the optimizer and the data.
+class PyStrategy {
+ public:
+  PyStrategy(const mmdg::model::Network& net, mmdg::train::TrainOptions options, std::int64_t num_sources)
+      : net_(net), options_(std::move(options)) {
+    if (num_sources < 1) throw Error("Strategy: num_sources must be >= 1 (the training lists, one per source domain)");
+    options_.validate();
+    const auto& model = net_->options();
+    mmdg::train::check_compatible(options_.strategy, model.network);
+    mmdg::train::check_options_for_network(options_, model);
+    // a strategy whose method prescribes network settings (SSDG's normalized head) trains only such a network
+    if (const auto& configure = mmdg::train::find_strategy(options_.strategy).configure_network) {
+      auto wanted = model;
+      configure(wanted);
+      const auto have = mmdg::settings::to_json(model), want = mmdg::settings::to_json(wanted);
+      std::string differences;
+      for (const auto& [key, value] : want.items())
+        if (have.at(key) != value) differences += (differences.empty() ? "" : ", ") + key + "=" + value.dump();
+      if (!differences.empty())
+        throw Error("Strategy " + options_.strategy + ": its method trains a network with " + differences +
+                    "; make the network with those options, or both with mmdg.make_method('" + options_.strategy + "', ...)");
+    }
+    mmdg::train::StrategyContext context;
+    context.num_sources = num_sources;
+    const auto params = net_->parameters();
+    if (!params.empty()) context.device = params.front().device();
+    context.workers = options_.workers;
+    strategy_ = mmdg::train::make_strategy(options_, *net_, context);
+    num_sources_ = num_sources;
+  }
+
+  py::list parameters() {
+    py::list out;
+    for (const auto& p : strategy_->parameters()) out.append(p);
+    return out;
+  }
+
+  void begin_epoch(std::int64_t epoch, const std::vector<std::string>& lists, const std::string& data_root) {
+    if (!lists.empty() && static_cast<std::int64_t>(lists.size()) != num_sources_)
+      throw Error("begin_epoch: " + std::to_string(lists.size()) + " training lists for a strategy of " +
+                  std::to_string(num_sources_) + " source domains (one list per source, in the batches' source order)");
+    py::gil_scoped_release release;
+    if (!lists.empty() && (lists != set_lists_ || data_root != set_root_)) {
+      auto set = std::make_unique<mmdg::data::MultiDomainDataset>(lists, data_root, net_->options().backbone.image_size(),
+                                                                  options_.normalization);
+      set->check_files();
+      train_set_ = std::move(set);
+      set_lists_ = lists;
+      set_root_ = data_root;
+    }
+    strategy_->begin_epoch(*net_, lists.empty() ? nullptr : train_set_.get(), epoch);
+  }
+
+  py::dict step(const torch::Tensor& rgb, const torch::Tensor& depth, const torch::Tensor& ir, const torch::Tensor& labels,
+                const torch::Tensor& sources, std::int64_t epoch, double progress) {
+    mmdg::train::StepResult result;
+    {
+      py::gil_scoped_release release;
+      mmdg::train::TrainBatch batch{rgb, depth, ir, labels.to(torch::kLong), sources.to(torch::kLong)};
+      batch.epoch = epoch;
+      batch.progress = progress;
+      result = strategy_->step(*net_, batch);
+    }
+    py::dict out;
+    out["loss"] = result.loss;
+    out["log"] = to_python(result.log);
+    return out;
+  }
+
+  void after_step() { strategy_->after_step(); }
+  py::object end_epoch() { return to_python(strategy_->end_epoch()); }
+  std::string name() const { return options_.strategy; }
+  py::object options() const { return to_python(mmdg::settings::to_json(options_)); }
+
+ private:
+  mmdg::model::Network net_;  // shared with the Python Network object
+  mmdg::train::TrainOptions options_;
+  std::int64_t num_sources_ = 0;
+  std::unique_ptr<mmdg::train::Strategy> strategy_;
+  std::unique_ptr<mmdg::data::MultiDomainDataset> train_set_;  // kept between epochs
+  std::vector<std::string> set_lists_;
+  std::string set_root_;
+};
+
+// The strategy's training options from keywords; a model option is named as one.
+mmdg::train::TrainOptions strategy_options(const std::string& strategy, const py::kwargs& options) {
+  mmdg::train::TrainOptions training;
+  training.strategy = strategy;
+  const auto given = to_json(options, "Strategy");
+  const auto model_fields = mmdg::settings::to_json(mmdg::model::NetworkOptions{});
+  for (const auto& [key, value] : given.items())
+    if (model_fields.contains(key))
+      throw Error("Strategy: '" + key + "' is a model option: give it to make_network (or use make_method)");
+  mmdg::settings::from_json(training, given, "Strategy");
+  return training;
 }
 
 // ---- inference ----------------------------------------------------------------------------------
@@ -236,6 +343,27 @@ struct PythonSignals {
     std::signal(SIGTERM, sigterm);
   }
 };
+
+// Runs a command of the library without the GIL and with its own SIGINT / SIGTERM handlers
+// (Python's put back afterwards). A command that Ctrl-C stopped (it saved a resumable state and
+// threw, naming it) raises KeyboardInterrupt with its message; its other errors are mmdg.Error.
+template <class Run>
+auto interruptible(Run&& run) -> decltype(run()) {
+  std::string interrupted;
+  {
+    const PythonSignals python_signals;
+    py::gil_scoped_release release;
+    mmdg::train::install_interrupt_handlers();
+    try {
+      return run();
+    } catch (const Error& e) {
+      if (!mmdg::train::interrupt_requested()) throw;
+      interrupted = e.what();
+    }
+  }
+  PyErr_SetString(PyExc_KeyboardInterrupt, interrupted.c_str());
+  throw py::error_already_set();
+}
 
 // A method's model and training options as the commands resolve them: the preset `config`, the
 // method `method` (network + strategy), then the options given as keywords (the CLI's names, with
@@ -276,15 +404,8 @@ py::dict train_run(const std::string& out, const std::vector<std::string>& train
   data.val_lists = val_lists;
   data.data_root = data_root;
   data.pretrained = pretrained;
-  mmdg::train::TrainResult result;
-  {
-    // Ctrl-C while it runs: the trainer's handler saves a resumable state and stops; Python's own
-    // handlers are put back afterwards and the interruption raised as KeyboardInterrupt
-    const PythonSignals python_signals;
-    py::gil_scoped_release release;
-    mmdg::train::install_interrupt_handlers();
-    result = mmdg::train::Trainer(model, training, data, out).run();
-  }
+  // Ctrl-C while it runs: the trainer saves a resumable state and returns, not completed
+  const auto result = interruptible([&] { return mmdg::train::Trainer(model, training, data, out).run(); });
   if (!result.completed) {
     PyErr_SetString(PyExc_KeyboardInterrupt, ("training interrupted; the run in " + out +
                                               " resumes with mmdg train --resume " + out).c_str());
@@ -316,14 +437,52 @@ py::object protocol_run(const std::string& out, const std::string& lists, int pr
   args.out = out;
   args.seeds = seeds;
   args.method_name = mmdg::train::method_name(args.model, args.train.strategy);
-  nlohmann::json results;
-  {
-    const PythonSignals python_signals;  // Ctrl-C: the runs save a resumable state; an mmdg.Error says so
-    py::gil_scoped_release release;
-    mmdg::train::install_interrupt_handlers();
-    results = mmdg::experiment::run_protocol(args);
+  return to_python(interruptible([&] { return mmdg::experiment::run_protocol(args); }));
+}
+
+// A method's network and strategy for a Python loop, as mmdg train builds them (the method's
+// network settings applied, the backbone's pretrained weights loaded when given).
+py::tuple make_method(const std::string& method, std::int64_t num_sources, const std::string& config,
+                      const std::string& pretrained, const py::kwargs& options) {
+  auto [model, training] = method_options(config, method, options, "make_method");
+  if (const auto& configure = mmdg::train::find_strategy(training.strategy).configure_network) configure(model);
+  model.validate();
+  mmdg::model::Network net = mmdg::model::make_network(model);
+  if (!pretrained.empty()) net->load_pretrained_backbone(mmdg::io::read_weights(pretrained), pretrained);
+  return py::make_tuple(PyNetwork(net), PyStrategy(net, training, num_sources));
+}
+
+// `mmdg stress` with its options as keywords; the results JSON as a dict. `checkpoints`: a list of
+// "PATH" / "NAME=PATH", or a dict NAME -> path or list of paths (seeds).
+py::object stress_run(const std::string& out, const std::string& list, const py::object& checkpoints,
+                      const std::string& data_root, const std::string& protocol_dir, const std::string& sub,
+                      const std::vector<std::string>& corruptions, const std::vector<double>& severities,
+                      std::int64_t batch_size, const std::string& device, std::int64_t seed, std::int64_t resamples) {
+  mmdg::experiment::StressArgs args;
+  if (py::isinstance<py::dict>(checkpoints)) {
+    for (const auto& [name, paths] : checkpoints.cast<py::dict>()) {
+      const auto key = py::str(name).cast<std::string>();
+      if (py::isinstance<py::str>(paths)) args.checkpoints.push_back(key + "=" + paths.cast<std::string>());
+      else
+        for (const auto& path : paths.cast<std::vector<std::string>>()) args.checkpoints.push_back(key + "=" + path);
+    }
+  } else if (py::isinstance<py::str>(checkpoints)) {
+    args.checkpoints.push_back(checkpoints.cast<std::string>());
+  } else if (!checkpoints.is_none()) {
+    args.checkpoints = checkpoints.cast<std::vector<std::string>>();
   }
-  return to_python(results);
+  args.list = list;
+  args.data_root = data_root;
+  args.protocol_dir = protocol_dir;
+  args.sub = sub;
+  args.out = out;
+  args.corruptions = corruptions;
+  args.severities = severities;
+  args.batch_size = batch_size;
+  args.device = device;
+  args.seed = seed;
+  args.resamples = resamples;
+  return to_python(interruptible([&] { return mmdg::experiment::run_stress(args); }));
 }
 
 // ---- metrics ------------------------------------------------------------------------------------
@@ -466,6 +625,81 @@ PYBIND11_MODULE(_mmdg, m) {
         "mmdg protocol for one method: trains and tests the protocol's sub-protocols (resumable) under `out`, with the "
         "CLI's model and training options as keywords; writes the tables as the command does and returns the method's "
         "results (per sub-protocol: HTER, AUC, ...; per seed with seeds).");
+
+  py::class_<PyStrategy>(m, "Strategy",
+                         "A training strategy (a method's losses and gradient rule) for a Python loop: "
+                         "Strategy(network, 'ssdg', num_sources=3, **training_options), or mmdg.make_method. Per "
+                         "epoch: begin_epoch(epoch, lists, data_root); per batch: step(...) (fills .grad of the "
+                         "network's trainable tensors and of parameters()), your optimizer's step, after_step(); "
+                         "then end_epoch().")
+      .def(py::init([](PyNetwork& network, const std::string& strategy, std::int64_t num_sources, const py::kwargs& options) {
+             return PyStrategy(network.holder(), strategy_options(strategy, options), num_sources);
+           }),
+           py::arg("network"), py::arg("strategy"), py::arg("num_sources"),
+           "The CLI's training options as keywords (e.g. ssp_weight=0.1, pmr_pce_weight=2, epochs=20: the "
+           "strategies with a modulation window read epochs).")
+      .def("parameters", &PyStrategy::parameters, "The strategy's own trainable tensors (discriminators, heads), for the optimizer.")
+      .def("begin_epoch", &PyStrategy::begin_epoch, py::arg("epoch"), py::arg("lists") = std::vector<std::string>{},
+           py::arg("data_root") = "",
+           "At an epoch's start (0-based). `lists`: the training lists, one per source domain in the batches' "
+           "`sources` order; the strategies that recompute state from a pass over them (regrad's SSP prototypes, "
+           "pmr's class prototypes) need them and say so.")
+      .def("step", &PyStrategy::step, py::arg("rgb"), py::arg("depth"), py::arg("ir"), py::arg("labels"), py::arg("sources"),
+           py::arg("epoch") = 0, py::arg("progress") = 0.0,
+           "One training step's forward and backward pass on normalized batches (B, 3, S, S), labels (B) (1 live) and "
+           "source domains (B); progress: the fraction of the run done (gradient-reversal schedules). Sets every "
+           "trainable tensor's .grad (replaced). Returns {loss, log} (log: the step's loss parts, as mmdg train logs "
+           "them). A non-finite loss raises mmdg.Error before any state changes.")
+      .def("after_step", &PyStrategy::after_step, "After the optimizer's step (running losses, trackers).")
+      .def("end_epoch", &PyStrategy::end_epoch, "The epoch's log fields (e.g. regrad's mean SSP losses); resets them.")
+      .def_property_readonly("name", &PyStrategy::name)
+      .def_property_readonly("options", &PyStrategy::options)
+      .def("__repr__", [](const PyStrategy& s) { return "<mmdg.Strategy " + s.name() + ">"; });
+  m.def("strategy_names", &mmdg::train::strategy_names);
+  m.def("make_method", &make_method, py::arg("method"), py::arg("num_sources"), py::arg("config") = "mmdg_mini",
+        py::arg("pretrained") = "",
+        "A method (mmdg, vit, ssdg, ..., or network+strategy) as mmdg train builds it: (Network, Strategy), with the "
+        "CLI's model and training options as keywords, the method's network settings applied and the backbone's "
+        "pretrained weights loaded from `pretrained` when given. Seed with torch.manual_seed first.");
+
+  m.def("stress", &stress_run, py::arg("out"), py::arg("list"), py::arg("checkpoints") = py::none(),
+        py::arg("data_root") = "", py::arg("protocol_dir") = "", py::arg("sub") = "",
+        py::arg("corruptions") = std::vector<std::string>{}, py::arg("severities") = std::vector<double>{0, 0.25, 0.5, 0.75, 1},
+        py::arg("batch_size") = 32, py::arg("device") = "cpu", py::arg("seed") = 0, py::arg("resamples") = 1000,
+        "mmdg stress: trained detectors under corruptions of one modality at increasing severity (resumable under "
+        "`out`); checkpoints: ['PATH' or 'NAME=PATH', ...] or {NAME: PATH or [PATH per seed]}, or protocol_dir and sub. "
+        "Writes the command's files and returns its results JSON as a dict. Ctrl-C keeps the finished levels and "
+        "raises KeyboardInterrupt.");
+  m.def(
+      "corruptions",
+      [] {
+        py::list out;
+        for (const auto& c : mmdg::data::corruptions()) {
+          py::dict d;
+          d["name"] = c.name;
+          d["modality"] = mmdg::model::modality_name(c.modality);
+          d["severity"] = c.severity;
+          d["local"] = c.local;
+          d["normalized"] = c.normalized;
+          out.append(d);
+        }
+        return out;
+      },
+      "The stress corruptions: name, modality, what the severity means, local (a mask of changed pixels comes with "
+      "it), normalized (acts on the normalized input).");
+  m.def(
+      "corrupt",
+      [](const std::string& name, const torch::Tensor& image, double severity, std::uint64_t seed) {
+        mmdg::data::Corrupted c;
+        {
+          py::gil_scoped_release release;
+          c = mmdg::data::corrupt(name, image, severity, seed);
+        }
+        return py::make_tuple(c.image, tensor_or_none(c.mask));
+      },
+      py::arg("name"), py::arg("image"), py::arg("severity"), py::arg("seed") = 0,
+      "One corruption of mmdg stress applied to an image (3, S, S) in [0, 1] (normalized for the *_zero ones): "
+      "(image, mask of the changed pixels or None). Deterministic in (name, severity, image, seed).");
 
   auto metrics = m.def_submodule("metrics", "FAS metrics on scores (live probability) and labels (1 live, 0 spoof).");
   metrics.def("auc", &mmdg::eval::auc, py::arg("scores"), py::arg("labels"));

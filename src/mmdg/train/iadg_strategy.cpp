@@ -52,7 +52,7 @@ IADGStrategy::IADGStrategy(const TrainOptions& o, model::NetworkImpl& net, const
   masks_ = torch::zeros({streams_, 2, width_, width_}, f.dtype(torch::kBool));
 }
 
-void IADGStrategy::begin_epoch(model::NetworkImpl&, const data::MultiDomainDataset&, std::int64_t epoch) {
+void IADGStrategy::begin_epoch(model::NetworkImpl&, const data::MultiDomainDataset*, std::int64_t epoch) {
   if (masks_epoch_ == epoch) return;
   const double fraction[2] = {options_.spoof_selection, options_.live_selection};  // class 0 spoof, 1 live
   for (std::int64_t s = 0; s < streams_; ++s)

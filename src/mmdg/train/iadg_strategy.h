@@ -42,7 +42,7 @@ torch::Tensor sample_dirichlet(std::int64_t batch, std::int64_t k, double alpha,
 class IADGStrategy : public Strategy {
  public:
   IADGStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
-  void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) override;
+  void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset* train_set, std::int64_t epoch) override;
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;

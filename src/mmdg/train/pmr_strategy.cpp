@@ -26,14 +26,17 @@ PMRStrategy::PMRStrategy(const TrainOptions& o, model::NetworkImpl& net, const S
   valid_ = torch::zeros({3, 2}, torch::kBool);
 }
 
-void PMRStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) {
+void PMRStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset* train_set, std::int64_t epoch) {
   if (prototypes_epoch_ == epoch) return;
-  auto batches = data::ShuffledSampler(train_set.size(), static_cast<std::size_t>(options_.eval_batch_size))
+  if (!train_set)
+    throw Error("strategy pmr: begin_epoch needs the training set (the class prototypes are recomputed from a pass over it "
+                "at each epoch's start)");
+  auto batches = data::ShuffledSampler(train_set->size(), static_cast<std::size_t>(options_.eval_batch_size))
                      .epoch(static_cast<std::uint64_t>(options_.seed) * 7919ull + static_cast<std::uint64_t>(epoch));
   const auto keep = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(options_.pmr.subset * static_cast<double>(batches.size()))));
   batches.resize(std::min(keep, batches.size()));
   const auto by_class = [](const torch::Tensor& labels, const torch::Tensor&) { return labels; };
-  const auto sums = sum_features_by_group(net, train_set, batches, 2, by_class, context_.device,
+  const auto sums = sum_features_by_group(net, *train_set, batches, 2, by_class, context_.device,
                                           static_cast<int>(context_.workers), context_.group);
   const double eps = options_.pmr.prototype_momentum;
   for (int m = 0; m < 3; ++m)

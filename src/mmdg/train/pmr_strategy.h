@@ -30,7 +30,7 @@ PMRWeights pmr_weights(const std::array<double, 3>& scores);
 class PMRStrategy : public Strategy {
  public:
   PMRStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
-  void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) override;
+  void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset* train_set, std::int64_t epoch) override;
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;

@@ -61,9 +61,12 @@ std::set<std::string> released_regrad_reach(model::NetworkImpl& net) {
   return reached;
 }
 
-void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) {
+void ReGradStrategy::begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset* train_set, std::int64_t epoch) {
   if (options_.prototype_update != PrototypeUpdate::Epoch || prototypes_epoch_ == epoch) return;
-  compute_prototypes(net, train_set, options_.eval_batch_size, context_.device, static_cast<int>(context_.workers),
+  if (!train_set)
+    throw Error("strategy regrad: begin_epoch needs the training set (the SSP prototypes are recomputed from a pass over "
+                "it at each epoch's start; or prototype_update ema)");
+  compute_prototypes(net, *train_set, options_.eval_batch_size, context_.device, static_cast<int>(context_.workers),
                      prototypes_, context_.group);
   prototypes_epoch_ = epoch;
 }

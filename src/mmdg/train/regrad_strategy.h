@@ -22,7 +22,7 @@ class ReGradStrategy : public Strategy {
  public:
   ReGradStrategy(const TrainOptions& options, model::NetworkImpl& net, const StrategyContext& context);
 
-  void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset& train_set, std::int64_t epoch) override;
+  void begin_epoch(model::NetworkImpl& net, const data::MultiDomainDataset* train_set, std::int64_t epoch) override;
   StepResult step(model::NetworkImpl& net, const TrainBatch& batch) override;
   bool reduces_gradients() const override { return true; }  // the per-loss gradients, before Eq. 5
   void after_step() override;

@@ -81,7 +81,10 @@ class Strategy {
   // Trainable tensors of the strategy's own modules, for the optimizer (after the network's).
   virtual std::vector<torch::Tensor> parameters() { return {}; }
   // At an epoch's start, before its first step (also when a run resumes inside the epoch).
-  virtual void begin_epoch(model::NetworkImpl&, const data::MultiDomainDataset&, std::int64_t /*epoch*/) {}
+  // `train_set`: the training set, for a strategy that makes state from a pass over it
+  // (prototypes); null when the caller has none (a Python loop given no lists): such a strategy
+  // then throws, naming what it needs.
+  virtual void begin_epoch(model::NetworkImpl&, const data::MultiDomainDataset* /*train_set*/, std::int64_t /*epoch*/) {}
   // Forward, losses and every trainable tensor's .grad (replaced, not accumulated). Throws
   // NonFiniteLoss (naming the losses) before any state changes when a loss is not finite.
   virtual StepResult step(model::NetworkImpl& net, const TrainBatch& batch) = 0;

@@ -183,7 +183,7 @@ Deviation run_trajectory(const std::string& file, const Perturbation& perturb = 
   const auto batches = g["data/batches"];
   std::int64_t step = 0;
   for (std::int64_t epoch = 0; epoch < t.epochs; ++epoch) {
-    if (!(perturb.keep_first_prototypes && epoch > 0)) strategy->begin_epoch(*net, train_set, epoch);
+    if (!(perturb.keep_first_prototypes && epoch > 0)) strategy->begin_epoch(*net, &train_set, epoch);
     if (perturb.reset_adam_each_epoch && epoch > 0) optimizer = adam();
     const auto prototypes = prototypes_of(*strategy);
     for (std::size_t m = 0; m < 3; ++m)

@@ -295,7 +295,7 @@ StepResult Session::optimize(const data::Batch& batch, std::int64_t epoch, std::
 bool Session::train_epoch(std::int64_t epoch) {
   const std::uint64_t epoch_seed = static_cast<std::uint64_t>(o_.seed) * 1000003ull + static_cast<std::uint64_t>(epoch);
   const auto epoch_start = std::chrono::steady_clock::now();
-  strategy_->begin_epoch(*net_, *train_set_, epoch);  // e.g. prototypes from a pass over the training set
+  strategy_->begin_epoch(*net_, train_set_.get(), epoch);  // e.g. prototypes from a pass over the training set
   std::vector<std::vector<std::size_t>> batches =
       o_.balanced ? data::BalancedSampler(*train_set_, static_cast<std::size_t>(o_.batch_size)).epoch(epoch_seed)
                   : data::ShuffledSampler(train_set_->size(), static_cast<std::size_t>(o_.batch_size)).epoch(epoch_seed);
@@ -442,6 +442,7 @@ TrainResult Session::run() {
 }  // namespace
 
 void install_interrupt_handlers() {
+  g_interrupted = false;  // a new command (a Python process may run several, one after an interrupted one)
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 }

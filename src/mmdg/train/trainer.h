@@ -74,7 +74,8 @@ class Trainer {
   bool continuing_ = false;  // made by resume(): recovers the committed state, or starts over when none was saved
 };
 
-// Installs SIGINT / SIGTERM handlers that ask a running trainer to save and stop.
+// Installs SIGINT / SIGTERM handlers that ask a running trainer to save and stop, and clears an
+// earlier request (one process may run several commands: a Python session).
 void install_interrupt_handlers();
 // True once SIGINT / SIGTERM arrived (after install_interrupt_handlers): long loops that cannot
 // save a resumable state (pretraining) stop with an error.
