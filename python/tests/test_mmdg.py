@@ -532,10 +532,11 @@ def write_training_set(g, folder):
     return paths
 
 
-@pytest.mark.parametrize("name", ["mmdg_tiny_trajectory.safetensors", "mmdg_tiny_pmr_trajectory.safetensors"])
+@pytest.mark.parametrize("name", ["mmdg_tiny_trajectory.safetensors", "mmdg_tiny_pmr_trajectory.safetensors",
+                                  "mmdg_tiny_iadg_trajectory.safetensors"])
 def test_a_python_loop_over_mmdg_strategy_follows_the_golden_trajectory(name, tmp_path):
     """Twenty steps over two epochs of a plain PyTorch loop around mmdg.Strategy (regrad: the paper's
-    method; pmr), called as the trainer calls it (begin_epoch with the training lists, which it reads
+    method; pmr; iadg), called as the trainer calls it (begin_epoch with the training lists, which it reads
     from PNG files for its prototypes, step, torch.optim.Adam, after_step, end_epoch): every logged
     quantity and every weight after each step equal the independent PyTorch reference of
     tests/golden/make_golden.py within the C++ trajectory test's tolerance."""
@@ -546,8 +547,9 @@ def test_a_python_loop_over_mmdg_strategy_follows_the_golden_trajectory(name, tm
         options = dict(regrad=meta["regrad"], regrad_uncertainty=meta["regrad_uncertainty"] == "true",
                        prototype_update=meta["prototype_update"], ssp_weight=float(meta["ssp_weight"]),
                        loss_momentum=float(meta["loss_momentum"]))
-    else:
-        options = {key: float(value) for key, value in meta.items() if key.startswith("pmr_")}
+    else:  # pmr_*, iadg_*: numbers (integers where the option is one)
+        options = {key: int(value) if value.lstrip("-").isdigit() else float(value)
+                   for key, value in meta.items() if key.startswith(meta["strategy"] + "_")}
     strategy = mmdg.Strategy(net, meta["strategy"], num_sources=len(lists), epochs=int(meta["epochs"]),
                              normalization=meta["normalization"], workers=0, **options)
     params = [p for _, p in net.named_parameters() if p.requires_grad] + strategy.parameters()

@@ -5,7 +5,8 @@ Needs Debian's python3-torch, python3-torchvision and python3-numpy (scripts/set
 --with-python). Run from anywhere:  /usr/bin/python3 tests/golden/make_golden.py
 The files are committed; regenerate them with this script, never edit them by hand.
 Outputs of forward passes change in their last bits with the machine's BLAS, so to regenerate
-only the training step and trajectory:  /usr/bin/python3 tests/golden/make_golden.py --train-only
+only the training step and trajectories:  /usr/bin/python3 tests/golden/make_golden.py --train-only
+(one trajectory:  ... make_golden.py --trajectory mmdg|pmr|iadg).
 
 Files:
   vit_tiny_torchvision.pth   torch.save(VisionTransformer(...).state_dict()) of a tiny
@@ -26,6 +27,13 @@ Files:
                              (grad_ssp_{rgb,depth,ir}/NAME), the CE gradient (grad_ce/NAME),
                              ReGrad's combination (grad_regrad/NAME) and the weights after one
                              Adam step (updated/NAME); the step's settings in its metadata
+  mmdg_tiny_trajectory.safetensors, mmdg_tiny_pmr_trajectory.safetensors,
+  mmdg_tiny_iadg_trajectory.safetensors
+                             20 training steps over 2 epochs (TRAJECTORY below) of the regrad,
+                             pmr and iadg strategies from mmdg_tiny_released.pth's weights: the
+                             training set (8-bit images, labels, sources, batches), per step the
+                             logged quantities and the weights, per epoch the prototypes (iadg:
+                             the whitening masks)
   padisi_stored.npz          PADISI-style sample: array "data" (1, 22, 10, 8) float32 in [0, 1],
                              written by np.savez (stored entries)
   padisi_deflate.npz         the same by np.savez_compressed (deflate)
@@ -186,7 +194,10 @@ class RefMMDG(torch.nn.Module):
         for name in ["adapter_1_2_2", "adapter_2_1_2", "adapter_1_3_2", "adapter_3_1_2"]:
             setattr(self, name, torch.nn.Sequential(*[RefAdapter(dim, d, h, grid) for _ in range(n)]))
 
-    def forward(self, images):
+    def forward(self, images, after_block=None):
+        """after_block(i, tokens): called with block i's output tokens, the three streams stacked
+        along the batch (3B, L, C: RGB, depth, NIR), before the final LayerNorm; returns the tokens
+        the next block (or the LayerNorm) gets."""
         p, r = MMDG_TINY["drop_rate"], MMDG_TINY["rate"]
         x = []
         for m in (1, 2, 3):
@@ -205,6 +216,8 @@ class RefMMDG(torch.nn.Module):
             x = [xa[0] + mlp[0] + self.adapter_1_2_2[i](y[0], y[1], rel[1]) + self.adapter_1_3_2[i](y[0], y[2], rel[2]),
                  xa[1] + mlp[1] + self.adapter_2_1_2[i](y[1], y[0], rel[0]),
                  xa[2] + mlp[2] + self.adapter_3_1_2[i](y[2], y[0], rel[0])]
+            if after_block is not None:
+                x = list(after_block(i, torch.cat(x, 0)).chunk(3, 0))
         feats = [self.ViT_Encoder[-1](t)[:, 0] for t in x]
         return self.fc_all(torch.cat(feats, 1)), feats, rel
 
@@ -402,8 +415,11 @@ def write_train_step_golden():
 TRAJECTORY = dict(seed=21, samples_per_source=4, sources=2, batch=4, epochs=2, steps_per_epoch=10,
                   ssp_weight=0.3, lr=1e-3, weight_decay=1e-3, adam_eps=1e-8, regrad_eps=1e-8,
                   loss_momentum=0.5, pmr_pce_weight=2.0, pmr_entropy_weight=0.01, pmr_until=1.0,
-                  pmr_entropy_until=0.5, pmr_subset=1.0, pmr_prototype_momentum=0.2)
-TRAJECTORY_FILES = {"mmdg": "mmdg_tiny_trajectory.safetensors", "pmr": "mmdg_tiny_pmr_trajectory.safetensors"}
+                  pmr_entropy_until=0.5, pmr_subset=1.0, pmr_prototype_momentum=0.2,
+                  iadg_whitening_weight=1.0, iadg_live_selection=0.05, iadg_spoof_selection=0.02,
+                  iadg_style_bank=1, iadg_block=0, iadg_warmup_epochs=1)
+TRAJECTORY_FILES = {"mmdg": "mmdg_tiny_trajectory.safetensors", "pmr": "mmdg_tiny_pmr_trajectory.safetensors",
+                    "iadg": "mmdg_tiny_iadg_trajectory.safetensors"}
 
 
 def trajectory_data():
@@ -526,6 +542,141 @@ class PMRSteps:
                 "gamma": torch.tensor(gamma, dtype=d)}
 
 
+class IADGSteps:
+    """iadg on the three streams of the tiny MMDG, from the strategy's description (Zhou et al.,
+    CVPR 2023, adapted to tokens; REFERENCE.md, methods.md):
+    - a sequence's style: the per-channel mean and std (sqrt(biased var + 1e-5)) of its patch
+      tokens after block iadg_block; each class (spoof 0, live 1) and stream keeps its last
+      iadg_style_bank styles (a ring, filled in batch order after each step);
+    - covariance of the last block's patch tokens (before the final LayerNorm): X^T X / (N - 1)
+      + 1e-5 I per sample, neither centred nor standardized;
+    - the first iadg_warmup_epochs epochs: CE only. Then a second forward restyles block
+      iadg_block's patch tokens (own statistics detached) with a Dirichlet(1 / bank) mix of its
+      class's styles (with one style per class the mix is that style: weight 1, no draw), and
+      L = CE + CE_aug + w * mean over streams of the mean over the classes present of
+      AIAW(original) + AIAW(augmented), AIAW = mean over the class's samples of the mean |Sigma|
+      over the class's selected entries;
+    - selected entries, at each epoch's start: the top floor(fraction * C * C) (at least 1) upper-
+      triangle entries by their variance across a class's samples (original and augmented),
+      averaged over the previous epoch's steps with at least 2 samples of the class.
+    Here iadg_style_bank = 1 keeps the run free of random draws."""
+
+    def __init__(self, ref, params, dtype):
+        t = TRAJECTORY
+        assert t["iadg_style_bank"] == 1, "a bank of several styles draws Dirichlet weights: not deterministic"
+        self.ref, self.params, self.dtype = ref, params, dtype
+        C = TINY["hidden_dim"]
+        self.bank_mean = [[None, None] for _ in range(3)]  # stream, class -> (C) the last style
+        self.bank_std = [[None, None] for _ in range(3)]
+        self.variance_sum = torch.zeros(3, 2, C * C, dtype=torch.float64)
+        self.variance_count = torch.zeros(3, 2, dtype=torch.int64)
+        self.masks = torch.zeros(3, 2, C, C, dtype=torch.bool)
+        self.gaps = []  # relative gap between the last selected and the first unselected variance
+
+    def begin_epoch(self, inputs, labels, sources):
+        t, C = TRAJECTORY, TINY["hidden_dim"]
+        for s in range(3):
+            for k, fraction in ((0, t["iadg_spoof_selection"]), (1, t["iadg_live_selection"])):
+                n = int(self.variance_count[s, k])
+                if n == 0:
+                    continue
+                variance = (self.variance_sum[s, k] / n).view(C, C).triu(1).flatten()
+                count = min(max(int(fraction * C * C), 1), max(C * (C - 1) // 2, 1))
+                ordered = variance.sort(descending=True).values
+                self.gaps.append(((ordered[count - 1] - ordered[count]) / ordered[count - 1]).item())
+                mask = torch.zeros(C * C, dtype=torch.bool)
+                mask[variance.topk(count).indices] = True
+                self.masks[s, k] = mask.view(C, C)
+        self.variance_sum.zero_()
+        self.variance_count.zero_()
+        return [self.masks[s] for s in range(3)]
+
+    @staticmethod
+    def style(h):  # (B, L, C) -> mean, std (B, C) of the patch tokens
+        patches = h[:, 1:]
+        return patches.mean(1), (patches.var(1, unbiased=False) + 1e-5).sqrt()
+
+    @staticmethod
+    def covariance(h):  # (B, L, C) -> (B, C, C)
+        patches = h[:, 1:]
+        n, C = patches.shape[1], patches.shape[2]
+        return patches.transpose(1, 2) @ patches / max(n - 1, 1) + 1e-5 * torch.eye(C, dtype=h.dtype)
+
+    @staticmethod
+    def aiaw(cov, mask):  # mean over samples of the mean |Sigma| over the selected entries
+        if int(mask.sum()) == 0 or cov.shape[0] == 0:
+            return cov.sum() * 0
+        return ((cov.abs() * mask).sum((1, 2)) / mask.sum()).mean()
+
+    def step(self, x, labels, sources, epoch):
+        t, B = TRAJECTORY, labels.shape[0]
+        rows = [(labels == k).nonzero().squeeze(1) for k in range(2)]
+        seen = {}
+
+        def original(i, h):
+            if i == t["iadg_block"]:
+                seen["style"] = self.style(h.detach())
+            if i == TINY["num_layers"] - 1:
+                seen["tokens"] = h
+            return h
+
+        logits, _, _ = self.ref(x, original)
+        ce = torch.nn.functional.cross_entropy(logits, labels)
+        total, ce_aug_value, whitening_value = ce, 0.0, 0.0
+        cov = list(self.covariance(seen["tokens"]).split(B, 0))
+        cov_rows = rows
+        warm = epoch >= t["iadg_warmup_epochs"]
+        if warm and all(m is not None for stream in self.bank_mean for m in stream):
+            def augmented(i, h):
+                if i == t["iadg_block"]:
+                    streams = []
+                    for s, chunk in enumerate(h.split(B, 0)):
+                        mean = torch.zeros(B, chunk.shape[2], dtype=h.dtype)
+                        std = torch.zeros(B, chunk.shape[2], dtype=h.dtype)
+                        for k in range(2):
+                            mean[rows[k]] = self.bank_mean[s][k].to(h.dtype)
+                            std[rows[k]] = self.bank_std[s][k].to(h.dtype)
+                        own_mean, own_std = (v.detach() for v in self.style(chunk))
+                        patches = (chunk[:, 1:] - own_mean[:, None]) / own_std[:, None] * std[:, None] + mean[:, None]
+                        streams.append(torch.cat([chunk[:, :1], patches], 1))
+                    h = torch.cat(streams, 0)
+                if i == TINY["num_layers"] - 1:
+                    seen["augmented"] = h
+                return h
+
+            logits_aug, _, _ = self.ref(x, augmented)
+            ce_aug = torch.nn.functional.cross_entropy(logits_aug, labels)
+            cov_aug = list(self.covariance(seen["augmented"]).split(B, 0))
+            whitening = 0
+            for s in range(3):
+                parts = [self.aiaw(cov[s][rows[k]], self.masks[s, k]) + self.aiaw(cov_aug[s][rows[k]], self.masks[s, k])
+                         for k in range(2) if len(rows[k]) > 0]
+                whitening = whitening + sum(parts) / len(parts)
+            whitening = whitening / 3
+            total = total + ce_aug + t["iadg_whitening_weight"] * whitening
+            ce_aug_value, whitening_value = ce_aug.item(), whitening.item()
+            cov = [torch.cat([c, a], 0) for c, a in zip(cov, cov_aug)]
+            cov_rows = [torch.cat([r, r + B]) for r in rows]
+        total.backward()
+        with torch.no_grad():
+            for s in range(3):
+                flat = cov[s].detach().flatten(1).to(torch.float64)
+                for k in range(2):
+                    if len(cov_rows[k]) < 2:
+                        continue
+                    self.variance_sum[s, k] += flat[cov_rows[k]].var(0, unbiased=False)
+                    self.variance_count[s, k] += 1
+            mean, std = seen["style"]
+            for i in range(B):  # the ring of one style: the class's last sample in batch order
+                k = int(labels[i])
+                for s in range(3):
+                    self.bank_mean[s][k] = mean[s * B + i].clone()
+                    self.bank_std[s][k] = std[s * B + i].clone()
+        d = self.dtype
+        return {"loss_ce": ce.detach(), "loss_ce_augmented": torch.tensor(ce_aug_value, dtype=d),
+                "loss_whitening": torch.tensor(whitening_value, dtype=d)}
+
+
 def reference_trajectory(state, dtype, method):
     """The whole run from the weights `state`: name -> tensor of what to compare (epochE/prototypes_M,
     stepNN/log/FIELD as the strategy logs it, stepNN/weights/NAME), and the run's steps object."""
@@ -539,15 +690,15 @@ def reference_trajectory(state, dtype, method):
         p.requires_grad_(step_trainable(name))
     params = [(n, p) for n, p in ref.named_parameters() if p.requires_grad]
     opt = torch.optim.Adam([p for _, p in params], lr=t["lr"], weight_decay=t["weight_decay"], eps=t["adam_eps"])
-    steps = {"mmdg": MMDGSteps, "pmr": PMRSteps}[method](ref, params, dtype)
+    steps = {"mmdg": MMDGSteps, "pmr": PMRSteps, "iadg": IADGSteps}[method](ref, params, dtype)
     out, step = {}, 0
     for epoch in range(t["epochs"]):
         ref.eval()
         with torch.no_grad():
             prototypes = steps.begin_epoch(inputs, labels, sources)
         ref.train()
-        for m, mod in enumerate(MODALITIES):
-            out[f"epoch{epoch}/prototypes_{mod}"] = prototypes[m]
+        for m, mod in enumerate(MODALITIES):  # iadg: each stream's whitening masks (spoof, live)
+            out[f"epoch{epoch}/{'masks' if method == 'iadg' else 'prototypes'}_{mod}"] = prototypes[m].clone()
         for _ in range(t["steps_per_epoch"]):
             idx = batches[step]
             step += 1
@@ -566,8 +717,8 @@ def write_trajectory_golden(method):
         state = torch.load(os.path.join(OUT, "mmdg_tiny_released.pth"))
         exact, steps = reference_trajectory(state, torch.float64, method)
         single, single_steps = reference_trajectory(state, torch.float32, method)
-    fasts = [k for k in exact if k.endswith("/fast")]
-    assert all(torch.equal(exact[k], single[k]) for k in fasts), "float32 picks another fast modality"
+    fasts = [k for k in exact if k.endswith("/fast") or "/masks_" in k]  # compared exactly, kept as they are
+    assert all(torch.equal(exact[k], single[k]) for k in fasts), "float32 picks another fast modality or mask"
     # the C++ test's tolerance on 20 steps: |got - want| <= 1e-4 + 1e-4 |want|; float32 must use
     # at most a quarter of it
     share = max(((exact[k] - single[k].to(torch.float64)).abs() / (1e-4 + 1e-4 * exact[k].abs())).max().item()
@@ -581,6 +732,13 @@ def write_trajectory_golden(method):
                    f"relative margin of the fast modality {thin:.3g}; fast modalities "
                    f"{[int(exact[k]) for k in sorted(fasts)]}")
         ok = ok and near_tie > 3e-4 and thin > 1e-2
+    elif method == "iadg":  # a near tie in the variances could select another entry
+        thin = min(steps.gaps + single_steps.gaps)
+        selected = [int(exact[f"epoch1/masks_{mod}"][k].sum()) for mod in MODALITIES for k in range(2)]
+        report += (f"; {len(steps.gaps)} mask selections, entries {selected}, smallest relative gap at the cut "
+                   f"{thin:.3g}; whitening loss at steps 11 / 20: {exact['step11/log/loss_whitening'].item():.4g} / "
+                   f"{exact['step20/log/loss_whitening'].item():.4g}")
+        ok = ok and thin > 1e-3 and exact["step11/log/loss_whitening"].item() > 0
     else:
         report += "; beta per step " + " ".join(
             "/".join(f"{b:.2f}" for b in exact[f"step{s:02d}/log/beta"].tolist()) for s in (1, 10, 11, 20))
@@ -604,13 +762,17 @@ def write_trajectory_golden(method):
                          "prototype_update": "epoch", "ssp_weight": repr(t["ssp_weight"]),
                          "loss_momentum": repr(t["loss_momentum"])})
     else:
-        metadata.update({"strategy": "pmr"})
-        metadata.update({k: repr(v) for k, v in t.items() if k.startswith("pmr_")})
+        metadata.update({"strategy": method})
+        metadata.update({k: repr(v) for k, v in t.items() if k.startswith(method + "_")})
     write_safetensors(os.path.join(OUT, TRAJECTORY_FILES[method]), tensors, metadata)
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:2] == ["--trajectory"] and len(sys.argv) == 3 and sys.argv[2] in TRAJECTORY_FILES:
+        write_trajectory_golden(sys.argv[2])  # one file, the others left as they are
+        print("wrote", TRAJECTORY_FILES[sys.argv[2]])
+        return
     if sys.argv[1:] == ["--train-only"]:
         # the other files depend on float rounding of this machine's BLAS: leave them as they are
         write_train_step_golden()
@@ -619,7 +781,7 @@ def main():
         print("wrote", TRAIN_STEP_FILE, *TRAJECTORY_FILES.values())
         return
     if sys.argv[1:]:
-        sys.exit("usage: make_golden.py [--train-only]")
+        sys.exit("usage: make_golden.py [--train-only | --trajectory mmdg|pmr|iadg]")
     torch.manual_seed(1234)
     expected = {}
 

@@ -47,6 +47,9 @@ class IADGStrategy : public Strategy {
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
+  // The whitening masks (streams, 2 classes: spoof, live, C, C) bool, selected at the epoch's start.
+  const torch::Tensor& masks() const { return masks_; }
+
  private:
   // Adds the batch's styles (streams, B, C) of each class to the class's ring buffer.
   void remember_styles(const torch::Tensor& mean, const torch::Tensor& std, const torch::Tensor& labels);

@@ -4,16 +4,21 @@
 // - mmdg (regrad): the prototypes recomputed from a pass over the training set at each epoch's
 //   start, the running SSP losses that pick the fast modality, Adam's moments;
 // - pmr: its class prototypes recomputed each epoch and blended with the previous ones, the
-//   rebalancing weights of each step, the entropy term of the first epoch, Adam's moments.
+//   rebalancing weights of each step, the entropy term of the first epoch, Adam's moments;
+// - iadg: the style bank (one style per class: no random Dirichlet draw), the warm-up epoch of CE
+//   only, the covariance variances accumulated over an epoch and the whitening masks selected from
+//   them at the next epoch's start (compared entry by entry), the restyled second forward.
 // Unlike the one-step golden test (train_step_golden_test.cpp) this runs the strategy itself, the
 // way the Trainer does (begin_epoch, train mode, step, Adam, after_step, end_epoch), with the
 // training set read from PNG files through the dataset. Compared after every step: every field of
 // the step's log the reference has (losses, running losses, fast modality, reliabilities; PMR's
-// scores and weights) and every trainable tensor; after every epoch's start, the prototypes.
+// scores and weights; IADG's losses) and every trainable tensor; after every epoch's start, the
+// prototypes (IADG: the masks).
 //
 // TrajectoryGolden.PerturbedStateUpdatesAreCaught shows the comparison can fail: a perturbed
-// update of each kind of state (a momentum 0.1 off, the first epoch's prototypes kept, Adam's
-// moments reset at the second epoch) moves the trajectory outside the tolerance.
+// update of each kind of state (a momentum 0.1 off, IADG's whitening weight 0.1 off, the first
+// epoch's prototypes or masks kept, Adam's moments reset at the second epoch) moves the trajectory
+// outside the tolerance.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -33,6 +38,7 @@
 #include "mmdg/io/safetensors.h"
 #include "mmdg/model/network.h"
 #include "mmdg/train/golden_network_test_util.h"
+#include "mmdg/train/iadg_strategy.h"
 #include "mmdg/train/pmr_strategy.h"
 #include "mmdg/train/regrad_strategy.h"
 #include "mmdg/train/strategy.h"
@@ -105,6 +111,13 @@ TrainOptions options_of(const Golden& g) {
     t.prototype_update = parse_enum<PrototypeUpdate>(g.meta.at("prototype_update"), "prototype_update");
     t.ssp_weight = g.number("ssp_weight");
     t.loss_momentum = g.number("loss_momentum");
+  } else if (t.strategy == "iadg") {
+    t.iadg.whitening_weight = g.number("iadg_whitening_weight");
+    t.iadg.live_selection = g.number("iadg_live_selection");
+    t.iadg.spoof_selection = g.number("iadg_spoof_selection");
+    t.iadg.style_bank = g.integer("iadg_style_bank");
+    t.iadg.block = g.integer("iadg_block");
+    t.iadg.warmup_epochs = g.integer("iadg_warmup_epochs");
   } else {
     t.pmr.pce_weight = g.number("pmr_pce_weight");
     t.pmr.entropy_weight = g.number("pmr_entropy_weight");
@@ -119,12 +132,12 @@ TrainOptions options_of(const Golden& g) {
 // A perturbation of one piece of the training state, for the test that the comparison can fail.
 struct Perturbation {
   std::function<void(TrainOptions&)> options;  // e.g. a momentum changed
-  bool keep_first_prototypes = false;          // no recomputation after the first epoch
+  bool keep_first_prototypes = false;          // no recomputation (prototypes, masks) after the first epoch
   bool reset_adam_each_epoch = false;          // a fresh optimizer per epoch
 };
 
 // The largest share of the tolerance used by the logged quantities, the prototypes and the
-// weights, and how many logged strings (the fast modality) differ.
+// weights, and how many logged strings (the fast modality) and mask entries (IADG) differ.
 struct Deviation {
   double log = 0, prototypes = 0, weights = 0;
   int mismatches = 0;
@@ -143,6 +156,16 @@ std::array<torch::Tensor, 3> prototypes_of(const Strategy& strategy) {
     return out;
   }
   return dynamic_cast<const PMRStrategy&>(strategy).prototypes();
+}
+
+// IADG's whitening masks of stream m (2, C, C) against the reference's: the entries that differ.
+int mask_mismatches(const Strategy& strategy, const Golden& g, std::int64_t epoch) {
+  const auto& masks = dynamic_cast<const IADGStrategy&>(strategy).masks();
+  int differ = 0;
+  for (std::int64_t m = 0; m < 3; ++m)
+    differ += static_cast<int>(
+        masks[m].ne(g["epoch" + std::to_string(epoch) + "/masks_" + kModalities[m]].to(torch::kBool)).sum().item<std::int64_t>());
+  return differ;
 }
 
 Deviation run_trajectory(const std::string& file, const Perturbation& perturb = {}) {
@@ -185,10 +208,14 @@ Deviation run_trajectory(const std::string& file, const Perturbation& perturb = 
   for (std::int64_t epoch = 0; epoch < t.epochs; ++epoch) {
     if (!(perturb.keep_first_prototypes && epoch > 0)) strategy->begin_epoch(*net, &train_set, epoch);
     if (perturb.reset_adam_each_epoch && epoch > 0) optimizer = adam();
-    const auto prototypes = prototypes_of(*strategy);
-    for (std::size_t m = 0; m < 3; ++m)
-      dev.prototypes = std::max(dev.prototypes,
-                                share_of_tolerance(prototypes[m], g["epoch" + std::to_string(epoch) + "/prototypes_" + kModalities[m]]));
+    if (t.strategy == "iadg") {
+      dev.mismatches += mask_mismatches(*strategy, g, epoch);
+    } else {
+      const auto prototypes = prototypes_of(*strategy);
+      for (std::size_t m = 0; m < 3; ++m)
+        dev.prototypes = std::max(dev.prototypes, share_of_tolerance(prototypes[m], g["epoch" + std::to_string(epoch) +
+                                                                                        "/prototypes_" + kModalities[m]]));
+    }
     net->train();
     for (std::int64_t s = 0; s < g.integer("steps_per_epoch"); ++s, ++step) {
       std::vector<torch::Tensor> images[3], labels, sources;
@@ -226,7 +253,8 @@ Deviation run_trajectory(const std::string& file, const Perturbation& perturb = 
   return dev;
 }
 
-const char* const kFiles[] = {"mmdg_tiny_trajectory.safetensors", "mmdg_tiny_pmr_trajectory.safetensors"};
+const char* const kFiles[] = {"mmdg_tiny_trajectory.safetensors", "mmdg_tiny_pmr_trajectory.safetensors",
+                              "mmdg_tiny_iadg_trajectory.safetensors"};
 
 TEST(TrajectoryGolden, TwentyStepsOfTrainingFollowTheReference) {
   for (const char* file : kFiles) {
@@ -242,23 +270,32 @@ TEST(TrajectoryGolden, TwentyStepsOfTrainingFollowTheReference) {
 
 TEST(TrajectoryGolden, PerturbedStateUpdatesAreCaught) {
   for (const char* file : kFiles) {
-    const bool pmr = golden(file).meta.at("strategy") == "pmr";
-    Perturbation momentum;  // the running losses' (mmdg) or the prototypes' (pmr) momentum
-    momentum.options = [pmr](TrainOptions& t) { (pmr ? t.pmr.prototype_momentum : t.loss_momentum) += 0.1; };
-    const Deviation a = run_trajectory(file, momentum);
-    EXPECT_GT(pmr ? a.prototypes : a.log, 1.0) << file << ": a momentum 0.1 off passed";
+    const std::string strategy = golden(file).meta.at("strategy");
+    const bool pmr = strategy == "pmr", iadg = strategy == "iadg";
+    Perturbation knob;  // the running losses' (mmdg) or the prototypes' (pmr) momentum; iadg's whitening weight
+    knob.options = [&](TrainOptions& t) {
+      if (iadg) t.iadg.whitening_weight += 0.1;
+      else (pmr ? t.pmr.prototype_momentum : t.loss_momentum) += 0.1;
+    };
+    const Deviation a = run_trajectory(file, knob);
+    EXPECT_GT(pmr ? a.prototypes : iadg ? a.weights : a.log, 1.0) << file << ": a momentum or weight 0.1 off passed";
     Perturbation stale;
     stale.keep_first_prototypes = true;
     const Deviation b = run_trajectory(file, stale);
-    EXPECT_GT(b.prototypes, 1.0) << file << ": prototypes not recomputed at the second epoch passed";
-    EXPECT_GT(b.weights, 1.0) << file << ": prototypes not recomputed left the weights within the tolerance";
+    if (iadg) {  // no masks selected for the second epoch: no whitening at all
+      EXPECT_GT(b.mismatches, 0) << file << ": masks not selected at the second epoch passed";
+      EXPECT_GT(b.log, 1.0) << file << ": masks not selected left the logged losses within the tolerance";
+    } else {
+      EXPECT_GT(b.prototypes, 1.0) << file << ": prototypes not recomputed at the second epoch passed";
+    }
+    EXPECT_GT(b.weights, 1.0) << file << ": prototypes or masks not recomputed left the weights within the tolerance";
     Perturbation adam;
     adam.reset_adam_each_epoch = true;
     const Deviation c = run_trajectory(file, adam);
     EXPECT_GT(c.weights, 1.0) << file << ": Adam's moments reset at the second epoch passed";
-    std::printf("%s perturbed: momentum -> logged %.3g, prototypes %.3g (mismatches %d); stale prototypes -> "
-                "prototypes %.3g, weights %.3g; Adam reset -> weights %.3g\n",
-                file, a.log, a.prototypes, a.mismatches, b.prototypes, b.weights, c.weights);
+    std::printf("%s perturbed: knob -> logged %.3g, prototypes %.3g, weights %.3g (mismatches %d); stale prototypes / "
+                "masks -> logged %.3g, prototypes %.3g, weights %.3g (mismatches %d); Adam reset -> weights %.3g\n",
+                file, a.log, a.prototypes, a.weights, a.mismatches, b.log, b.prototypes, b.weights, b.mismatches, c.weights);
   }
 }
 
