@@ -688,3 +688,20 @@ def test_protocol_ctrl_c_raises_keyboard_interrupt_and_the_next_command_runs(tmp
     assert process.returncode == 0, out
     assert "INTERRUPTED: interrupted while training" in out and "resume" in out, out
     assert "AFTER: 1" in out, out
+
+
+def test_the_readmes_python_quick_start_runs(synthetic):
+    """The README's Python snippet, on this suite's checkpoint and synthetic test list instead of the
+    demo's: it prints scores, decisions and labels."""
+    checkpoint, samples = synthetic
+    root = os.path.dirname(samples[0][0])
+    while not os.path.exists(os.path.join(root, "W-test.txt")):
+        root = os.path.dirname(root)
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    snippet = readme.split("PYTHONPATH=build/python /usr/bin/python3 -c '\n", 1)[1].split("'\n```", 1)[0]
+    assert "demo_out/protocol/mmdg/seed0/CPS-W/best.safetensors" in snippet
+    snippet = snippet.replace("demo_out/protocol/mmdg/seed0/CPS-W/best.safetensors", checkpoint)
+    snippet = snippet.replace("demo_out/data/", root + "/")
+    out = subprocess.run([sys.executable, "-c", snippet], check=True, capture_output=True, text=True,
+                         env=dict(os.environ)).stdout
+    assert out.startswith("tensor([") and "labels" in out, out
