@@ -20,6 +20,7 @@
 #include "mmdg/data/image.h"
 #include "mmdg/data/synth.h"
 #include "mmdg/infer/predictor.h"
+#include "mmdg/util/runtime.h"
 #include "serve/server.h"
 
 namespace {
@@ -35,6 +36,7 @@ double percentile(std::vector<double> v, double q) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mmdg::keep_freed_memory();  // as the mmdg program (mmdg serve) sets malloc up
   CLI::App app("mmdg serve under load on loopback");
   std::string checkpoint;
   std::int64_t requests = 200, max_batch = 8;

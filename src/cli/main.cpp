@@ -25,6 +25,7 @@ int failure(const char* what, bool usage) {
 
 int main(int argc, char** argv) {
   mmdg::use_passive_openmp_wait(argv);  // may re-execute the program once (OMP_WAIT_POLICY)
+  mmdg::keep_freed_memory();             // large temporaries reuse the heap instead of fresh pages
   CLI::App app{
       "mmdg: multi-modal domain-generalized face anti-spoofing (MMDG, \"Suppress and Rebalance\", "
       "CVPR 2024) in C++ / LibTorch"};

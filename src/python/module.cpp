@@ -42,6 +42,7 @@
 #include "mmdg/util/build_info.h"
 #include "mmdg/util/enum_names.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/runtime.h"
 #include "mmdg/util/settings.h"
 
 namespace py = pybind11;
@@ -516,6 +517,9 @@ PYBIND11_MODULE(_mmdg, m) {
   m.doc() = "mmdg: multi-modal domain-generalized face anti-spoofing (MMDG, CVPR 2024) in LibTorch";
   m.attr("__version__") = MMDG_VERSION_STRING;
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);  // UsageError too (a subclass)
+  // large temporaries reuse the heap instead of fresh pages (the whole process: torch's too; see
+  // mmdg/util/runtime.h; MMDG_KEEP_MALLOC_DEFAULT=1 or a MALLOC_* setting keeps the default)
+  mmdg::keep_freed_memory();
 
   py::class_<PyNetwork>(m, "Network",
                         "A network of the library (make_network). Call it on three image batches (B, 3, S, S), "

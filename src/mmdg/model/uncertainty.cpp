@@ -76,10 +76,13 @@ std::uint64_t mix32(std::uint64_t x) {
   return x ^ (x >> 16);
 }
 
-at::Tensor mix32(at::Tensor x) {
-  x = x.bitwise_xor(x.__rshift__(16)).mul_(kMul1).bitwise_and_(static_cast<std::int64_t>(kMask32));
-  x = x.bitwise_xor(x.__rshift__(15)).mul_(kMul2).bitwise_and_(static_cast<std::int64_t>(kMask32));
-  return x.bitwise_xor(x.__rshift__(16));
+// In place on x; `scratch` is a tensor of x's shape it may overwrite. In place because x is as
+// large as a block's activations: a new tensor per operation cost more than the hash itself
+// (large allocations are fresh pages from the kernel each time).
+void mix32_(at::Tensor& x, at::Tensor& scratch) {
+  x.bitwise_xor_(at::bitwise_right_shift_out(scratch, x, 16)).mul_(kMul1).bitwise_and_(static_cast<std::int64_t>(kMask32));
+  x.bitwise_xor_(at::bitwise_right_shift_out(scratch, x, 15)).mul_(kMul2).bitwise_and_(static_cast<std::int64_t>(kMask32));
+  x.bitwise_xor_(at::bitwise_right_shift_out(scratch, x, 16));
 }
 
 std::uint64_t fold32(std::uint64_t x) { return (x ^ (x >> 32)) & kMask32; }
@@ -115,7 +118,11 @@ at::Tensor KeyedDraws::uniform_like(const at::Tensor& x) {
   const auto on = torch::TensorOptions().dtype(torch::kLong).device(x.device());
   const at::Tensor row = torch::tensor(base, torch::kLong).to(x.device()).unsqueeze(1);          // (R, 1)
   const at::Tensor element = torch::arange(per_row, on).mul_(kGolden).bitwise_and_(static_cast<std::int64_t>(kMask32));  // (P)
-  const at::Tensor h = mix32(mix32(element.unsqueeze(0).bitwise_xor(row)).bitwise_xor(row));     // (R, P) in [0, 2^32)
+  at::Tensor h = element.unsqueeze(0).bitwise_xor(row);  // (R, P), then hashed in place to [0, 2^32)
+  at::Tensor scratch = at::empty_like(h);
+  mix32_(h, scratch);
+  h.bitwise_xor_(row);
+  mix32_(h, scratch);
   return h.to(torch::kDouble).add_(0.5).mul_(1.0 / 4294967296.0).view(x.sizes());
 }
 

@@ -1,6 +1,9 @@
 #include "mmdg/util/runtime.h"
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
@@ -56,6 +59,22 @@ int use_one_intra_op_thread_here() {
   return intra_op_threads_here();
 }
 
+namespace {
+bool g_kept_freed_memory = false;
+}  // namespace
+
+bool keep_freed_memory() {
+#if defined(__GLIBC__)
+  for (const char* chosen : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES", "MMDG_KEEP_MALLOC_DEFAULT"})
+    if (std::getenv(chosen) != nullptr) return false;
+  // setting either also stops glibc's own adaptation of both
+  g_kept_freed_memory = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+  return g_kept_freed_memory;
+#else
+  return false;
+#endif
+}
+
 std::string threading_summary() {
   std::ostringstream out;
   const char* policy = std::getenv("OMP_WAIT_POLICY");
@@ -64,7 +83,9 @@ std::string threading_summary() {
       << (std::getenv("MMDG_SET_OMP_WAIT_POLICY") ? " (set by mmdg at start)" : policy ? " (from the environment)" : "")
       << "\n";
   const int blas = openblas_threads();
-  out << "BLAS threads: " << (blas > 0 ? std::to_string(blas) : std::string("unknown (not OpenBLAS)"));
+  out << "BLAS threads: " << (blas > 0 ? std::to_string(blas) : std::string("unknown (not OpenBLAS)")) << "\n"
+      << "malloc: " << (g_kept_freed_memory ? "allocations up to 32 MiB and 256 MiB of free memory kept (set by mmdg)"
+                                            : "the C library's default or the environment's settings");
   return out.str();
 }
 

@@ -18,6 +18,18 @@ int set_threads(int n);
 // MMDG_KEEP_OMP_DEFAULT (any value) keeps libgomp's default, for comparisons.
 void use_passive_openmp_wait(char** argv);
 
+// glibc's malloc gives every allocation above a threshold (128 KiB, adapting upwards only to the
+// largest block freed) its own pages from the kernel and returns them when freed, and gives back
+// free memory at the top of the heap above 128 KiB: a network's activations and LibTorch's
+// temporaries are new pages, faulted in one by one, at every operation. Measured on 2 cores
+// (docs/performance.md): scoring a batch of 8 or 32 with the Predictor took 1.5-1.8x as long per
+// sample. This keeps allocations up to 32 MiB in the heap and up to 256 MiB of free memory
+// (mallopt M_MMAP_THRESHOLD, M_TRIM_THRESHOLD). Skipped when the user chose: MALLOC_MMAP_THRESHOLD_,
+// MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES set, or MMDG_KEEP_MALLOC_DEFAULT (any value); and off
+// glibc. Returns true when it changed the settings. The mmdg program and the Python module call it
+// at start; a program that links the library may call it first thing in main().
+bool keep_freed_memory();
+
 // Makes LibTorch's operations in the calling thread (a data-loading worker) run single-threaded:
 // with OpenMP each thread that enters a parallel region gets its own team of the full intra-op
 // count, so W workers would run W x T threads beside the training's T. Other threads keep theirs.
@@ -27,7 +39,8 @@ int use_one_intra_op_thread_here();
 // The calling thread's OpenMP team size for its next parallel region (0 when OpenMP is not in use).
 int intra_op_threads_here();
 
-// The threading setup: intra-op threads, OpenMP wait policy and who set it, BLAS threads.
+// The threading setup: intra-op threads, OpenMP wait policy and who set it, BLAS threads, and
+// whether keep_freed_memory() changed malloc's settings.
 std::string threading_summary();
 
 // The shared library that provides the BLAS routine sgemm_ (e.g. OpenBLAS or the reference BLAS),

@@ -44,10 +44,28 @@ TEST(Runtime, AWorkerThreadRunsOnOneIntraOpThreadAndTheMainThreadKeepsItsTeam) {
 
 TEST(Runtime, TheBlasReportComesFromLibTorch) {
   const std::string blas = blas_summary();
-  if (at::hasMKL()) EXPECT_NE(blas.find("MKL (bundled with LibTorch)"), std::string::npos) << blas;
-  else EXPECT_NE(blas.find(blas_library()), std::string::npos) << blas;
-  if (at::show_config().find("BLAS_INFO=") != std::string::npos)
+  if (at::hasMKL()) {
+    EXPECT_NE(blas.find("MKL (bundled with LibTorch)"), std::string::npos) << blas;
+  } else {
+    EXPECT_NE(blas.find(blas_library()), std::string::npos) << blas;
+  }
+  if (at::show_config().find("BLAS_INFO=") != std::string::npos) {
     EXPECT_NE(blas.find("(LibTorch built with BLAS_INFO="), std::string::npos) << blas;
+  }
+}
+
+TEST(Runtime, KeepFreedMemoryRespectsTheUsersChoice) {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") || std::getenv("GLIBC_TUNABLES"))
+    GTEST_SKIP() << "malloc is configured by this environment";
+  setenv("MMDG_KEEP_MALLOC_DEFAULT", "1", 1);
+  EXPECT_FALSE(keep_freed_memory());  // the user's choice wins
+  unsetenv("MMDG_KEEP_MALLOC_DEFAULT");
+  EXPECT_TRUE(keep_freed_memory());
+  EXPECT_NE(threading_summary().find("malloc: allocations up to 32 MiB"), std::string::npos) << threading_summary();
+#else
+  EXPECT_FALSE(keep_freed_memory());
+#endif
 }
 
 TEST(Runtime, CudaNumericsSwitches) {
