@@ -160,6 +160,16 @@ def test_metrics_equal_a_brute_force_count():
     assert all(fpr == pytest.approx(rates(t)[0]) and tpr == pytest.approx(1 - rates(t)[1]) for t, fpr, tpr in roc[1:])
 
 
+def tiny_synth(folder, domains=None):
+    """A small synthetic benchmark written by `mmdg synth` (3 subjects, 1 frame, 32 px) into
+    `folder`; all four domains unless `domains` (e.g. "CS") is given. Skips without the program."""
+    if not CLI or not os.path.exists(CLI):
+        pytest.skip("MMDG_CLI (the mmdg program) is not set")
+    subprocess.run([CLI, "-q", "synth", "--out", str(folder), "--subjects", "3", "--frames", "1", "--image-size", "32"] +
+                   (["--domains", domains] if domains else []), check=True)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     """A checkpoint (mmdg model init) and a few synthetic samples (mmdg synth), made by the CLI."""
@@ -169,8 +179,7 @@ def synthetic(tmp_path_factory):
     checkpoint = str(tmp / "init.safetensors")
     subprocess.run([CLI, "-q", "model", "init", "--config", "mmdg_tiny", "--pretrained",
                     os.path.join(DATA, "vit_tiny_torchvision.pth"), "--out", checkpoint], check=True)
-    subprocess.run([CLI, "-q", "synth", "--out", str(tmp / "synth"), "--subjects", "3", "--frames", "1",
-                    "--image-size", "32", "--domains", "W"], check=True)
+    tiny_synth(tmp / "synth", "W")
     samples = []
     for line in open(tmp / "synth" / "W-test.txt").read().splitlines():
         rgb, depth, ir = (str(tmp / "synth" / p) for p in line.split()[:3])
@@ -408,11 +417,7 @@ def test_a_three_step_python_loop_follows_the_golden_trajectory():
 def test_train_with_keyword_options_equals_mmdg_train(tmp_path):
     """mmdg.train(...) with the CLI's options as keywords writes the run `mmdg train` writes with the
     same options: the same best epoch and validation HTER, and the same best weights (to float rounding)."""
-    if not CLI or not os.path.exists(CLI):
-        pytest.skip("MMDG_CLI (the mmdg program) is not set")
-    synth = tmp_path / "synth"
-    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32",
-                    "--domains", "CSW"], check=True)
+    synth = tiny_synth(tmp_path / "synth", "CSW")
     lists = [str(synth / "C-train.txt"), str(synth / "S-train.txt")]
     pretrained = os.path.join(DATA, "vit_tiny_torchvision.pth")
     result = mmdg.train(str(tmp_path / "py"), lists, val=[str(synth / "W-val.txt")], data_root=str(synth),
@@ -437,13 +442,9 @@ def test_train_with_keyword_options_equals_mmdg_train(tmp_path):
 
 def test_train_ctrl_c_saves_a_resumable_run_and_raises_keyboard_interrupt(tmp_path):
     """SIGINT while mmdg.train runs (GIL released): the trainer saves resume.pt, Python gets KeyboardInterrupt."""
-    if not CLI or not os.path.exists(CLI):
-        pytest.skip("MMDG_CLI (the mmdg program) is not set")
     import signal
     import time
-    synth = tmp_path / "synth"
-    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32",
-                    "--domains", "CS"], check=True)
+    synth = tiny_synth(tmp_path / "synth", "CS")
     run = tmp_path / "run"
     script = (f"import mmdg\ntry:\n    mmdg.train({str(run)!r}, [{str(synth / 'C-train.txt')!r}], data_root={str(synth)!r}, "
               f"pretrained={os.path.join(DATA, 'vit_tiny_torchvision.pth')!r}, config='mmdg_tiny', epochs=400, "
@@ -465,11 +466,7 @@ def test_train_ctrl_c_saves_a_resumable_run_and_raises_keyboard_interrupt(tmp_pa
 def test_protocol_with_keyword_options_equals_mmdg_protocol(tmp_path):
     """mmdg.protocol(...) runs the sub-protocol `mmdg protocol` runs with the same options: the same
     tested HTER and AUC (to float rounding between thread counts), and it writes the command's tables."""
-    if not CLI or not os.path.exists(CLI):
-        pytest.skip("MMDG_CLI (the mmdg program) is not set")
-    synth = tmp_path / "synth"
-    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32"],
-                   check=True)
+    synth = tiny_synth(tmp_path / "synth")
     pretrained = os.path.join(DATA, "vit_tiny_torchvision.pth")
     results = mmdg.protocol(str(tmp_path / "py"), str(synth), protocol=1, sub="CPS-W", data_root=str(synth),
                             pretrained=pretrained, config="mmdg_tiny", method="mmdg", epochs=1, steps_per_epoch=2,
@@ -543,15 +540,15 @@ def test_a_python_loop_over_mmdg_strategy_follows_the_golden_trajectory(name, tm
     meta, g = golden_file(name)
     lists = write_training_set(g, tmp_path)
     net = golden_net()
-    if meta["strategy"] == "regrad":
-        options = dict(regrad=meta["regrad"], regrad_uncertainty=meta["regrad_uncertainty"] == "true",
-                       prototype_update=meta["prototype_update"], ssp_weight=float(meta["ssp_weight"]),
-                       loss_momentum=float(meta["loss_momentum"]))
-    else:  # pmr_*, iadg_*: numbers (integers where the option is one)
-        options = {key: int(value) if value.lstrip("-").isdigit() else float(value)
-                   for key, value in meta.items() if key.startswith(meta["strategy"] + "_")}
-    strategy = mmdg.Strategy(net, meta["strategy"], num_sources=len(lists), epochs=int(meta["epochs"]),
-                             normalization=meta["normalization"], workers=0, **options)
+    def value(text):  # JSON (numbers, true / false) or else text (enum names), as the C++ test reads it
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    fields = mmdg.Strategy(net, "ce", num_sources=1).options  # the training options' names
+    options = {key: value(text) for key, text in meta.items() if key in fields}
+    options.update(workers=0)
+    strategy = mmdg.Strategy(net, options.pop("strategy"), num_sources=len(lists), **options)
     params = [p for _, p in net.named_parameters() if p.requires_grad] + strategy.parameters()
     optimizer = torch.optim.Adam(params, lr=float(meta["lr"]), weight_decay=float(meta["weight_decay"]),
                                  eps=float(meta["adam_eps"]))
@@ -634,9 +631,7 @@ def test_stress_with_keyword_options_equals_mmdg_stress(synthetic, tmp_path):
     """mmdg.stress(...) writes what `mmdg stress` writes with the same options (the same curves and
     areas), takes checkpoints as a dict, and mmdg.corrupt is the corruption the command applies."""
     checkpoint, samples = synthetic
-    root = os.path.dirname(samples[0][0])
-    while not os.path.exists(os.path.join(root, "W-test.txt")):
-        root = os.path.dirname(root)
+    root = os.path.join(os.path.dirname(checkpoint), "synth")  # the fixture's synthetic benchmark
     test_list = os.path.join(root, "W-test.txt")
     results = mmdg.stress(str(tmp_path / "py"), test_list, {"a": checkpoint, "b": [checkpoint]}, data_root=root,
                           corruptions=["depth_dropout"], severities=[0, 1], resamples=20)
@@ -662,13 +657,9 @@ def test_stress_with_keyword_options_equals_mmdg_stress(synthetic, tmp_path):
 def test_protocol_ctrl_c_raises_keyboard_interrupt_and_the_next_command_runs(tmp_path):
     """SIGINT while mmdg.protocol trains: KeyboardInterrupt naming the resumable run; the next command
     in the same Python process is not taken as interrupted."""
-    if not CLI or not os.path.exists(CLI):
-        pytest.skip("MMDG_CLI (the mmdg program) is not set")
     import signal
     import time
-    synth = tmp_path / "synth"
-    subprocess.run([CLI, "-q", "synth", "--out", str(synth), "--subjects", "3", "--frames", "1", "--image-size", "32"],
-                   check=True)
+    synth = tiny_synth(tmp_path / "synth")
     pretrained = os.path.join(DATA, "vit_tiny_torchvision.pth")
     script = (f"import mmdg\ntry:\n    mmdg.protocol({str(tmp_path / 'p')!r}, {str(synth)!r}, protocol=1, sub='CPS-W', "
               f"data_root={str(synth)!r}, pretrained={pretrained!r}, config='mmdg_tiny', epochs=400, steps_per_epoch=2, "
@@ -694,9 +685,7 @@ def test_the_readmes_python_quick_start_runs(synthetic):
     """The README's Python snippet, on this suite's checkpoint and synthetic test list instead of the
     demo's: it prints scores, decisions and labels."""
     checkpoint, samples = synthetic
-    root = os.path.dirname(samples[0][0])
-    while not os.path.exists(os.path.join(root, "W-test.txt")):
-        root = os.path.dirname(root)
+    root = os.path.join(os.path.dirname(checkpoint), "synth")  # the fixture's synthetic benchmark
     readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
     snippet = readme.split("PYTHONPATH=build/python /usr/bin/python3 -c '\n", 1)[1].split("'\n```", 1)[0]
     assert "demo_out/protocol/mmdg/seed0/CPS-W/best.safetensors" in snippet

@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@
 #include "mmdg/train/regrad_strategy.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/train/train_options.h"
+#include "mmdg/util/settings.h"
 #include "mmdg/util/test_util.h"
 
 namespace mmdg::train {
@@ -96,36 +98,20 @@ std::vector<std::string> write_training_set(const Golden& g, const test::TempDir
   return lists;
 }
 
-// The run's options from the file's metadata: the trainer's (lr, weight decay, epochs) and the
-// strategy's, by their option names.
+// The run's options from the file's metadata: every entry named as a training option (the
+// trainer's lr, weight decay, epochs; the strategy's), read as JSON (numbers, true / false) or else
+// as text (enum names), through the options' own declaration.
 TrainOptions options_of(const Golden& g) {
-  TrainOptions t;
-  t.strategy = g.meta.at("strategy");
-  t.lr = g.number("lr");
-  t.weight_decay = g.number("weight_decay");
-  t.epochs = g.integer("epochs");
-  t.workers = 0;
-  if (t.strategy == "regrad") {
-    t.regrad = parse_enum<ReGradVariant>(g.meta.at("regrad"), "regrad");
-    t.regrad_uncertainty = g.meta.at("regrad_uncertainty") == "true";
-    t.prototype_update = parse_enum<PrototypeUpdate>(g.meta.at("prototype_update"), "prototype_update");
-    t.ssp_weight = g.number("ssp_weight");
-    t.loss_momentum = g.number("loss_momentum");
-  } else if (t.strategy == "iadg") {
-    t.iadg.whitening_weight = g.number("iadg_whitening_weight");
-    t.iadg.live_selection = g.number("iadg_live_selection");
-    t.iadg.spoof_selection = g.number("iadg_spoof_selection");
-    t.iadg.style_bank = g.integer("iadg_style_bank");
-    t.iadg.block = g.integer("iadg_block");
-    t.iadg.warmup_epochs = g.integer("iadg_warmup_epochs");
-  } else {
-    t.pmr.pce_weight = g.number("pmr_pce_weight");
-    t.pmr.entropy_weight = g.number("pmr_entropy_weight");
-    t.pmr.until = g.number("pmr_until");
-    t.pmr.entropy_until = g.number("pmr_entropy_until");
-    t.pmr.subset = g.number("pmr_subset");
-    t.pmr.prototype_momentum = g.number("pmr_prototype_momentum");
+  const auto fields = settings::to_json(TrainOptions{});
+  nlohmann::json given = nlohmann::json::object();
+  for (const auto& [key, value] : g.meta) {
+    if (!fields.contains(key)) continue;
+    const auto parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    given[key] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
   }
+  TrainOptions t;
+  settings::from_json(t, given, "golden metadata");
+  t.workers = 0;
   return t;
 }
 
