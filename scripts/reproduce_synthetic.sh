@@ -6,7 +6,8 @@
 # again to continue; each command rewrites its tables from the runs that exist.
 #
 # Usage: scripts/reproduce_synthetic.sh [out=synthetic_benchmark] [stage ...]
-#   stages, in this order by default (the CPS->W runs first, so the first verdicts come early):
+#   stages, in this order by default (the CPS->W runs first, so the first verdicts come early; the
+#   listing below is by topic):
 #     data        the benchmark (--planar-share 1, the default) and its shortcut variants 0 and 0.5
 #     pretrain    the synthetic backbone (vit_mini_synthetic.pth)
 #     cpsw        P1, P2 (CPS->W): MMDG, ViT (concatenated), three-branch ViT (CE), ViT + U-Adapter
@@ -17,8 +18,9 @@
 #                 0.5; OGM-GE and PMR at 1
 #     protocol1   P1, P2 on the other three targets
 #     stress      P5 on the other three targets
-#     as-released ReGrad as released (issue 31: the released regrad.py's reach) beside full ReGrad,
-#                 all four targets
+#     as-released-cpsw  ReGrad as released (issue 31: the released regrad.py's reach) beside full
+#                 ReGrad, CPS->W
+#     as-released the same on all four targets
 #     pretrained  MMDG from a random initialization (is the pretrained backbone a help?)
 #     comparison  Table 1's comparison methods the audit of issue 31 changed (SSDG, SSAN, IADG,
 #                 ViTAF; PMR runs in shortcut), CPS->W
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
 shift $(( $# > 0 ? 1 : 0 ))
 stages=("$@")
-((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained comparison)
+((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw as-released-cpsw comparison shortcut protocol1 stress as-released pretrained)
 mmdg=${MMDG:-build/mmdg}
 seeds=${SEEDS:-0,1,2}
 config=configs/synthetic_benchmark.json
@@ -75,12 +77,14 @@ for stage in "${stages[@]}"; do
       stress CPW-S S
       stress CSW-P P
       stress PSW-C C ;;
+    as-released-cpsw)
+      run "$out/data" "$out/protocol" ablate --table 4 --rows mmdg-regrad-as-released --sub CPS-W ;;
     as-released)
       run "$out/data" "$out/protocol" ablate --table 4 --rows mmdg-regrad-as-released ;;
     pretrained)
       run "$out/data" "$out/protocol" ablate --table pretrain ;;
     comparison)
       run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method ssdg,ssan,iadg,vitaf ;;
-    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw shortcut protocol1 stress as-released pretrained comparison)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw as-released-cpsw comparison shortcut protocol1 stress as-released pretrained)" >&2; exit 2 ;;
   esac
 done

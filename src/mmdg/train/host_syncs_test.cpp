@@ -10,6 +10,7 @@
 
 #include "mmdg/model/network.h"
 #include "mmdg/model/network_options.h"
+#include "mmdg/train/step_test_util.h"
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/host_sync_counter.h"
 
@@ -65,13 +66,7 @@ struct StepSetup {
     context.num_sources = 2;
     context.device = device;
     strategy = make_strategy(t, *net, context);
-    const auto S = o.backbone.image_size();
-    batch.rgb = torch::randn({8, 3, S, S}).to(device);
-    batch.depth = torch::randn({8, 3, S, S}).to(device);
-    batch.ir = torch::randn({8, 3, S, S}).to(device);
-    batch.labels = torch::tensor({1, 0, 1, 0, 1, 0, 1, 0}, torch::kLong).to(device);
-    batch.sources = torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}, torch::kLong).to(device);
-    batch.progress = 0.25;
+    batch = tiny_batch(o.backbone.image_size(), device);
   }
   HostSyncCounts counted_step() {
     strategy->step(*net, batch);  // warm-up: caches (the estimator's tables) fill here

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <stdexcept>
+
 #include "mmdg/train/strategy.h"
 #include "mmdg/util/test_util.h"
 
@@ -29,9 +31,12 @@ struct AdamWithMoments {
       adam->step();
     }
   }
-  // exp_avg and exp_avg_sq of the one tensor
+  // exp_avg and exp_avg_sq of the one tensor (the optimizer's only state: its key is the tensor's
+  // address as text in LibTorch 1.x, the address itself in 2.x)
   std::pair<torch::Tensor, torch::Tensor> moments() const {
-    auto& state = static_cast<torch::optim::AdamParamState&>(*adam->state().at(c10::guts::to_string(w.unsafeGetTensorImpl())));
+    const auto& states = adam->state();
+    if (states.size() != 1) throw std::logic_error("AdamWithMoments: expected the state of one tensor");
+    auto& state = static_cast<torch::optim::AdamParamState&>(*states.begin()->second);
     return {state.exp_avg(), state.exp_avg_sq()};
   }
 };

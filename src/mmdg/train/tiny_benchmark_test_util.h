@@ -1,11 +1,19 @@
-// Test helper: the tiny two-domain synthetic benchmark the trainer-level tests train on.
+// Test helpers: the tiny benchmarks the trainer-level tests train on.
 #pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
+#include "mmdg/data/padisi_format.h"
+#ifdef MMDG_HAVE_OPENCV
 #include "mmdg/data/synth.h"
+#endif
 
 namespace mmdg::train {
 
+#ifdef MMDG_HAVE_OPENCV
 // Domains C and W (their train / val / test lists), 4 subjects, 2 frames per video, 32 x 32 images,
 // written to `dir`.
 inline void write_tiny_benchmark(const std::string& dir) {
@@ -15,6 +23,33 @@ inline void write_tiny_benchmark(const std::string& dir) {
   o.image_size = 32;
   o.domains = "CW";
   data::write_synthetic_benchmark(o, dir);
+}
+#endif
+
+// Without OpenCV: three domains of PADISI .npz samples, lists A-train.txt, B-train.txt and C-val.txt
+// in `dir`, each 4 subjects x (live, spoof) x 2 frames of 32 x 32 noise, the live ones brighter in
+// every modality by a domain-dependent amount (something to learn, with a domain shift).
+inline void write_tiny_npz_benchmark(const std::string& dir) {
+  torch::manual_seed(17);
+  const std::pair<const char*, const char*> lists[] = {{"A", "train"}, {"B", "train"}, {"C", "val"}};
+  int domain = 0;
+  for (const auto& [name, split] : lists) {
+    std::filesystem::create_directories(dir + "/" + name);
+    std::ofstream list(dir + "/" + name + "-" + split + ".txt");
+    for (int subject = 0; subject < 4; ++subject) {
+      for (int label : {1, 0}) {
+        for (int frame = 0; frame < 2; ++frame) {
+          const double level = 0.3 + 0.1 * domain + (label ? 0.25 : 0.0);
+          const auto image = [&](std::int64_t channels) { return (level + 0.15 * torch::randn({channels, 32, 32})).clamp(0, 1); };
+          const std::string file = std::string(name) + "/s" + std::to_string(subject) + (label ? "_live" : "_print") + "_f" +
+                                   std::to_string(frame) + ".npz";
+          data::write_padisi_npz(dir + "/" + file, image(3), image(1), image(1));
+          list << file << '\t' << label << '\n';
+        }
+      }
+    }
+    ++domain;
+  }
 }
 
 }  // namespace mmdg::train

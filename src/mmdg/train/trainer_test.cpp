@@ -505,37 +505,5 @@ TEST_F(TrainerTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   EXPECT_MMDG_ERROR(Trainer(model(), wild, data(), runs.file("wild")).run(), "nothing was saved yet (the first epoch did not finish)");
 }
 
-// The CUDA path end to end (skipped without a GPU; scripts/gpu_check.sh runs it where one is):
-// a deterministic run on the GPU, interrupted and resumed, ends with the uninterrupted run's
-// weights bit for bit (the CUDA generator's state and the map-located moments in resume.pt); the
-// checkpoint loads back and scores the validation set with a missing modality (Protocol 2) on the
-// GPU as on the CPU.
-TEST_F(TrainerTest, CudaTrainResumeCheckpointAndMissingModality) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  test::TempDir runs;
-  auto o = options();
-  o.device = "cuda";
-  o.deterministic = true;
-  const auto full = Trainer(model(), o, data(), runs.file("full")).run();
-  ASSERT_TRUE(full.completed);
-  auto cut = o;
-  cut.interrupt_after_steps = 4;  // in the middle of epoch 2
-  EXPECT_FALSE(Trainer(model(), cut, data(), runs.file("cut")).run().completed);
-  const auto resumed = Trainer::resume(runs.file("cut")).run();
-  ASSERT_TRUE(resumed.completed);
-  const auto a = weights(runs.file("full")), b = weights(runs.file("cut"));
-  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  EXPECT_EQ(full.best_hter, resumed.best_hter);
-
-  auto net = infer::load_checkpoint(runs.file("full/last.safetensors"));
-  const data::MultiDomainDataset val({dir_->file("data/W-val.txt")}, dir_->file("data"), model().backbone.image_size(),
-                                     data::Normalization::ImageNet, false, {false, true, false});  // depth missing
-  const auto on_gpu = eval::score_dataset(*net, val, 16, torch::Device(torch::kCUDA, 0), 0);
-  net->to(torch::kCPU);
-  const auto on_cpu = eval::score_dataset(*net, val, 16, torch::kCPU, 0);
-  ASSERT_EQ(on_gpu.live_probability.size(), val.size());
-  for (std::size_t i = 0; i < val.size(); ++i) EXPECT_NEAR(on_gpu.live_probability[i], on_cpu.live_probability[i], 1e-3) << i;
-}
-
 }  // namespace
 }  // namespace mmdg::train
