@@ -41,9 +41,38 @@ stress() {  # stress SUB TARGET: every method's seeds of one sub-protocol on its
   "$mmdg" stress --protocol-dir "$out/protocol" --sub "$1" --list "$out/data/$2-test.txt" --data-root "$out/data" \
     --corruption "$corruptions" --severities 0,0.25,0.5,0.75,1 --out "$out/stress/$1"
 }
+# scored OUT METHODS SUBS SEEDS: every seed's run of each method (comma-separated) on each
+# sub-protocol (space-separated) finished (done.json) and scored after it (results_p1.json holding
+# the sub-protocol, written later). Scoring is deterministic (keyed draws), so such a command would
+# only score the same runs again: minutes each on 2 cores.
+scored() {
+  local to=$1 method sub seed results
+  for method in ${2//,/ }; do
+    for sub in $3; do
+      for seed in ${4//,/ }; do
+        results=$to/$method/seed$seed/results_p1.json
+        [[ -f "$to/$method/seed$seed/$sub/done.json" && "$results" -nt "$to/$method/seed$seed/$sub/done.json" ]] || return 1
+        grep -q "\"${sub/-/->}\"" "$results" || return 1
+      done
+    done
+  done
+}
 run() {  # run DATA OUT mmdg-command [options]: the command on a data folder, into an output folder
   local data=$1 to=$2
   shift 2
+  # a protocol / ablate command whose runs are all trained and scored is skipped (its tables were
+  # written when they were scored); delete a run's results_p1.json to score it again
+  local methods="" subs="CPS-W CPW-S CSW-P PSW-C" args=("$@") i
+  for ((i = 1; i + 1 < ${#args[@]}; i++)); do
+    case ${args[i]} in
+      --method|--rows) methods=${args[i + 1]} ;;
+      --sub) subs=${args[i + 1]} ;;
+    esac
+  done
+  if [[ -n $methods ]] && scored "$to" "$methods" "$subs" "${SEEDS:-$seeds}"; then
+    echo "skip: $1 ${methods} on ${subs} (seeds ${SEEDS:-$seeds}): every run trained and scored"
+    return
+  fi
   "$mmdg" "$@" --lists "$data" --data-root "$data" --pretrained "$weights" --config "$config" --seeds "${SEEDS:-$seeds}" --out "$to"
 }
 for stage in "${stages[@]}"; do
