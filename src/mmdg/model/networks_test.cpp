@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "mmdg/io/safetensors.h"
 #include "mmdg/io/weights_file.h"
@@ -74,6 +75,15 @@ TEST(NetworkRegistry, DeclaredCapabilitiesMatchTheOutputs) {
   }
 }
 
+// Whether CPU autocast is on for this thread (LibTorch 2.4 takes the device type; precision.cpp)
+bool cpu_autocast_enabled() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::is_autocast_enabled(at::kCPU);
+#else
+  return at::autocast::is_cpu_enabled();
+#endif
+}
+
 // bf16 runs the matrix products in bfloat16 (autocast): the outputs are float32, close to the
 // float32 forward but not equal to it, and the autocast state is restored afterwards.
 TEST(Precision, BFloat16ForwardIsCloseToFloat32) {
@@ -85,7 +95,7 @@ TEST(Precision, BFloat16ForwardIsCloseToFloat32) {
     const auto fp32 = net->forward(x, x.flip(3), x.flip(2));
     net->set_precision(Precision::BFloat16);
     const auto bf16 = net->forward(x, x.flip(3), x.flip(2));
-    EXPECT_FALSE(at::autocast::is_cpu_enabled()) << entry.name;
+    EXPECT_FALSE(cpu_autocast_enabled()) << entry.name;
     EXPECT_EQ(bf16.logits.scalar_type(), torch::kFloat) << entry.name;
     EXPECT_EQ(bf16.features[0].scalar_type(), torch::kFloat) << entry.name;
     const double diff = (bf16.features[0] - fp32.features[0]).abs().max().item<double>();
