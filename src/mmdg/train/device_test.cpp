@@ -165,14 +165,7 @@ class DeviceTrainer : public ::testing::Test {
   }
   static model::NetworkOptions model() { return tiny("vit-uadapter", model::Estimator::Binomial); }
   static TrainOptions options(torch::Device device) {
-    TrainOptions t;
-    t.epochs = 2;
-    t.batch_size = 8;
-    t.steps_per_epoch = 3;
-    t.lr = 1e-3;
-    t.workers = 2;
-    t.log_every = 1;
-    t.eval_batch_size = 16;
+    auto t = tiny_train_options();
     t.device = device.str();
     t.deterministic = device.is_cuda();
     return t;

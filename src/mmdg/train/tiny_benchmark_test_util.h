@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mmdg/data/padisi_format.h"
+#include "mmdg/train/train_options.h"
 #ifdef MMDG_HAVE_OPENCV
 #include "mmdg/data/synth.h"
 #endif
@@ -25,6 +26,20 @@ inline void write_tiny_benchmark(const std::string& dir) {
   data::write_synthetic_benchmark(o, dir);
 }
 #endif
+
+// The trainer-level tests' budget on those benchmarks: 2 epochs of 3 steps of 8 samples, lr 1e-3,
+// 2 loader workers, a log line per step, evaluation in batches of 16.
+inline TrainOptions tiny_train_options() {
+  TrainOptions t;
+  t.epochs = 2;
+  t.batch_size = 8;
+  t.steps_per_epoch = 3;
+  t.lr = 1e-3;
+  t.workers = 2;
+  t.log_every = 1;
+  t.eval_batch_size = 16;
+  return t;
+}
 
 // Without OpenCV: three domains of PADISI .npz samples, lists A-train.txt, B-train.txt and C-val.txt
 // in `dir`, each 4 subjects x (live, spoof) x 2 frames of 32 x 32 noise, the live ones brighter in

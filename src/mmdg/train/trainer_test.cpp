@@ -41,14 +41,7 @@ class TrainerTest : public ::testing::Test {
     return m;
   }
   static TrainOptions options() {
-    TrainOptions t;
-    t.epochs = 2;
-    t.batch_size = 8;
-    t.steps_per_epoch = 3;
-    t.lr = 1e-3;
-    t.workers = 2;
-    t.log_every = 1;
-    t.eval_batch_size = 16;
+    auto t = tiny_train_options();
     t.augment.cutout = 0.2;
     return t;
   }
