@@ -10,6 +10,7 @@
 #   listing below is by topic):
 #     data        the benchmark (--planar-share 1, the default) and its shortcut variants 0 and 0.5
 #     pretrain    the synthetic backbone (vit_mini_synthetic.pth)
+#     mmdg-cpsw   MMDG on CPS->W (every CPS->W comparison is against it)
 #     cpsw        P1, P2 (CPS->W): MMDG, ViT (concatenated), three-branch ViT (CE), ViT + U-Adapter
 #                 (CE), MMDG without uncertainty
 #     stress-cpsw P5 (CPS->W): mmdg stress of every method above (local corruptions: depth dropout,
@@ -25,12 +26,22 @@
 #     comparison  Table 1's comparison methods the audit of issue 31 changed (SSDG, SSAN, IADG,
 #                 ViTAF; PMR runs in shortcut), CPS->W
 #   SEEDS=0,1,2 (default) and MMDG=build/mmdg (default) from the environment.
+#
+# The archive: ARCHIVE (default results/synthetic, committed; empty: none) keeps the small files of
+# every finished run (config.json, done.json, log.jsonl, train.log), the methods' results and
+# scores, the tables and the stress results, not the weights. The script restores it into `out`
+# before it starts and adds to it after every command, so a queue continues on a fresh checkout:
+# finished runs are not trained again and their stored scores rejoin the tables (mmdg protocol
+# keeps the scores of a finished run scored before on the same data; scoring is deterministic).
+# A stress stage needs the weights of every run it compares: it runs where those runs were
+# trained. The data and the backbone are made again from their seeds and checked against the
+# archive's hashes (a different machine can give a different backbone: the script then stops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
 shift $(( $# > 0 ? 1 : 0 ))
 stages=("$@")
-((${#stages[@]})) || stages=(data pretrain cpsw stress-cpsw as-released-cpsw comparison shortcut protocol1 stress as-released pretrained)
+((${#stages[@]})) || stages=(data pretrain mmdg-cpsw as-released-cpsw comparison cpsw stress-cpsw shortcut protocol1 stress as-released pretrained)
 mmdg=${MMDG:-build/mmdg}
 seeds=${SEEDS:-0,1,2}
 config=configs/synthetic_benchmark.json
@@ -41,40 +52,49 @@ stress() {  # stress SUB TARGET: every method's seeds of one sub-protocol on its
   "$mmdg" stress --protocol-dir "$out/protocol" --sub "$1" --list "$out/data/$2-test.txt" --data-root "$out/data" \
     --corruption "$corruptions" --severities 0,0.25,0.5,0.75,1 --out "$out/stress/$1"
 }
-# scored OUT METHODS SUBS SEEDS: every seed's run of each method (comma-separated) on each
-# sub-protocol (space-separated) finished (done.json) and scored after it (results_p1.json holding
-# the sub-protocol, written later). Scoring is deterministic (keyed draws), so such a command would
-# only score the same runs again: minutes each on 2 cores.
-scored() {
-  local to=$1 method sub seed results
-  for method in ${2//,/ }; do
-    for sub in $3; do
-      for seed in ${4//,/ }; do
-        results=$to/$method/seed$seed/results_p1.json
-        [[ -f "$to/$method/seed$seed/$sub/done.json" && "$results" -nt "$to/$method/seed$seed/$sub/done.json" ]] || return 1
-        grep -q "\"${sub/-/->}\"" "$results" || return 1
-      done
-    done
+archive=${ARCHIVE-results/synthetic}
+save() {  # the small files of what is finished, from out into the archive
+  [[ -n $archive ]] || return 0
+  local f dir
+  while IFS= read -r -d '' f; do
+    f=${f#"$out"/}
+    dir=$(dirname "$f")
+    # a run's files once it is finished (a run folder holds config.json; done.json ends it)
+    [[ -f $out/$dir/config.json && ! -f $out/$dir/done.json ]] && continue
+    mkdir -p "$archive/$dir"
+    cmp -s "$out/$f" "$archive/$f" || cp "$out/$f" "$archive/$f"
+  done < <(find "$out" -path "$out/data*" -prune -o -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' \
+             -o -name '*.md' -o -name train.log -o -name '*.sha256' \) ! -name commit.json -print0)
+  for f in "$out"/data*/manifest.json; do  # under another name: a restored manifest would stand for the data
+    [[ -f $f ]] || continue
+    mkdir -p "$archive/manifests"
+    cp "$f" "$archive/manifests/$(basename "$(dirname "$f")").json"
   done
+}
+restore() {  # the archive into out, without replacing what out holds
+  [[ -n $archive && -d $archive ]] || return 0
+  mkdir -p "$out"
+  cp -rn "$archive/." "$out/"
+  echo "restored $archive into $out"
+}
+files_hash() {  # files_hash MANIFEST: the data's hash a manifest.json records
+  sed -n 's/.*"files_hash": *"\([0-9a-f]*\)".*/\1/p' "$1" | head -1
+}
+check_hash() {  # check_hash ARCHIVED-VALUE VALUE WHAT: stop when the archive recorded another value
+  local was=$1
+  if [[ -n $was && $was != "$2" ]]; then
+    echo "$3 differs from the archive's ($was, made here: $2): the archived runs were made from other ones;" \
+         "use another ARCHIVE or out" >&2
+    exit 1
+  fi
 }
 run() {  # run DATA OUT mmdg-command [options]: the command on a data folder, into an output folder
   local data=$1 to=$2
   shift 2
-  # a protocol / ablate command whose runs are all trained and scored is skipped (its tables were
-  # written when they were scored); delete a run's results_p1.json to score it again
-  local methods="" subs="CPS-W CPW-S CSW-P PSW-C" args=("$@") i
-  for ((i = 1; i + 1 < ${#args[@]}; i++)); do
-    case ${args[i]} in
-      --method|--rows) methods=${args[i + 1]} ;;
-      --sub) subs=${args[i + 1]} ;;
-    esac
-  done
-  if [[ -n $methods ]] && scored "$to" "$methods" "$subs" "${SEEDS:-$seeds}"; then
-    echo "skip: $1 ${methods} on ${subs} (seeds ${SEEDS:-$seeds}): every run trained and scored"
-    return
-  fi
   "$mmdg" "$@" --lists "$data" --data-root "$data" --pretrained "$weights" --config "$config" --seeds "${SEEDS:-$seeds}" --out "$to"
+  save
 }
+restore
 for stage in "${stages[@]}"; do
   echo "== $stage ($(date -u +%H:%M:%S))"
   case $stage in
@@ -82,14 +102,23 @@ for stage in "${stages[@]}"; do
       [[ -f "$out/data/manifest.json" ]] || "$mmdg" synth --out "$out/data"
       for share in 0 0.5; do
         [[ -f "$out/data_share$share/manifest.json" ]] || "$mmdg" synth --out "$out/data_share$share" --planar-share "$share"
-      done ;;
-    pretrain)
-      [[ -f "$weights" ]] || "$mmdg" pretrain --out "$weights" ;;
-    cpsw)
-      # MMDG and ViT seed by seed first, so that P1's comparison grows one seed at a time
-      for seed in ${seeds//,/ }; do
-        SEEDS=$seed run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method mmdg,vit
       done
+      for d in data data_share0 data_share0.5; do
+        [[ -f $out/manifests/$d.json ]] && check_hash "$(files_hash "$out/manifests/$d.json")" "$(files_hash "$out/$d/manifest.json")" "$out/$d"
+      done
+      save ;;
+    pretrain)
+      [[ -f "$weights" ]] || "$mmdg" pretrain --out "$weights"
+      if [[ -f $weights.sha256 ]]; then
+        check_hash "$(cut -c1-64 "$weights.sha256")" "$(sha256sum "$weights" | cut -c1-64)" "$weights"
+      else
+        sha256sum "$weights" | cut -c1-64 > "$weights.sha256"
+      fi
+      save ;;
+    mmdg-cpsw)
+      # MMDG first: every comparison on CPS->W is against its scores
+      run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method mmdg ;;
+    cpsw)
       run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method "$methods"
       run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty --sub CPS-W ;;
     shortcut)
@@ -98,14 +127,16 @@ for stage in "${stages[@]}"; do
       done
       run "$out/data" "$out/protocol" ablate --table 4 --rows vit-uadapter+ogm-ge,vit-uadapter+pmr --sub CPS-W ;;
     stress-cpsw)
-      stress CPS-W W ;;
+      stress CPS-W W
+      save ;;
     protocol1)
       run "$out/data" "$out/protocol" protocol --protocol 1 --method "$methods"
       run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty ;;
     stress)
       stress CPW-S S
       stress CSW-P P
-      stress PSW-C C ;;
+      stress PSW-C C
+      save ;;
     as-released-cpsw)
       run "$out/data" "$out/protocol" ablate --table 4 --rows mmdg-regrad-as-released --sub CPS-W ;;
     as-released)
@@ -114,6 +145,6 @@ for stage in "${stages[@]}"; do
       run "$out/data" "$out/protocol" ablate --table pretrain ;;
     comparison)
       run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method ssdg,ssan,iadg,vitaf ;;
-    *) echo "unknown stage '$stage' (data pretrain cpsw stress-cpsw as-released-cpsw comparison shortcut protocol1 stress as-released pretrained)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (data pretrain mmdg-cpsw as-released-cpsw comparison cpsw stress-cpsw shortcut protocol1 stress as-released pretrained)" >&2; exit 2 ;;
   esac
 done

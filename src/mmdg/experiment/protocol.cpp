@@ -26,6 +26,7 @@
 #include "mmdg/train/trainer.h"
 #include "mmdg/util/build_info.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/hash.h"
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/log.h"
 #include "mmdg/util/process_group.h"
@@ -211,11 +212,44 @@ nlohmann::json data_manifest_hash(const std::string& data_root) {
   }
 }
 
+// What a sub-protocol's scores were computed from: the finished run's done.json, a hash of its
+// weights (null when the file is absent) and the build that scored it.
+nlohmann::json run_record(const std::string& run) {
+  const train::RunDir dir(run);
+  nlohmann::json weights = nullptr;
+  if (fs::exists(dir.best())) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(io::read_file(dir.best()))));
+    weights = hex;
+  }
+  return {{"done", parse_json(io::read_file(dir.done()), dir.done() + ": not valid JSON")},
+          {"weights", weights},
+          {"scored_by", std::string(MMDG_VERSION_STRING) + " (" + MMDG_GIT_DESCRIBE + ")"}};
+}
+
+// True when `entry` (a sub-protocol's stored result) scored this finished run (`record`) on the
+// same data, with every metric the tables need: scoring is deterministic (keyed draws), so
+// scoring again would write the same file. This is what lets results restored without their
+// weights (scripts/reproduce_synthetic.sh's archive) rejoin the tables.
+bool scored_before(const ProtocolArgs& a, const nlohmann::json& entry, const nlohmann::json& provenance,
+                   const nlohmann::json& record) {
+  if (!entry.is_object() || !entry.contains("run") || !entry.contains("per_attack") || !entry.contains("scores")) return false;
+  const auto& was = entry["run"];
+  if (was.value("done", nlohmann::json()) != record["done"]) return false;
+  if (!record["weights"].is_null() && was.value("weights", nlohmann::json()) != record["weights"]) return false;
+  if (!provenance.is_object() || provenance.value("lists_dir", std::string()) != a.lists_dir ||
+      provenance.value("data_root", std::string()) != a.data_root ||
+      provenance.value("data_manifest_hash", nlohmann::json()) != data_manifest_hash(a.data_root))
+    return false;
+  return fs::exists(stored_scores_path(a.out, entry));
+}
+
 // One seed's runs and results in <out>/<a.method_name>/ (method_name may end in /seed<k>).
 nlohmann::json run_protocol_once(const ProtocolArgs& a) {
   const auto subs = protocol_subs(a.protocol);
   const std::string results_path = (fs::path(a.out) / a.method_name / ("results_p" + std::to_string(a.protocol) + ".json")).string();
   nlohmann::json results = fs::exists(results_path) ? read_results_json(results_path) : nlohmann::json::object();
+  const nlohmann::json before = results.value("provenance", nlohmann::json());  // what the stored entries were scored on
   results["method"] = {{"name", a.method_name.substr(0, a.method_name.find('/'))},
                        {"title", a.method_title.empty() ? train::method_title(a.model, a.train.strategy) : a.method_title},
                        {"network", a.model.network},
@@ -235,7 +269,18 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
   for (const auto& sub : subs) {
     if (!a.sub.empty() && a.sub != sub.name && a.sub != sub.model) continue;
     any = true;
-    results[sub.name] = test_sub(a, sub, ensure_trained(a, sub));
+    const std::string run = ensure_trained(a, sub);
+    const auto record = run_record(run);
+    if (results.contains(sub.name) && scored_before(a, results[sub.name], before, record)) {
+      log::info("[" + sub.name + "] " + a.method_name + ": scored before (" + stored_scores_path(a.out, results[sub.name]) +
+                "); kept");
+      continue;
+    }
+    if (record["weights"].is_null())
+      throw Error(run + ": the run is finished but " + train::RunDir(run).best() +
+                  " is missing, and no scores of it on this data are stored to keep");
+    results[sub.name] = test_sub(a, sub, run);
+    results[sub.name]["run"] = record;
     io::write_file_atomically(results_path, [&](std::ostream& out) { out << results.dump(1) << "\n"; });
   }
   if (!any) throw UsageError("option --sub: '" + a.sub + "' is not a sub-protocol of protocol " + std::to_string(a.protocol));

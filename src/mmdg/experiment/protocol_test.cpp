@@ -133,6 +133,61 @@ TEST(Protocol, ScoresRepeatBitForBit) {
   EXPECT_FALSE(torch::equal(reliability(5), reliability(6)));
 }
 
+// A finished run scored before is not scored again (scoring is deterministic), also when its
+// weights are gone (results restored from an archive without them); a run whose weights or
+// done.json changed since is scored again, and one with neither weights nor stored scores is an
+// error naming the file.
+TEST(Protocol, FinishedRunsKeepTheirScores) {
+  test::TempDir dir;
+  const auto write = [](const std::string& path, const std::string& text) {
+    io::write_file_atomically(path, [&](std::ostream& o) { o << text; });
+  };
+  ProtocolArgs a = tiny_protocol(dir);
+  a.protocol = 3;
+  a.sub = "PS->CW";
+  use_method(a, "vit");
+  run_protocol(a);
+  const std::string scores = scores_csv_path(a.out, "vit", 3, "PS->CW");
+  const std::string results_file = dir.file("out/vit/results_p3.json");
+  const auto first = nlohmann::json::parse(io::read_file(results_file));
+  ASSERT_TRUE(first["PS->CW"].contains("run"));
+  EXPECT_EQ(first["PS->CW"]["run"]["done"]["best_epoch"], 0);
+  EXPECT_EQ(first["PS->CW"]["run"]["weights"].get<std::string>().size(), 16u);
+  const std::string first_scores = io::read_file(scores);
+  write(scores, "not scores");  // kept, so not rewritten
+  run_protocol(a);
+  EXPECT_EQ(io::read_file(scores), "not scores");
+  EXPECT_NE(io::read_file(dir.file("out/protocol.log")).find("vit: scored before"), std::string::npos);
+  // without the weights: kept too
+  write(scores, first_scores);
+  const std::string best = dir.file("out/vit/PS-CW/best.safetensors"), moved = dir.file("best.safetensors");
+  std::filesystem::rename(best, moved);
+  run_protocol(a);
+  EXPECT_EQ(io::read_file(scores), first_scores);
+  // other data: scored again, which needs the weights
+  const std::string manifest = io::read_file(dir.file("data/manifest.json"));
+  auto changed = nlohmann::json::parse(manifest);
+  changed["files_hash"] = "0000000000000000";
+  write(dir.file("data/manifest.json"), changed.dump());
+  EXPECT_MMDG_ERROR(run_protocol(a), "PS-CW: the run is finished but");
+  write(dir.file("data/manifest.json"), manifest);
+  // other weights than those scored: scored again
+  std::filesystem::rename(moved, best);
+  auto done = nlohmann::json::parse(io::read_file(dir.file("out/vit/PS-CW/done.json")));
+  write(scores, "not scores");
+  auto stored = nlohmann::json::parse(io::read_file(results_file));
+  stored["PS->CW"]["run"]["weights"] = "0123456789abcdef";
+  write(results_file, stored.dump());
+  run_protocol(a);
+  EXPECT_EQ(io::read_file(scores), first_scores);
+  // a done.json that changed (the run trained again): scored again
+  done["val_hter"] = done["val_hter"].get<double>() + 0.5;
+  write(dir.file("out/vit/PS-CW/done.json"), done.dump());
+  write(scores, "not scores");
+  run_protocol(a);
+  EXPECT_EQ(io::read_file(scores), first_scores);
+}
+
 // --seeds: one run per seed in <method>/seed<k>/, the table's mean +- std over seeds, the test-set
 // counts, and the paired bootstrap CI of the ViT's HTER difference to MMDG's.
 TEST(Protocol, SeedsGiveSpreadsCountsAndConfidenceIntervals) {

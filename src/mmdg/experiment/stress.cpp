@@ -28,6 +28,7 @@
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/log.h"
 #include "mmdg/util/progress.h"
+#include "mmdg/train/run_dir.h"
 #include "mmdg/train/trainer.h"
 #include "mmdg/viz/plot.h"
 
@@ -56,14 +57,22 @@ std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(cons
     for (const auto& e : fs::directory_iterator(a.protocol_dir))
       if (e.is_directory()) methods.push_back(e.path());
     std::sort(methods.begin(), methods.end());
+    // a finished run without its weights (results restored from an archive) would silently
+    // leave the comparison: refused
+    const auto weights = [](const fs::path& run) {
+      const train::RunDir dir(run.string());
+      if (dir.is_done() && !fs::exists(dir.best()))
+        throw UsageError("option --protocol-dir: " + run.string() + " is a finished run without its weights (" + dir.best() +
+                         "); train it again or leave it out");
+      return fs::exists(dir.best());
+    };
     for (const auto& method : methods) {
       const std::string name = method.filename().string();
-      if (fs::exists(method / a.sub / "best.safetensors")) add(name, (method / a.sub / "best.safetensors").string());
+      if (weights(method / a.sub)) add(name, (method / a.sub / "best.safetensors").string());
       std::vector<std::pair<std::int64_t, fs::path>> seeds;
       for (const auto& e : fs::directory_iterator(method)) {
         const auto seed = seed_of_folder(e.path().filename().string());
-        if (e.is_directory() && seed && fs::exists(e.path() / a.sub / "best.safetensors"))
-          seeds.emplace_back(*seed, e.path() / a.sub / "best.safetensors");
+        if (e.is_directory() && seed && weights(e.path() / a.sub)) seeds.emplace_back(*seed, e.path() / a.sub / "best.safetensors");
       }
       std::sort(seeds.begin(), seeds.end());
       for (const auto& [seed, path] : seeds) add(name, path.string());

@@ -44,6 +44,12 @@ TEST(Stress, CurvesAreasDifferencesAndResume) {
   const auto models = stress_models(a);
   ASSERT_EQ(models.size(), 2u);
   EXPECT_EQ(models[0].first, "mmdg");
+  {  // a finished run without its weights is refused, not left out
+    const std::string best = dir.file("out/vit/PS-CW/best.safetensors"), moved = dir.file("vit_best.safetensors");
+    std::filesystem::rename(best, moved);
+    EXPECT_MMDG_ERROR(stress_models(a), "PS-CW is a finished run without its weights");
+    std::filesystem::rename(moved, best);
+  }
   const auto r = run_stress(a);
 
   // the clean point: plain scoring of the list (the same per-sample draws) at the deployed threshold
