@@ -29,13 +29,14 @@
 #
 # The archive: ARCHIVE (default results/synthetic, committed; empty: none) keeps the small files of
 # every finished run (config.json, done.json, log.jsonl, train.log), the methods' results and
-# scores, the tables and the stress results, not the weights. The script restores it into `out`
-# before it starts and adds to it after every command, so a queue continues on a fresh checkout:
-# finished runs are not trained again and their stored scores rejoin the tables (mmdg protocol
-# keeps the scores of a finished run scored before on the same data; scoring is deterministic).
-# A stress stage needs the weights of every run it compares: it runs where those runs were
-# trained. The data and the backbone are made again from their seeds and checked against the
-# archive's hashes (a different machine can give a different backbone: the script then stops).
+# scores, the tables, the stress results and the synthetic backbone (3 MB), not the runs' weights.
+# The script restores it into `out` before it starts and adds to it after every command, so a
+# queue continues on a fresh checkout: finished runs are not trained again and their stored scores
+# rejoin the tables (mmdg protocol keeps the scores of a finished run scored before on the same
+# data; scoring is deterministic). A stress stage needs the weights of every run it compares: it
+# runs where those runs were trained. The backbone is restored, not trained again (its training
+# rounds differently on other CPUs); the data are made again from their seed and checked against
+# the archive's hashes (the script stops when they differ).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
@@ -65,6 +66,9 @@ save() {  # the small files of what is finished, from out into the archive
     cmp -s "$out/$f" "$archive/$f" || cp "$out/$f" "$archive/$f"
   done < <(find "$out" -path "$out/data*" -prune -o -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.csv' \
              -o -name '*.md' -o -name train.log -o -name '*.sha256' \) ! -name commit.json -print0)
+  if [[ -f $weights && ! -f $archive/$(basename "$weights") ]]; then  # the backbone every run starts from
+    cp "$weights" "$archive/"
+  fi
   for f in "$out"/data*/manifest.json; do  # under another name: a restored manifest would stand for the data
     [[ -f $f ]] || continue
     mkdir -p "$archive/manifests"

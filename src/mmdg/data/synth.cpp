@@ -706,6 +706,23 @@ SynthSample make_sample(const SynthOptions& o, char domain, const Identity& id, 
 }
 
 
+// OpenCV runs the kernels it compiled for the CPU it finds (AVX, AVX2, FMA3, AVX-512 ...), and
+// their float rounding differs: the same seed wrote other files on another machine (on an AMD
+// EPYC here, disabling AVX, AVX2 and FMA3 with OPENCV_CPU_DISABLE changed the files' hash). The
+// benchmark and the proxy task are rendered with those dispatched kernels off, OpenCV's baseline
+// code only, which is the same on every x86-64 machine. OpenCV's flag is global: set by the
+// single-threaded entry points only.
+class BaselineKernels {
+ public:
+  BaselineKernels() : was_(cv::useOptimized()) { cv::setUseOptimized(false); }
+  ~BaselineKernels() { cv::setUseOptimized(was_); }
+  BaselineKernels(const BaselineKernels&) = delete;
+  BaselineKernels& operator=(const BaselineKernels&) = delete;
+
+ private:
+  bool was_;
+};
+
 }  // namespace
 
 std::array<cv::Mat, 3> synth_images_8bit(const SynthSample& s) {
@@ -795,6 +812,7 @@ std::string manifest_hash(const std::string& root) {
 
 SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string& root) {
   o.validate();
+  const BaselineKernels baseline;
   namespace fs = std::filesystem;
   SynthSummary summary;
   nlohmann::json counts = nlohmann::json::object();
@@ -875,6 +893,7 @@ SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string&
 
 std::vector<ProxySample> generate_proxy_task(std::int64_t count, std::int64_t image_size, std::int64_t seed) {
   if (count <= 0 || image_size < 16) throw Error("proxy task: count must be positive and image_size >= 16");
+  const BaselineKernels baseline;
   SynthOptions o;
   o.image_size = image_size;
   std::vector<ProxySample> out;
@@ -902,6 +921,7 @@ std::vector<ProxySample> generate_proxy_task(std::int64_t count, std::int64_t im
 
 cv::Mat synth_preview(const SynthOptions& o) {
   o.validate();
+  const BaselineKernels baseline;
   const int S = static_cast<int>(o.image_size), label_w = 24, header_h = 14;
   const auto& kinds = synth_kinds();
   const int cell_w = 3 * S + 4;
