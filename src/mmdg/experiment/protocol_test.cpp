@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 
@@ -138,6 +139,7 @@ TEST(Protocol, ScoresRepeatBitForBit) {
 // done.json changed since is scored again, and one with neither weights nor stored scores is an
 // error naming the file.
 TEST(Protocol, FinishedRunsKeepTheirScores) {
+  namespace fs = std::filesystem;
   test::TempDir dir;
   const auto write = [](const std::string& path, const std::string& text) {
     io::write_file_atomically(path, [&](std::ostream& o) { o << text; });
@@ -151,19 +153,21 @@ TEST(Protocol, FinishedRunsKeepTheirScores) {
   const std::string results_file = dir.file("out/vit/results_p3.json");
   const auto first = nlohmann::json::parse(io::read_file(results_file));
   ASSERT_TRUE(first["PS->CW"].contains("run"));
-  EXPECT_EQ(first["PS->CW"]["run"]["done"]["best_epoch"], 0);
+  EXPECT_EQ(first["PS->CW"]["run"]["done"]["best_epoch"], 1);
   EXPECT_EQ(first["PS->CW"]["run"]["weights"].get<std::string>().size(), 16u);
   const std::string first_scores = io::read_file(scores);
-  write(scores, "not scores");  // kept, so not rewritten
+  // an old time stamp: written again, the file gets a new one
+  const auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  const auto rescored = [&] { return fs::last_write_time(scores) != old_time; };
+  fs::last_write_time(scores, old_time);
   run_protocol(a);
-  EXPECT_EQ(io::read_file(scores), "not scores");
+  EXPECT_FALSE(rescored());
   EXPECT_NE(io::read_file(dir.file("out/protocol.log")).find("vit: scored before"), std::string::npos);
   // without the weights: kept too
-  write(scores, first_scores);
   const std::string best = dir.file("out/vit/PS-CW/best.safetensors"), moved = dir.file("best.safetensors");
-  std::filesystem::rename(best, moved);
+  fs::rename(best, moved);
   run_protocol(a);
-  EXPECT_EQ(io::read_file(scores), first_scores);
+  EXPECT_FALSE(rescored());
   // other data: scored again, which needs the weights
   const std::string manifest = io::read_file(dir.file("data/manifest.json"));
   auto changed = nlohmann::json::parse(manifest);
@@ -171,20 +175,21 @@ TEST(Protocol, FinishedRunsKeepTheirScores) {
   write(dir.file("data/manifest.json"), changed.dump());
   EXPECT_MMDG_ERROR(run_protocol(a), "PS-CW: the run is finished but");
   write(dir.file("data/manifest.json"), manifest);
-  // other weights than those scored: scored again
-  std::filesystem::rename(moved, best);
-  auto done = nlohmann::json::parse(io::read_file(dir.file("out/vit/PS-CW/done.json")));
-  write(scores, "not scores");
+  // other weights than those scored: scored again, to the same scores
+  fs::rename(moved, best);
   auto stored = nlohmann::json::parse(io::read_file(results_file));
   stored["PS->CW"]["run"]["weights"] = "0123456789abcdef";
   write(results_file, stored.dump());
   run_protocol(a);
+  EXPECT_TRUE(rescored());
   EXPECT_EQ(io::read_file(scores), first_scores);
   // a done.json that changed (the run trained again): scored again
+  auto done = nlohmann::json::parse(io::read_file(dir.file("out/vit/PS-CW/done.json")));
   done["val_hter"] = done["val_hter"].get<double>() + 0.5;
   write(dir.file("out/vit/PS-CW/done.json"), done.dump());
-  write(scores, "not scores");
+  fs::last_write_time(scores, old_time);
   run_protocol(a);
+  EXPECT_TRUE(rescored());
   EXPECT_EQ(io::read_file(scores), first_scores);
 }
 
