@@ -13,8 +13,10 @@
 #     mmdg-cpsw   MMDG on CPS->W (every CPS->W comparison is against it)
 #     cpsw        P1, P2 (CPS->W): MMDG, ViT (concatenated), three-branch ViT (CE), ViT + U-Adapter
 #                 (CE), MMDG without uncertainty
-#     stress-cpsw P5 (CPS->W): mmdg stress of every method above (local corruptions: depth dropout,
-#                 depth noise, NIR saturation; global: NIR gain, depth misregistration)
+#     stress-cpsw P5 (CPS->W): mmdg stress of MMDG, the ViT and MMDG without uncertainty (local
+#                 corruptions: depth dropout, depth noise, NIR saturation; global: NIR gain, depth
+#                 misregistration); each run is also stressed as soon as it is trained, since the
+#                 archive keeps no weights (stress keeps its scores per checkpoint)
 #     shortcut    P3, P4 (CPS->W): MMDG (ReGrad) and ViT + U-Adapter (CE) at --planar-share 0 and
 #                 0.5; OGM-GE and PMR at 1
 #     protocol1   P1, P2 on the other three targets
@@ -33,8 +35,8 @@
 # The script restores it into `out` before it starts and adds to it after every command, so a
 # queue continues on a fresh checkout: finished runs are not trained again and their stored scores
 # rejoin the tables (mmdg protocol keeps the scores of a finished run scored before on the same
-# data; scoring is deterministic). A stress stage needs the weights of every run it compares: it
-# runs where those runs were trained. The backbone is restored, not trained again (its training
+# data; scoring is deterministic). mmdg stress needs a run's weights once: each run P5 compares is
+# stressed right after it is trained, and its kept scores (per checkpoint) serve later comparisons. The backbone is restored, not trained again (its training
 # rounds differently on other CPUs); the data are made again from their seed and checked against
 # the archive's hashes (the script stops when they differ).
 set -euo pipefail
@@ -49,9 +51,35 @@ config=configs/synthetic_benchmark.json
 weights="$out/vit_mini_synthetic.pth"
 methods=mmdg,vit,vit+ce,vit-uadapter+ce
 corruptions=depth_dropout,depth_noise,ir_saturation,ir_gain,depth_shift
-stress() {  # stress SUB TARGET: every method's seeds of one sub-protocol on its target's test list
-  "$mmdg" stress --protocol-dir "$out/protocol" --sub "$1" --list "$out/data/$2-test.txt" --data-root "$out/data" \
+p5_methods="mmdg vit mmdg-no-uncertainty"  # the models P5 compares
+stress() {  # stress SUB TARGET: P5's models (every finished seed) of one sub-protocol on its target's test list
+  local args=() method run
+  for method in $p5_methods; do
+    for run in "$out/protocol/$method"/seed*/"$1"; do
+      [[ -f $run/done.json ]] || continue
+      # a run restored without weights joins when it was stressed before (its scores are kept)
+      if [[ -f $run/best.safetensors ]] || grep -qF "\"$run/best.safetensors\"" "$out/stress/$1/checkpoints.json" 2>/dev/null; then
+        args+=(--checkpoint "$method=$run/best.safetensors")
+      else
+        echo "not stressed: $run (finished elsewhere, its weights are not here)"
+      fi
+    done
+  done
+  ((${#args[@]})) || return 0
+  "$mmdg" stress "${args[@]}" --list "$out/data/$2-test.txt" --data-root "$out/data" \
     --corruption "$corruptions" --severities 0,0.25,0.5,0.75,1 --out "$out/stress/$1"
+  save
+}
+p5() {  # p5 SUB TARGET: P5's models seed by seed, each stressed once trained (the weights are not archived)
+  local seed
+  for seed in ${seeds//,/ }; do
+    SEEDS=$seed run "$out/data" "$out/protocol" protocol --protocol 1 --sub "$1" --method mmdg
+    stress "$1" "$2"
+    SEEDS=$seed run "$out/data" "$out/protocol" protocol --protocol 1 --sub "$1" --method vit
+    stress "$1" "$2"
+    SEEDS=$seed run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty --sub "$1"
+    stress "$1" "$2"
+  done
 }
 archive=${ARCHIVE-results/synthetic}
 save() {  # the small files of what is finished, from out into the archive
@@ -121,26 +149,29 @@ for stage in "${stages[@]}"; do
       save ;;
     mmdg-cpsw)
       # MMDG first: every comparison on CPS->W is against its scores
-      run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method mmdg ;;
+      for seed in ${seeds//,/ }; do
+        SEEDS=$seed run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method mmdg
+        stress CPS-W W
+      done ;;
     cpsw)
-      run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method "$methods"
-      run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty --sub CPS-W ;;
+      p5 CPS-W W
+      run "$out/data" "$out/protocol" protocol --protocol 1 --sub CPS-W --method "$methods" ;;
     shortcut)
       for share in 0 0.5; do
         run "$out/data_share$share" "$out/shortcut$share" protocol --protocol 1 --sub CPS-W --method mmdg,vit-uadapter+ce
       done
       run "$out/data" "$out/protocol" ablate --table 4 --rows vit-uadapter+ogm-ge,vit-uadapter+pmr --sub CPS-W ;;
     stress-cpsw)
-      stress CPS-W W
-      save ;;
+      stress CPS-W W ;;
     protocol1)
-      run "$out/data" "$out/protocol" protocol --protocol 1 --method "$methods"
-      run "$out/data" "$out/protocol" ablate --table 5 --rows mmdg-no-uncertainty ;;
+      p5 CPW-S S
+      p5 CSW-P P
+      p5 PSW-C C
+      run "$out/data" "$out/protocol" protocol --protocol 1 --method "$methods" ;;
     stress)
       stress CPW-S S
       stress CSW-P P
-      stress PSW-C C
-      save ;;
+      stress PSW-C C ;;
     as-released-cpsw)
       run "$out/data" "$out/protocol" ablate --table 4 --rows mmdg-regrad-as-released --sub CPS-W ;;
     as-released)

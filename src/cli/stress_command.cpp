@@ -27,7 +27,7 @@ void add_stress_command(CLI::App& app) {
   cmd->add_option("--sub", a->sub, "with --protocol-dir: the sub-protocol folder, e.g. CPS-W");
   cmd->add_option("--list", a->list, "test list");
   cmd->add_option("--data-root", a->data_root, "root of the list's relative paths");
-  cmd->add_option("--out", a->out, "output folder (scores kept per corruption and severity: a run resumes)");
+  cmd->add_option("--out", a->out, "output folder (scores kept per corruption, severity and checkpoint: a run resumes, and a model stressed before joins a later comparison without scoring it again)");
   cmd->add_option("--corruption", a->corruptions, "corruptions, comma-separated (--list-corruptions)")->delimiter(',');
   cmd->add_option("--severities", a->severities, "severities in [0, 1], increasing, comma-separated")
       ->delimiter(',')

@@ -25,6 +25,8 @@
 #include "mmdg/io/file_util.h"
 #include "mmdg/model/uncertainty.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/enum_names.h"
+#include "mmdg/util/hash.h"
 #include "mmdg/util/json_text.h"
 #include "mmdg/util/log.h"
 #include "mmdg/util/progress.h"
@@ -35,10 +37,39 @@
 namespace mmdg::experiment {
 namespace fs = std::filesystem;
 
+namespace {
+
+// <out>/checkpoints.json: per checkpoint path, what stress needs of it besides its scores (written
+// when it is scored), so that a checkpoint stressed before joins a later comparison without its
+// weights (runs restored from scripts/reproduce_synthetic.sh's archive, which keeps no weights).
+std::string records_path(const std::string& out) { return (fs::path(out) / "checkpoints.json").string(); }
+
+nlohmann::json read_records(const std::string& out) {
+  const auto path = records_path(out);
+  if (!fs::exists(path)) return nlohmann::json::object();
+  return parse_json(io::read_file(path), path + ": not valid JSON");
+}
+
+// The done.json of the run a checkpoint belongs to (<run>/best.safetensors), or null.
+nlohmann::json run_done(const std::string& checkpoint) {
+  const train::RunDir dir(fs::path(checkpoint).parent_path().string());
+  if (!dir.is_done()) return nullptr;
+  return parse_json(io::read_file(dir.done()), dir.done() + ": not valid JSON");
+}
+
+// True when `out`'s records hold the checkpoint of this finished run, as it is now (same done.json).
+bool recorded(const std::string& out, const std::string& checkpoint) {
+  const auto records = read_records(out);
+  return records.contains(checkpoint) && records[checkpoint].value("done", nlohmann::json()) == run_done(checkpoint);
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(const StressArgs& a) {
   std::vector<std::pair<std::string, std::vector<std::string>>> models;
   const auto add = [&](const std::string& name, const std::string& path) {
-    if (!fs::exists(path)) throw UsageError("option --checkpoint: " + path + " not found");
+    if (!fs::exists(path) && (a.out.empty() || !recorded(a.out, path)))
+      throw UsageError("option --checkpoint: " + path + " not found");
     for (auto& [title, paths] : models)
       if (title == name) return paths.push_back(path);
     models.push_back({name, {path}});
@@ -57,13 +88,17 @@ std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(cons
     for (const auto& e : fs::directory_iterator(a.protocol_dir))
       if (e.is_directory()) methods.push_back(e.path());
     std::sort(methods.begin(), methods.end());
-    // a finished run without its weights (results restored from an archive) would silently
-    // leave the comparison: refused
-    const auto weights = [](const fs::path& run) {
+    // a finished run without its weights (results restored from an archive) joins when --out's
+    // records hold it (it was stressed before, its stored scores are used); otherwise it would
+    // silently leave the comparison: refused
+    const auto weights = [&](const fs::path& run) {
       const train::RunDir dir(run.string());
-      if (dir.is_done() && !fs::exists(dir.best()))
+      if (dir.is_done() && !fs::exists(dir.best())) {
+        if (!a.out.empty() && recorded(a.out, dir.best())) return true;
         throw UsageError("option --protocol-dir: " + run.string() + " is a finished run without its weights (" + dir.best() +
-                         "); train it again or leave it out");
+                         ") that " + (a.out.empty() ? std::string("--out") : a.out) +
+                         " has not stressed before; train it again or leave it out");
+      }
       return fs::exists(dir.best());
     };
     for (const auto& method : methods) {
@@ -96,14 +131,6 @@ struct PointScores {
   std::vector<std::vector<double>> probability;  // [checkpoint][sample]
   std::vector<nlohmann::json> auroc;             // [checkpoint]: null, or {value, low, high}
 };
-
-nlohmann::json to_json(const PointScores& p) { return {{"probability", p.probability}, {"auroc", p.auroc}}; }
-PointScores from_json(const nlohmann::json& j) {
-  PointScores p;
-  p.probability = j.at("probability").get<std::vector<std::vector<double>>>();
-  for (const auto& a : j.at("auroc")) p.auroc.push_back(a);
-  return p;
-}
 
 // 1 - U of the corrupted modality's patches, labelled corrupted (1) or clean face (0), per sample.
 struct PatchValues {
@@ -157,25 +184,55 @@ nlohmann::json run_stress(const StressArgs& a) {
   const auto models = stress_models(a);
   fs::create_directories(a.out);
 
-  // every checkpoint, loaded once
+  // every checkpoint: loaded once where its weights are here, or else its record (it was
+  // stressed before and its scores are stored); the records are kept for later comparisons
   infer::PredictorOptions po;
   po.device = infer::parse_device(a.device);
   po.draw_seed = static_cast<std::uint64_t>(a.seed);
-  std::vector<std::unique_ptr<infer::Predictor>> predictors;
+  struct Member {
+    std::string path;
+    std::unique_ptr<infer::Predictor> predictor;  // null: no weights here
+    // weights (FNV-1a of the file: the name of its stored scores), done (its run's done.json),
+    // threshold, threshold_source, uncertainty, image_size, normalization
+    nlohmann::json record;
+  };
+  auto records = read_records(a.out);
+  std::vector<Member> members;
   std::vector<std::size_t> model_of;  // checkpoint -> model
   std::vector<std::string> paths;
   for (std::size_t m = 0; m < models.size(); ++m)
     for (const auto& path : models[m].second) {
-      predictors.push_back(std::make_unique<infer::Predictor>(path, po));
+      Member k{path, nullptr, nullptr};
+      if (fs::exists(path)) {
+        k.predictor = std::make_unique<infer::Predictor>(path, po);
+        const auto& net = k.predictor->network();
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(io::read_file(path))));
+        k.record = {{"weights", hex},
+                    {"done", run_done(path)},
+                    {"threshold", k.predictor->scoring().threshold},
+                    {"threshold_source", k.predictor->scoring().threshold_source},
+                    {"uncertainty", net.capabilities().uncertainty},
+                    {"image_size", net.options().backbone.image_size()},
+                    {"normalization", enum_name(k.predictor->scoring().normalization)}};
+        records[path] = k.record;
+      } else {
+        k.record = records.at(path);  // stress_models checked that it is there
+      }
+      members.push_back(std::move(k));
       model_of.push_back(m);
       paths.push_back(path);
     }
-  const auto S = predictors[0]->network().options().backbone.image_size();
-  const auto normalization = predictors[0]->scoring().normalization;
-  for (std::size_t k = 1; k < predictors.size(); ++k)
-    if (predictors[k]->network().options().backbone.image_size() != S || predictors[k]->scoring().normalization != normalization)
+  io::write_file_atomically(records_path(a.out), [&](std::ostream& o) { o << records.dump(1) << "\n"; });
+  const auto K = members.size();
+  const auto threshold = [&](std::size_t k) { return members[k].record["threshold"].get<double>(); };
+  const auto S = members[0].record["image_size"].get<std::int64_t>();
+  const auto normalization_name = members[0].record["normalization"].get<std::string>();
+  for (std::size_t k = 1; k < K; ++k)
+    if (members[k].record["image_size"].get<std::int64_t>() != S || members[k].record["normalization"] != normalization_name)
       throw UsageError("option --checkpoint: " + paths[k] + " takes another input size or normalization than " + paths[0] +
                        "; stress compares models on the same inputs");
+  const auto normalization = parse_enum<data::Normalization>(normalization_name, records_path(a.out) + ": normalization");
   const data::MultiDomainDataset dataset({a.list}, a.data_root, S, normalization);
   const auto N = dataset.size();
   eval::Scores reference;  // labels, videos and attack types of the test samples
@@ -188,7 +245,7 @@ nlohmann::json run_stress(const StressArgs& a) {
   std::vector<std::uint64_t> keys(N);
   for (std::size_t i = 0; i < N; ++i) keys[i] = eval::sample_draw_key(dataset.entry(i));
 
-  // 1. scores: per corruption and severity, resumable
+  // 1. scores: per corruption, severity and checkpoint (named by its weights' hash), resumable
   std::map<std::string, std::vector<PointScores>> points;  // corruption -> per severity
   const auto total = static_cast<std::int64_t>(a.corruptions.size() * a.severities.size() * N);
   Progress progress("stress", total);
@@ -197,23 +254,36 @@ nlohmann::json run_stress(const StressArgs& a) {
     const auto& info = data::corruption(name);
     for (std::size_t si = 0; si < a.severities.size(); ++si) {
       const double s = a.severities[si];
-      const fs::path file = fs::path(a.out) / "scores" / name / ("s" + severity_text(s) + ".json");
-      if (fs::exists(file)) {
-        const auto j = nlohmann::json::parse(io::read_file(file.string()));
-        if (j.value("checkpoints", std::vector<std::string>{}) == paths && j.value("list", std::string()) == a.list &&
-            j.value("seed", std::int64_t{-1}) == a.seed) {
-          points[name].push_back(from_json(j));
-          progress.update(done += static_cast<std::int64_t>(N));
-          continue;
-        }
-        log::info(file.string() + ": scored for other checkpoints, list or seed; scoring again");
-      }
+      const fs::path dir = fs::path(a.out) / "scores" / name / ("s" + severity_text(s));
+      const auto file_of = [&](std::size_t k) { return dir / (members[k].record["weights"].get<std::string>() + ".json"); };
       PointScores p;
-      p.probability.assign(predictors.size(), std::vector<double>(N));
-      std::vector<PatchValues> patches(predictors.size(), PatchValues{std::vector<std::vector<double>>(N), std::vector<std::vector<int>>(N)});
-      std::vector<bool> has_uncertainty(predictors.size());
-      for (std::size_t k = 0; k < predictors.size(); ++k)
-        has_uncertainty[k] = info.local && predictors[k]->network().capabilities().uncertainty;
+      p.probability.assign(K, std::vector<double>(N));
+      p.auroc.assign(K, nullptr);
+      std::vector<std::size_t> todo;  // the checkpoints to score at this point
+      for (std::size_t k = 0; k < K; ++k) {
+        const auto file = file_of(k);
+        if (fs::exists(file)) {
+          const auto j = parse_json(io::read_file(file.string()), file.string() + ": not valid JSON");
+          if (j.value("list", std::string()) == a.list && j.value("seed", std::int64_t{-1}) == a.seed &&
+              j.at("probability").size() == N) {
+            p.probability[k] = j.at("probability").get<std::vector<double>>();
+            p.auroc[k] = j.at("auroc");
+            continue;
+          }
+          log::info(file.string() + ": scored on another list or seed; scoring again");
+        }
+        if (!members[k].predictor)
+          throw Error(paths[k] + ": not here, and " + file.string() + " holds no scores of it on this list and seed");
+        todo.push_back(k);
+      }
+      if (todo.empty()) {
+        progress.update(done += static_cast<std::int64_t>(N));
+        points[name].push_back(std::move(p));
+        continue;
+      }
+      std::vector<PatchValues> patches(K, PatchValues{std::vector<std::vector<double>>(N), std::vector<std::vector<int>>(N)});
+      std::vector<bool> has_uncertainty(K);
+      for (std::size_t k = 0; k < K; ++k) has_uncertainty[k] = info.local && members[k].record["uncertainty"].get<bool>();
       torch::NoGradGuard no_grad;
       for (std::size_t start = 0; start < N; start += static_cast<std::size_t>(a.batch_size)) {
         if (train::interrupt_requested()) throw Error("stress: interrupted; the finished corruption levels are kept in " + a.out);
@@ -240,9 +310,9 @@ nlohmann::json run_stress(const StressArgs& a) {
         }
         const auto rgb = torch::stack(inputs[0]).to(po.device), depth = torch::stack(inputs[1]).to(po.device),
                    ir = torch::stack(inputs[2]).to(po.device);
-        for (std::size_t k = 0; k < predictors.size(); ++k) {
+        for (const auto k : todo) {
           const model::KeyedDraws draws(static_cast<std::uint64_t>(a.seed), batch_keys);
-          auto& net = predictors[k]->network();
+          auto& net = members[k].predictor->network();
           const auto out = net.forward(rgb, depth, ir, model::ForwardOptions());
           const auto prob = torch::softmax(out.logits, -1).select(1, 1).to(torch::kCPU, torch::kDouble).contiguous();
           std::copy_n(prob.data_ptr<double>(), end - start, p.probability[k].begin() + static_cast<std::ptrdiff_t>(start));
@@ -268,16 +338,14 @@ nlohmann::json run_stress(const StressArgs& a) {
         }
         progress.update(done += static_cast<std::int64_t>(end - start));
       }
-      for (std::size_t k = 0; k < predictors.size(); ++k)
-        p.auroc.push_back(has_uncertainty[k] && s > 0
-                              ? auroc_with_interval(patches[k], reference.labels, a.resamples, static_cast<std::uint64_t>(a.seed))
-                              : nlohmann::json(nullptr));
-      nlohmann::json j = to_json(p);
-      j["checkpoints"] = paths;
-      j["list"] = a.list;
-      j["seed"] = a.seed;
-      fs::create_directories(file.parent_path());
-      io::write_file_atomically(file.string(), [&](std::ostream& o) { o << j.dump() << "\n"; });
+      fs::create_directories(dir);
+      for (const auto k : todo) {
+        if (has_uncertainty[k] && s > 0)
+          p.auroc[k] = auroc_with_interval(patches[k], reference.labels, a.resamples, static_cast<std::uint64_t>(a.seed));
+        const nlohmann::json j = {{"checkpoint", paths[k]}, {"list", a.list}, {"seed", a.seed},
+                                  {"probability", p.probability[k]}, {"auroc", p.auroc[k]}};
+        io::write_file_atomically(file_of(k).string(), [&](std::ostream& o) { o << j.dump() << "\n"; });
+      }
       points[name].push_back(std::move(p));
     }
   }
@@ -304,13 +372,13 @@ nlohmann::json run_stress(const StressArgs& a) {
     std::vector<std::vector<std::array<double, kMetrics>>> out(models.size(),
                                                                std::vector<std::array<double, kMetrics>>(a.severities.size()));
     std::vector<int> count(models.size(), 0);
-    for (std::size_t k = 0; k < predictors.size(); ++k) ++count[model_of[k]];
+    for (std::size_t k = 0; k < K; ++k) ++count[model_of[k]];
     for (std::size_t si = 0; si < scored.size(); ++si)
-      for (std::size_t k = 0; k < predictors.size(); ++k) {
+      for (std::size_t k = 0; k < K; ++k) {
         const auto s = rows ? eval::pick_rows(scored[si][k], *rows) : scored[si][k];
         auto& cell = out[model_of[k]][si];
         const double n = count[model_of[k]];
-        cell[kDeployed] += eval::at_threshold(s.live_probability, s.labels, predictors[k]->scoring().threshold).hter / n;
+        cell[kDeployed] += eval::at_threshold(s.live_probability, s.labels, threshold(k)).hter / n;
         cell[kEer] += eval::target_eer_hter(s) / n;
         cell[kAuc] += eval::auc(s.live_probability, s.labels) / n;
       }
@@ -339,10 +407,10 @@ nlohmann::json run_stress(const StressArgs& a) {
                            {"corruptions", nlohmann::json::object()}};
   for (std::size_t m = 0; m < models.size(); ++m) {
     nlohmann::json thresholds = nlohmann::json::array();
-    for (std::size_t k = 0; k < predictors.size(); ++k)
+    for (std::size_t k = 0; k < K; ++k)
       if (model_of[k] == m)
-        thresholds.push_back({{"checkpoint", paths[k]}, {"threshold", predictors[k]->scoring().threshold},
-                              {"threshold_source", predictors[k]->scoring().threshold_source}});
+        thresholds.push_back({{"checkpoint", paths[k]}, {"threshold", threshold(k)},
+                              {"threshold_source", members[k].record["threshold_source"]}});
     result["models"].push_back({{"name", models[m].first}, {"checkpoints", thresholds}});
   }
   std::ostringstream md, csv;
@@ -416,11 +484,11 @@ nlohmann::json run_stress(const StressArgs& a) {
       for (std::size_t si = 0; si < a.severities.size(); ++si) {
         std::map<std::string, double> species;
         int n = 0;
-        for (std::size_t k = 0; k < predictors.size(); ++k) {
+        for (std::size_t k = 0; k < K; ++k) {
           if (model_of[k] != m) continue;
           ++n;
           const auto& s = scored[si][k];
-          for (const auto& e : eval::attack_metrics(s.live_probability, s.labels, s.attacks, predictors[k]->scoring().threshold).species)
+          for (const auto& e : eval::attack_metrics(s.live_probability, s.labels, s.attacks, threshold(k)).species)
             species[e.species] += e.apcer;
         }
         nlohmann::json row = nlohmann::json::object();
@@ -432,7 +500,7 @@ nlohmann::json run_stress(const StressArgs& a) {
       nlohmann::json au = nlohmann::json::array();
       for (std::size_t si = 0; si < a.severities.size(); ++si) {
         nlohmann::json per = nlohmann::json::array();
-        for (std::size_t k = 0; k < predictors.size(); ++k)
+        for (std::size_t k = 0; k < K; ++k)
           if (model_of[k] == m) per.push_back(curve[si].auroc[k]);
         au.push_back(per);
       }

@@ -7,7 +7,10 @@
 // (the mean HTER over the severities, trapezoids); for every pair of models the difference of
 // their areas; and, for networks with an uncertainty module and local corruptions, the AUROC of
 // 1 - U at ranking the corrupted modality's corrupted patches above its clean face patches.
-// Scores are kept per corruption and severity, so an interrupted run resumes.
+// Scores are kept per corruption, severity and checkpoint (<out>/scores/<corruption>/s<severity>/
+// <hash of the weights>.json), so an interrupted run resumes and a model joins a later comparison
+// without scoring it again; <out>/checkpoints.json records each checkpoint's threshold and input,
+// so a finished run whose weights are gone (an archive without weights) still joins it.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -30,7 +33,9 @@ struct StressArgs {
   std::int64_t resamples = 1000;  // bootstrap draws (AUROC intervals use a fifth of them)
 };
 
-// The models a StressArgs names: title -> checkpoint paths (seeds), in order. Errors name the option.
+// The models a StressArgs names: title -> checkpoint paths (seeds), in order. A checkpoint that is
+// missing is accepted where <out>/checkpoints.json records it (for a run: with the same
+// done.json). Errors name the option.
 std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(const StressArgs& args);
 
 // Runs (or resumes) and writes <out>/stress.json, stress.csv, stress.md and one figure per

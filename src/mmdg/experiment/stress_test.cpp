@@ -96,14 +96,38 @@ TEST(Stress, CurvesAreasDifferencesAndResume) {
   EXPECT_FALSE(r["corruptions"]["depth_dropout"]["models"]["mmdg"]["apcer_deployed"][2].empty());
   for (const char* file : {"stress.json", "stress.csv", "stress.md", "stress_depth_dropout.csv"})
     EXPECT_TRUE(std::filesystem::exists(dir.file("stress/" + std::string(file)))) << file;
-  // a rerun reads the kept scores: a changed kept score shows in the results
-  const std::string kept = dir.file("stress/scores/ir_gain/s1.00.json");
+  // a rerun reads the kept scores (one file per checkpoint, named by its weights' hash): a changed
+  // kept score shows in the results
+  const auto records = nlohmann::json::parse(io::read_file(dir.file("stress/checkpoints.json")));
+  const auto& mmdg_record = records.at(models[0].second[0]);
+  EXPECT_DOUBLE_EQ(mmdg_record["threshold"].get<double>(), mmdg.scoring().threshold);
+  EXPECT_EQ(mmdg_record["done"]["best_epoch"], 1);
+  const std::string kept = dir.file("stress/scores/ir_gain/s1.00/" + mmdg_record["weights"].get<std::string>() + ".json");
   auto j = nlohmann::json::parse(io::read_file(kept));
-  for (auto& x : j["probability"][0]) x = 1.0;  // every sample live for mmdg at s = 1
+  EXPECT_EQ(j["checkpoint"], models[0].second[0]);
+  for (auto& x : j["probability"]) x = 1.0;  // every sample live for mmdg at s = 1
   io::write_file_atomically(kept, [&](std::ostream& o) { o << j.dump(); });
   const auto again = run_stress(a);
   EXPECT_DOUBLE_EQ(again["corruptions"]["ir_gain"]["models"]["mmdg"]["hter_deployed"][2]["value"].get<double>(), 0.5);
   EXPECT_EQ(again["corruptions"]["depth_dropout"], r["corruptions"]["depth_dropout"]);
+  {  // the ViT's weights gone (a run restored without them): it joins from its record and its
+     // kept scores, with the same results; a severity it was not stressed at is an error
+    const std::string best = dir.file("out/vit/PS-CW/best.safetensors"), moved = dir.file("vit_best.safetensors");
+    std::filesystem::rename(best, moved);
+    EXPECT_EQ(stress_models(a).size(), 2u);
+    const auto without = run_stress(a);
+    EXPECT_EQ(without["corruptions"], again["corruptions"]);
+    StressArgs more = a;
+    more.severities = {0, 0.5};
+    EXPECT_MMDG_ERROR(run_stress(more), "vit/PS-CW/best.safetensors: not here, and");
+    // retrained since (another done.json): refused
+    const std::string done = dir.file("out/vit/PS-CW/done.json");
+    const std::string done_text = io::read_file(done);
+    io::write_file_atomically(done, [&](std::ostream& o) { o << R"({"best_epoch": 7})"; });
+    EXPECT_MMDG_ERROR(stress_models(a), "has not stressed before");
+    io::write_file_atomically(done, [&](std::ostream& o) { o << done_text; });
+    std::filesystem::rename(moved, best);
+  }
 
   // PADISI-format samples (.npz, the attack type in the list's field)
   a.list = dir.file("data/P-test.txt");
