@@ -805,9 +805,7 @@ std::string manifest_hash(const std::string& root) {
   std::sort(files.begin(), files.end());
   std::uint64_t h = kFnv1aOffset;
   for (const auto& f : files) h = fnv1a(io::read_file((fs::path(root) / f).string()), fnv1a(f + '\0', h));
-  char text[24];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
-  return text;
+  return hex16(h);
 }
 
 SynthSummary write_synthetic_benchmark(const SynthOptions& o, const std::string& root) {

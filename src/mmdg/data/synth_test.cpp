@@ -13,6 +13,7 @@
 #include "mmdg/data/sample.h"
 #include "mmdg/io/file_util.h"
 #include "mmdg/util/error.h"
+#include "mmdg/util/hash.h"
 #include "mmdg/util/test_util.h"
 #include <nlohmann/json.hpp>
 
@@ -273,6 +274,9 @@ TEST(Synth, WrittenBenchmarkReadsBack) {
   EXPECT_EQ(manifest["options"]["subjects"], 4);
   EXPECT_EQ(manifest["files_hash"], summary.hash);
   EXPECT_EQ(manifest_hash(dir.file("")), summary.hash);
+  EXPECT_EQ(summary.hash.size(), 16u);
+  EXPECT_EQ(hex16(0x0123456789abcdefULL), "0123456789abcdef");  // the hash's text form
+  EXPECT_EQ(hex16(255), "00000000000000ff");
   EXPECT_GT(manifest["videos"]["W"]["test"]["live"].get<int>(), 0);
   io::write_file_atomically(dir.file("W-test.txt"), [](std::ostream& f) { f << "changed"; });
   EXPECT_NE(manifest_hash(dir.file("")), summary.hash);

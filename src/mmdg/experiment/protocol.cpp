@@ -217,11 +217,7 @@ nlohmann::json data_manifest_hash(const std::string& data_root) {
 nlohmann::json run_record(const std::string& run) {
   const train::RunDir dir(run);
   nlohmann::json weights = nullptr;
-  if (fs::exists(dir.best())) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(io::read_file(dir.best()))));
-    weights = hex;
-  }
+  if (fs::exists(dir.best())) weights = hex16(fnv1a(io::read_file(dir.best())));
   return {{"done", parse_json(io::read_file(dir.done()), dir.done() + ": not valid JSON")},
           {"weights", weights},
           {"scored_by", std::string(MMDG_VERSION_STRING) + " (" + MMDG_GIT_DESCRIBE + ")"}};

@@ -206,9 +206,7 @@ nlohmann::json run_stress(const StressArgs& a) {
       if (fs::exists(path)) {
         k.predictor = std::make_unique<infer::Predictor>(path, po);
         const auto& net = k.predictor->network();
-        char hex[17];
-        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(io::read_file(path))));
-        k.record = {{"weights", hex},
+        k.record = {{"weights", hex16(fnv1a(io::read_file(path)))},
                     {"done", run_done(path)},
                     {"threshold", k.predictor->scoring().threshold},
                     {"threshold_source", k.predictor->scoring().threshold_source},

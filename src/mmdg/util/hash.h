@@ -19,4 +19,12 @@ inline std::uint64_t fnv1a(const std::string& text, std::uint64_t h = kFnv1aOffs
   return fnv1a(text.data(), text.size(), h);
 }
 
+// A 64-bit hash as 16 lowercase hex digits (the form manifests and records store).
+inline std::string hex16(std::uint64_t h) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) text[static_cast<std::size_t>(i)] = kDigits[h & 15];
+  return text;
+}
+
 }  // namespace mmdg
