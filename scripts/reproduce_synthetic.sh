@@ -38,7 +38,8 @@
 # data; scoring is deterministic). mmdg stress needs a run's weights once: each run P5 compares is
 # stressed right after it is trained, and its kept scores (per checkpoint) serve later comparisons. The backbone is restored, not trained again (its training
 # rounds differently on other CPUs); the data are made again from their seed and checked against
-# the archive's hashes (the script stops when they differ).
+# the archive's hashes (the script stops when they differ). Give the same `out` every time: the
+# stress records name the runs by their paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
