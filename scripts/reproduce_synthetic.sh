@@ -35,11 +35,12 @@
 # The script restores it into `out` before it starts and adds to it after every command, so a
 # queue continues on a fresh checkout: finished runs are not trained again and their stored scores
 # rejoin the tables (mmdg protocol keeps the scores of a finished run scored before on the same
-# data; scoring is deterministic). mmdg stress needs a run's weights once: each run P5 compares is
-# stressed right after it is trained, and its kept scores (per checkpoint) serve later comparisons. The backbone is restored, not trained again (its training
-# rounds differently on other CPUs); the data are made again from their seed and checked against
-# the archive's hashes (the script stops when they differ). Give the same `out` every time: the
-# stress records name the runs by their paths.
+# data; scoring is deterministic). mmdg stress needs a run's weights once: each run P5 compares
+# is stressed right after it is trained, and its kept scores (per checkpoint) serve later
+# comparisons. The backbone is restored, not trained again (its training rounds differently on
+# other CPUs); the data are made again from their seed and checked against the archive's hashes
+# (the script stops when they differ). Give the same `out` every time: the stress records name
+# the runs by their paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-synthetic_benchmark}
