@@ -804,7 +804,7 @@ std::string manifest_hash(const std::string& root) {
       files.push_back(fs::relative(e.path(), root).generic_string());
   std::sort(files.begin(), files.end());
   std::uint64_t h = kFnv1aOffset;
-  for (const auto& f : files) h = fnv1a(io::read_file((fs::path(root) / f).string()), fnv1a(f + '\0', h));
+  for (const auto& f : files) h = io::file_fnv1a((fs::path(root) / f).string(), fnv1a(f + '\0', h));
   return hex16(h);
 }
 

@@ -217,27 +217,27 @@ nlohmann::json data_manifest_hash(const std::string& data_root) {
 nlohmann::json run_record(const std::string& run) {
   const train::RunDir dir(run);
   nlohmann::json weights = nullptr;
-  if (fs::exists(dir.best())) weights = hex16(fnv1a(io::read_file(dir.best())));
-  return {{"done", parse_json(io::read_file(dir.done()), dir.done() + ": not valid JSON")},
+  if (fs::exists(dir.best())) weights = hex16(io::file_fnv1a(dir.best()));
+  return {{"done", dir.done_record()},
           {"weights", weights},
           {"scored_by", std::string(MMDG_VERSION_STRING) + " (" + MMDG_GIT_DESCRIBE + ")"}};
 }
 
-// True when `entry` (a sub-protocol's stored result) scored this finished run (`record`) on the
-// same data, with every metric the tables need: scoring is deterministic (keyed draws), so
-// scoring again would write the same file. This is what lets results restored without their
-// weights (scripts/reproduce_synthetic.sh's archive) rejoin the tables.
-bool scored_before(const ProtocolArgs& a, const nlohmann::json& entry, const nlohmann::json& provenance,
+// True when `entry` (a sub-protocol's stored result, scored under provenance `then`) scored this
+// finished run (`record`) on the same data as now (provenance `now`), with every metric the tables
+// need: scoring is deterministic (keyed draws), so scoring again would write the same file. This
+// is what lets results restored without their weights (scripts/reproduce_synthetic.sh's archive)
+// rejoin the tables.
+bool scored_before(const std::string& out, const nlohmann::json& entry, const nlohmann::json& then, const nlohmann::json& now,
                    const nlohmann::json& record) {
   if (!entry.is_object() || !entry.contains("run") || !entry.contains("per_attack") || !entry.contains("scores")) return false;
   const auto& was = entry["run"];
   if (was.value("done", nlohmann::json()) != record["done"]) return false;
   if (!record["weights"].is_null() && was.value("weights", nlohmann::json()) != record["weights"]) return false;
-  if (!provenance.is_object() || provenance.value("lists_dir", std::string()) != a.lists_dir ||
-      provenance.value("data_root", std::string()) != a.data_root ||
-      provenance.value("data_manifest_hash", nlohmann::json()) != data_manifest_hash(a.data_root))
-    return false;
-  return fs::exists(stored_scores_path(a.out, entry));
+  if (!then.is_object()) return false;
+  for (const char* key : {"lists_dir", "data_root", "data_manifest_hash"})
+    if (then.value(key, nlohmann::json()) != now[key]) return false;
+  return fs::exists(stored_scores_path(out, entry));
 }
 
 // One seed's runs and results in <out>/<a.method_name>/ (method_name may end in /seed<k>).
@@ -267,7 +267,7 @@ nlohmann::json run_protocol_once(const ProtocolArgs& a) {
     any = true;
     const std::string run = ensure_trained(a, sub);
     const auto record = run_record(run);
-    if (results.contains(sub.name) && scored_before(a, results[sub.name], before, record)) {
+    if (results.contains(sub.name) && scored_before(a.out, results[sub.name], before, results["provenance"], record)) {
       log::info("[" + sub.name + "] " + a.method_name + ": scored before (" + stored_scores_path(a.out, results[sub.name]) +
                 "); kept");
       continue;

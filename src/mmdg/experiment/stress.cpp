@@ -53,13 +53,11 @@ nlohmann::json read_records(const std::string& out) {
 // The done.json of the run a checkpoint belongs to (<run>/best.safetensors), or null.
 nlohmann::json run_done(const std::string& checkpoint) {
   const train::RunDir dir(fs::path(checkpoint).parent_path().string());
-  if (!dir.is_done()) return nullptr;
-  return parse_json(io::read_file(dir.done()), dir.done() + ": not valid JSON");
+  return dir.is_done() ? dir.done_record() : nlohmann::json(nullptr);
 }
 
-// True when `out`'s records hold the checkpoint of this finished run, as it is now (same done.json).
-bool recorded(const std::string& out, const std::string& checkpoint) {
-  const auto records = read_records(out);
+// True when `records` hold the checkpoint of this finished run, as it is now (same done.json).
+bool recorded(const nlohmann::json& records, const std::string& checkpoint) {
   return records.contains(checkpoint) && records[checkpoint].value("done", nlohmann::json()) == run_done(checkpoint);
 }
 
@@ -67,8 +65,9 @@ bool recorded(const std::string& out, const std::string& checkpoint) {
 
 std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(const StressArgs& a) {
   std::vector<std::pair<std::string, std::vector<std::string>>> models;
+  const auto records = a.out.empty() ? nlohmann::json::object() : read_records(a.out);
   const auto add = [&](const std::string& name, const std::string& path) {
-    if (!fs::exists(path) && (a.out.empty() || !recorded(a.out, path)))
+    if (!fs::exists(path) && !recorded(records, path))
       throw UsageError("option --checkpoint: " + path + " not found");
     for (auto& [title, paths] : models)
       if (title == name) return paths.push_back(path);
@@ -94,7 +93,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> stress_models(cons
     const auto weights = [&](const fs::path& run) {
       const train::RunDir dir(run.string());
       if (dir.is_done() && !fs::exists(dir.best())) {
-        if (!a.out.empty() && recorded(a.out, dir.best())) return true;
+        if (recorded(records, dir.best())) return true;
         throw UsageError("option --protocol-dir: " + run.string() + " is a finished run without its weights (" + dir.best() +
                          ") that " + (a.out.empty() ? std::string("--out") : a.out) +
                          " has not stressed before; train it again or leave it out");
@@ -206,7 +205,7 @@ nlohmann::json run_stress(const StressArgs& a) {
       if (fs::exists(path)) {
         k.predictor = std::make_unique<infer::Predictor>(path, po);
         const auto& net = k.predictor->network();
-        k.record = {{"weights", hex16(fnv1a(io::read_file(path)))},
+        k.record = {{"weights", hex16(io::file_fnv1a(path))},
                     {"done", run_done(path)},
                     {"threshold", k.predictor->scoring().threshold},
                     {"threshold_source", k.predictor->scoring().threshold_source},

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mmdg/util/error.h"
+#include "mmdg/util/hash.h"
 
 namespace mmdg::io {
 namespace fs = std::filesystem;
@@ -48,19 +49,35 @@ std::string read_file(const std::string& path) {
   return bytes;
 }
 
-std::uint32_t file_crc32(const std::string& path) {
+namespace {
+
+// Calls use(data, size) on the file's bytes, 1 MiB at a time.
+void for_each_chunk(const std::string& path, const std::function<void(const char*, std::size_t)>& use) {
   file_size(path);  // "file not found"
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  uLong crc = crc32(0L, Z_NULL, 0);
   std::vector<char> chunk(1 << 20);
   while (in) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     const auto got = in.gcount();
-    if (got > 0) crc = crc32(crc, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(got));
+    if (got > 0) use(chunk.data(), static_cast<std::size_t>(got));
   }
   if (in.bad()) throw Error(path + ": read failed");
+}
+
+}  // namespace
+
+std::uint32_t file_crc32(const std::string& path) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for_each_chunk(path, [&](const char* data, std::size_t size) {
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size));
+  });
   return static_cast<std::uint32_t>(crc);
+}
+
+std::uint64_t file_fnv1a(const std::string& path, std::uint64_t h) {
+  for_each_chunk(path, [&](const char* data, std::size_t size) { h = fnv1a(data, size, h); });
+  return h;
 }
 
 void sync_to_disk(const std::string& path) {

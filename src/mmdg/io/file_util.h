@@ -6,6 +6,8 @@
 #include <iosfwd>
 #include <string>
 
+#include "mmdg/util/hash.h"
+
 namespace mmdg::io {
 
 // Size of a regular file in bytes; throws Error naming the path when it is missing.
@@ -19,6 +21,10 @@ std::string read_file(const std::string& path);
 
 // CRC-32 (zlib's) of the whole file, read in chunks; throws Error naming the path on failure.
 std::uint32_t file_crc32(const std::string& path);
+
+// FNV-1a (util/hash.h) of the whole file's bytes, continued from `h`, read in chunks (equal to
+// fnv1a(read_file(path), h) without holding the file); throws Error naming the path on failure.
+std::uint64_t file_fnv1a(const std::string& path, std::uint64_t h = kFnv1aOffset);
 
 // Flushes a file's data, or a folder's entries (renames, new files), from the page cache to the
 // disk (fsync): what was written survives a power loss or a crash of the machine, not only of the

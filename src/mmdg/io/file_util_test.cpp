@@ -29,5 +29,23 @@ TEST(FileUtil, AtomicWriteReplacesAndSyncs) {
   EXPECT_MMDG_ERROR(sync_to_disk(dir.file("missing")), "missing: cannot open to sync to the disk");
 }
 
+// The chunked file hashes equal the whole-buffer ones across the 1 MiB chunk boundary, and the
+// published check values.
+TEST(FileUtil, FileHashesReadInChunks) {
+  test::TempDir dir;
+  const std::string check = dir.file("check.txt"), big = dir.file("big.bin");
+  write_file_atomically(check, [](std::ostream& out) { out << "123456789"; });
+  EXPECT_EQ(file_crc32(check), 0xCBF43926u);  // CRC-32's check value
+  write_file_atomically(check, [](std::ostream& out) { out << "a"; });
+  EXPECT_EQ(file_fnv1a(check), 0xaf63dc4c8601ec8cULL);  // FNV-1a 64 of "a"
+  std::string bytes((5 << 20) / 2 + 7, '\0');
+  std::uint64_t x = 1;
+  for (auto& c : bytes) c = static_cast<char>((x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+  write_file_atomically(big, [&](std::ostream& out) { out << bytes; });
+  EXPECT_EQ(file_fnv1a(big), fnv1a(bytes));
+  EXPECT_EQ(file_fnv1a(big, 12345), fnv1a(bytes, 12345));
+  EXPECT_MMDG_ERROR(file_fnv1a(dir.file("missing")), "missing");
+}
+
 }  // namespace
 }  // namespace mmdg::io

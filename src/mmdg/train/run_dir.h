@@ -7,6 +7,7 @@
 //   commit.json        the commit record of last.safetensors + resume.pt (state_commit.h)
 //   done.json          written once the run is complete (best epoch and its validation metrics)
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace mmdg::train {
@@ -25,6 +26,7 @@ class RunDir {
   std::string done() const { return file("done.json"); }
   bool has_run() const;   // config.json exists
   bool is_done() const;   // done.json exists
+  nlohmann::json done_record() const;  // done.json parsed; throws Error naming the file
   std::string file(const std::string& name) const;
 
  private:
